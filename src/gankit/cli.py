@@ -1,0 +1,230 @@
+"""The gankit command line: train, sample, list.
+
+Usage errors print one line and exit with status 2; so do errors in what the
+user supplied (config values, paths, data files, run folders). An interrupted
+training run exits with status 130 after saving a checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from gankit import __version__
+from gankit.errors import GankitError
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, status 2
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+# Train flags that are shorthands for config keys.
+FLAG_KEYS = {
+    "dataset": "data.dataset",
+    "data_root": "data.root",
+    "split": "data.split",
+    "epochs": "train.epochs",
+    "steps": "train.steps",
+    "batch_size": "train.batch_size",
+    "seed": "train.seed",
+    "device": "train.device",
+}
+# What may change when a run is resumed: nothing that alters the computation.
+RESUMABLE = {"epochs", "steps", "device", "data_root"}
+
+
+def build_parser() -> Parser:
+    p = Parser(prog="gankit", description="Train, evaluate, sample and ship GANs.")
+    p.add_argument("--version", action="version", version=f"gankit {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+
+    t = sub.add_parser("train", help="train a GAN (plain `gankit train` runs the dcgan-mnist preset)",
+                       description="Train a GAN. Config layers: defaults < --preset < --config < flags < --set.")
+    t.add_argument("--config", metavar="FILE", help="YAML config file (partial or a run's config.yaml)")
+    t.add_argument("--preset", metavar="NAME", help="named config (gankit list presets); default dcgan-mnist")
+    t.add_argument("--dataset", metavar="NAME", help="dataset (gankit list datasets)")
+    t.add_argument("--data-root", metavar="DIR", help="folder holding the dataset files")
+    t.add_argument("--split", choices=["train", "test"], help="dataset split to train on")
+    t.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the data (total)")
+    t.add_argument("--steps", type=positive_int, metavar="N", help="stop after N G steps in total")
+    t.add_argument("--batch-size", type=positive_int, metavar="N", help="images per step")
+    t.add_argument("--seed", type=non_negative_int, metavar="N", help="random seed")
+    t.add_argument("--device", metavar="D", help="auto, cpu, cuda or cuda:N")
+    t.add_argument("--out", metavar="DIR", help="run folder (default runs/<date>-<name>)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set optim.lr_g=1e-4 (repeatable)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.set_defaults(func=cmd_train, parser=t)
+
+    s = sub.add_parser("sample", help="draw images from a trained run",
+                       description="Draw images from a trained run's generator.")
+    s.add_argument("run_dir", metavar="RUN_DIR")
+    s.add_argument("--n", type=positive_int, default=64, help="number of images (default 64)")
+    s.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
+    s.add_argument("--out", metavar="FILE",
+                   help=".png: a grid; .npy: uint8 array (N, C, H, W) (default RUN_DIR/samples/sample-seedS.png)")
+    s.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    s.set_defaults(func=cmd_sample, parser=s)
+
+    ls = sub.add_parser("list", help="list presets, models, losses, datasets or config keys",
+                        description="List the registered choices.")
+    ls.add_argument("what", choices=["presets", "models", "losses", "datasets", "config"])
+    ls.set_defaults(func=cmd_list, parser=ls)
+    return p
+
+
+# ---------------------------------------------------------------------------
+# train
+# ---------------------------------------------------------------------------
+
+
+def resolve_train_config(args: argparse.Namespace) -> Any:
+    """Layer defaults < preset < --config < flags < --set into a validated Config."""
+    from gankit import config as C
+    from gankit import presets
+
+    data: dict[str, Any] = {}
+    if args.preset or not args.config:
+        data = presets.load(args.preset or presets.DEFAULT)
+    if args.config:
+        data = C.merge(data, C.read_yaml(args.config))
+    for flag, key in FLAG_KEYS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            data = C.set_key(data, key, value)
+    for item in args.set:
+        data = C.set_key(data, *C.parse_override(item))
+    return C.from_dict(data)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from gankit.train.loop import train
+    from gankit.train.run_dir import RunDir
+
+    if args.resume:
+        return resume_train(args)
+    cfg = resolve_train_config(args)
+    run = RunDir.create(args.out, cfg.name)
+    result = train(cfg, run, verbose=not args.quiet)
+    return report(result, args.quiet)
+
+
+def resume_train(args: argparse.Namespace) -> int:
+    from gankit import config as C
+    from gankit.train import state
+    from gankit.train.loop import train
+    from gankit.train.run_dir import RunDir
+
+    fixed = [f"--{k.replace('_', '-')}" for k in (*FLAG_KEYS, "config", "preset", "out")
+             if getattr(args, k) is not None and k not in RESUMABLE]
+    if fixed or args.set:
+        args.parser.error(f"--resume continues a run with its own config; {', '.join(fixed + ['--set'] * bool(args.set))} "
+                    "cannot change (only --epochs, --steps, --device, --data-root)")
+    run = RunDir.open(args.resume)
+    data = state.load(run.last_checkpoint)["config"]
+    for flag in RESUMABLE:
+        if getattr(args, flag) is not None:
+            data = C.set_key(data, FLAG_KEYS[flag], getattr(args, flag))
+    if args.epochs is not None and args.steps is None:
+        data = C.set_key(data, "train.steps", None)  # a new epoch count replaces an old step cap
+    cfg = C.from_dict(data)
+    result = train(cfg, run, resume=True, verbose=not args.quiet)
+    return report(result, args.quiet)
+
+
+def report(result: Any, quiet: bool) -> int:
+    run = result.run.path
+    if result.interrupted:
+        print(f"stopped at step {result.step}/{result.total_steps}; checkpoint saved. "
+              f"Continue with: gankit train --resume {run}", file=sys.stderr)
+        return 130
+    if not quiet:
+        print(f"done: {result.step} steps. Samples: {run}/samples/, {run}/progress.gif; "
+              f"curves: {run}/losses.png; generator: {run}/generator.safetensors")
+    return 0
+
+
+# ---------------------------------------------------------------------------
+# sample, list
+# ---------------------------------------------------------------------------
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    import gankit
+    from gankit import atomic, viz
+
+    out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"sample-seed{args.seed}.png"
+    if out.suffix not in (".png", ".npy"):
+        args.parser.error(f"--out {out}: the file must end in .png (a grid) or .npy (an array)")
+    sampler = gankit.load(args.run_dir, device=args.device)
+    images = sampler.sample(args.n, seed=args.seed)  # uint8 [N, C, H, W]
+    if out.suffix == ".npy":
+        with atomic.atomic_path(out) as tmp:
+            with open(tmp, "wb") as f:
+                np.save(f, images.numpy())
+    else:
+        viz.save_grid(images, out)
+    print(f"wrote {args.n} samples to {out}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from gankit import config, presets
+    from gankit.registry import DATASETS, LOSSES, MODELS
+
+    if args.what == "presets":
+        rows = presets.describe()
+    elif args.what == "config":
+        keys = config.describe_keys()
+        vw = max(len(repr(v)) for _, v, _ in keys)
+        rows = [(k, f"{v!r:<{vw}}  {h}") for k, v, h in keys]
+    else:
+        reg = {"models": MODELS, "losses": LOSSES, "datasets": DATASETS}[args.what]
+        rows = [(e.name, e.help) for e in reg.entries()]
+    width = max(len(name) for name, _ in rows)
+    for name, text in rows:
+        print(f"{name:<{width}}  {text}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from gankit.registry import load_all
+
+        load_all()
+        return args.func(args)
+    except GankitError as e:
+        print(f"gankit {args.command}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

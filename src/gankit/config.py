@@ -1,0 +1,321 @@
+"""The typed run configuration: every default declared once, with its unit and meaning.
+
+A run is configured in layers, each overriding the one before:
+
+    defaults below  <  preset (configs/NAME.yaml)  <  --config FILE  <  CLI flags  <  --set key=value
+
+Every layer may only name keys that exist here; values are checked against the
+field's type and constraints, and a bad one is refused with one line naming the
+key and what it accepts. The resolved config is saved as ``config.yaml`` in every
+run directory and inside every checkpoint, so a run can always be reproduced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from gankit.errors import ConfigError
+
+
+def opt(default: Any, help: str, check: typing.Callable[[Any], str | None] | None = None) -> Any:
+    """A config field: its default, its meaning (with unit), and an optional check.
+
+    ``check(value)`` returns None when the value is acceptable, else a short
+    phrase saying what is accepted ("must be > 0").
+    """
+    return field(default=default, metadata={"help": help, "check": check})
+
+
+def positive(v: Any) -> str | None:
+    return None if v is None or v > 0 else "must be > 0"
+
+
+def non_negative(v: Any) -> str | None:
+    return None if v is None or v >= 0 else "must be >= 0"
+
+
+def unit_interval(v: Any) -> str | None:
+    return None if 0 <= v < 1 else "must be in [0, 1)"
+
+
+def device_name(v: Any) -> str | None:
+    ok = re.fullmatch(r"auto|cpu|cuda(:\d+)?", v)
+    return None if ok else "must be auto, cpu, cuda or cuda:N"
+
+
+def one_of(*choices: str) -> typing.Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        return None if v in choices else f"must be one of: {', '.join(choices)}"
+
+    return check
+
+
+def registered(registry_name: str) -> typing.Callable[[Any], str | None]:
+    """Check a name against a registry, looked up lazily (registries fill on import)."""
+
+    def check(v: Any) -> str | None:
+        from gankit import registry
+
+        registry.load_all()
+        reg = getattr(registry, registry_name)
+        return None if v in reg else f"must be one of: {', '.join(reg.names())} (gankit list {reg.plural})"
+
+    return check
+
+
+@dataclass
+class DataConfig:
+    dataset: str = opt("mnist", "dataset to train on (gankit list datasets)", registered("DATASETS"))
+    root: str | None = opt(
+        None,
+        "folder holding the dataset files; null searches $GANKIT_DATA, ~/.cache/gankit, "
+        "system copies, then downloads",
+    )
+    split: str = opt("train", "which split to train on: train or test", one_of("train", "test"))
+    download: bool = opt(True, "download the dataset when no local copy is found")
+    subset: int | None = opt(None, "train on the first N images only (quick experiments; null: all)", positive)
+
+
+@dataclass
+class ModelConfig:
+    arch: str = opt("dcgan-28", "generator/discriminator pair (gankit list models)", registered("MODELS"))
+    latent_dim: int = opt(100, "size of the noise vector z ~ N(0, I) fed to the generator", positive)
+    dropout: float = opt(0.3, "dropout probability after each discriminator conv layer", unit_interval)
+    leaky_slope: float = opt(0.2, "negative slope of every LeakyReLU (DCGAN paper and Keras 3 default)", non_negative)
+
+
+@dataclass
+class LossConfig:
+    name: str = opt("nonsaturating", "adversarial loss (gankit list losses)", registered("LOSSES"))
+
+
+@dataclass
+class OptimConfig:
+    lr_g: float = opt(2e-4, "Adam learning rate of the generator", positive)
+    lr_d: float = opt(2e-4, "Adam learning rate of the discriminator", positive)
+    beta1: float = opt(0.5, "Adam beta1 (0.5 per DCGAN: 0.9 oscillates)", unit_interval)
+    beta2: float = opt(0.999, "Adam beta2", unit_interval)
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = opt(128, "images per D step and per G step", positive)
+    epochs: int = opt(50, "passes over the dataset (the last partial batch of each is dropped)", positive)
+    steps: int | None = opt(None, "stop after this many G steps in total (null: run all epochs)", positive)
+    seed: int = opt(0, "seed of weights, data order, noise and dropout: same seed, same run", non_negative)
+    device: str = opt("auto", "auto (CUDA when present), cpu, cuda or cuda:N", device_name)
+
+
+@dataclass
+class LogConfig:
+    every: int = opt(50, "G steps between metric lines (each costs one host sync)", positive)
+    grid: int = opt(64, "images in each epoch's sample grid, drawn from one fixed noise batch", positive)
+    tensorboard: bool = opt(True, "also write TensorBoard event files")
+
+
+@dataclass
+class CheckpointConfig:
+    every: int = opt(500, "G steps between checkpoints (one is also written each epoch and at the end)", positive)
+
+
+@dataclass
+class Config:
+    name: str = opt("dcgan-mnist", "run name: the run folder is runs/<date>-<name>")
+    description: str = opt("", "one line: what this config is and where its settings come from")
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# ---------------------------------------------------------------------------
+# building a Config from layers of plain dicts
+# ---------------------------------------------------------------------------
+
+
+def _fields(cls: type) -> dict[str, tuple[dataclasses.Field, Any]]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: (f, hints[f.name]) for f in dataclasses.fields(cls)}
+
+
+def _to_bool(v: Any) -> bool:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str) and v.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return v.lower() in ("true", "yes", "on", "1")
+    raise ValueError
+
+
+def _to_int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ValueError
+    if isinstance(v, float) and not v.is_integer():
+        raise ValueError
+    return int(v)
+
+
+def _to_float(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, str)):
+        raise ValueError
+    return float(v)  # also parses "2e-4", which YAML 1.1 reads as a string
+
+
+def _to_str(v: Any) -> str:
+    if isinstance(v, (dict, list)) or v is None:
+        raise ValueError
+    return str(v)
+
+
+_CONVERTERS = {bool: _to_bool, int: _to_int, float: _to_float, str: _to_str}
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Convert a YAML/CLI value to the field's type, or raise ConfigError."""
+    args = typing.get_args(tp)
+    if type(None) in args:  # Optional[X]
+        if value is None or (isinstance(value, str) and value.lower() in ("null", "none", "~")):
+            return None
+        tp = next(a for a in args if a is not type(None))
+    try:
+        return _CONVERTERS[tp](value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"config key {key}: expected {tp.__name__}, got {value!r}") from None
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"config key {prefix.rstrip('.') or '<top>'}: expected a mapping, got {data!r}")
+    fields = _fields(cls)
+    for key in data:
+        if key not in fields:
+            raise ConfigError(_unknown_key_message(prefix + str(key)))
+    kwargs = {}
+    for name, (f, tp) in fields.items():
+        key = prefix + name
+        if dataclasses.is_dataclass(tp):
+            kwargs[name] = _build(tp, data.get(name, {}), key + ".")
+            continue
+        if name not in data:
+            continue
+        value = _coerce(data[name], tp, key)
+        check = f.metadata.get("check")
+        problem = check(value) if check else None
+        if problem:
+            raise ConfigError(f"config key {key}={value!r}: {problem}")
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def all_keys(cls: type = Config, prefix: str = "") -> list[str]:
+    """Every settable key, dotted: ['name', 'data.dataset', ...]."""
+    keys = []
+    for name, (_, tp) in _fields(cls).items():
+        if dataclasses.is_dataclass(tp):
+            keys += all_keys(tp, prefix + name + ".")
+        else:
+            keys.append(prefix + name)
+    return keys
+
+
+def describe_keys(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """(key, default, meaning) for every key: the config reference."""
+    rows = []
+    defaults = cls()
+    for name, (f, tp) in _fields(cls).items():
+        if dataclasses.is_dataclass(tp):
+            rows += describe_keys(tp, prefix + name + ".")
+        else:
+            rows.append((prefix + name, getattr(defaults, name), f.metadata.get("help", "")))
+    return rows
+
+
+def _unknown_key_message(key: str) -> str:
+    close = difflib.get_close_matches(key, all_keys(), n=3)
+    hint = f"; did you mean {' or '.join(close)}?" if close else "; see gankit list config"
+    return f"unknown config key {key!r}{hint}"
+
+
+def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``update`` into a copy of ``base`` (mappings merge, other values replace)."""
+    out = dict(base)
+    for k, v in update.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def set_key(data: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Return ``data`` with dotted ``key`` set to ``value``; the key must exist in Config."""
+    if key not in all_keys():
+        raise ConfigError(_unknown_key_message(key))
+    *parents, leaf = key.split(".")
+    update: dict[str, Any] = {leaf: value}
+    for p in reversed(parents):
+        update = {p: update}
+    return merge(data, update)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'train.lr=2e-4' -> ('train.lr', 2e-4), the value read as YAML."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text!r}: expected key=value, e.g. --set optim.lr_g=1e-4")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a config file; a missing or malformed file is a ConfigError naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as e:
+        raise ConfigError(f"config file {path}: cannot read it ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        line = f" at line {e.problem_mark.line + 1}" if getattr(e, "problem_mark", None) else ""
+        raise ConfigError(f"config file {path}: not valid YAML{line}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def from_dict(data: dict[str, Any], source: str = "") -> Config:
+    """Build and validate a Config from a (partial) nested dict."""
+    try:
+        return _build(Config, data, "")
+    except ConfigError as e:
+        if source:
+            raise ConfigError(f"{source}: {e}") from None
+        raise
+
+
+def load_file(path: str | Path) -> Config:
+    return from_dict(read_yaml(path), source=str(path))

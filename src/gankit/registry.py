@@ -1,0 +1,77 @@
+"""Name -> builder registries, so the CLI can list and validate every choice.
+
+Each kind of component (models, losses, datasets, metrics) has one registry.
+Modules register their builders at import time::
+
+    @MODELS.register("dcgan-28", help="the seed's DCGAN for 28x28 images")
+    def build(...): ...
+
+and code looks them up by name with ``MODELS.get(name)``, which fails with a
+message listing the valid names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gankit.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    obj: Any
+    help: str
+
+
+class Registry:
+    def __init__(self, kind: str, plural: str | None = None):
+        self.kind = kind
+        self.plural = plural or kind + "s"
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, obj: Any = None, *, help: str = "") -> Any:
+        """Register ``obj`` under ``name``; without ``obj``, return a decorator."""
+
+        def add(o: Any) -> Any:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            self._entries[name] = Entry(name, o, help or (o.__doc__ or "").strip().split("\n")[0])
+            return o
+
+        return add if obj is None else add(obj)
+
+    def get(self, name: str) -> Any:
+        try:
+            return self._entries[name].obj
+        except KeyError:
+            raise ConfigError(
+                f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())} "
+                f"(gankit list {self.plural})"
+            ) from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry]:
+        return [self._entries[n] for n in self.names()]
+
+
+MODELS = Registry("model")
+LOSSES = Registry("loss", "losses")
+DATASETS = Registry("dataset")
+METRICS = Registry("metric")
+
+Builder = Callable[..., Any]
+
+
+def load_all() -> None:
+    """Import every module that registers components, so the registries are full."""
+    import gankit.data  # noqa: F401
+    import gankit.losses  # noqa: F401
+    import gankit.models  # noqa: F401

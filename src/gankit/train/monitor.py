@@ -1,0 +1,98 @@
+"""What a user sees and keeps of a run while it trains.
+
+Per-step statistics stay on the device and are summed there; every ``log.every``
+steps they are read back in one host sync, averaged, and written to
+metrics.jsonl, TensorBoard, and the screen: a progress bar with losses,
+throughput and ETA on a terminal, or plain log lines otherwise.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from gankit.train.run_dir import RunDir
+
+
+class Monitor:
+    def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int,
+                 steps_per_epoch: int, every: int, tensorboard: bool, show: bool = True):
+        self.run, self.total, self.every = run, total_steps, every
+        self.batch_size, self.steps_per_epoch = batch_size, steps_per_epoch
+        self.show = show  # screen output only: files are always written
+        self._sums: dict[str, torch.Tensor] = {}
+        self._count = 0
+        self._t0 = time.perf_counter()
+        self.tty = sys.stderr.isatty()
+        self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
+                        disable=not (show and self.tty), file=sys.stderr)
+        self.writer = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            # purge_step drops events a crashed run logged after its last checkpoint
+            self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step or None)
+
+    def update(self, step: int, stats: dict[str, torch.Tensor]) -> None:
+        """Record the stats of G step ``step`` (1-based count of steps done)."""
+        for k, v in stats.items():
+            self._sums[k] = self._sums[k] + v if k in self._sums else v.detach().clone()
+        self._count += 1
+        self.bar.update(1)
+        if step % self.every == 0 or step == self.total:
+            self.flush(step)
+
+    def flush(self, step: int) -> dict[str, Any] | None:
+        if not self._count:
+            return None
+        keys = list(self._sums)
+        values = torch.stack([self._sums[k].float() for k in keys]).div(self._count).tolist()  # one sync
+        now = time.perf_counter()
+        record: dict[str, Any] = {"step": step, "epoch": step / self.steps_per_epoch}
+        record.update({k: round(v, 6) for k, v in zip(keys, values)})
+        record["images_per_s"] = round(self._count * self.batch_size / (now - self._t0), 1)
+        self._sums, self._count, self._t0 = {}, 0, now
+        self._emit(record)
+        return record
+
+    def _emit(self, record: dict[str, Any]) -> None:
+        self.run.append_metrics(record)
+        step = record["step"]
+        if self.writer:
+            for k, v in record.items():
+                if k != "step":
+                    self.writer.add_scalar(f"train/{k}", v, step)
+        short = {"loss_d": "D", "loss_g": "G", "d_real": "D(x)", "d_fake": "D(G(z))"}
+        parts = [f"{short[k]} {record[k]:.3f}" for k in short if k in record]
+        if not self.show:
+            return
+        if self.tty:
+            self.bar.set_postfix_str(", ".join(parts) + f", {record['images_per_s']:.0f} img/s")
+        else:
+            left = (self.total - step) * self.batch_size / max(record["images_per_s"], 1e-9)
+            print(f"step {step}/{self.total} epoch {record['epoch']:.2f} " + " ".join(parts)
+                  + f" {record['images_per_s']:.0f} img/s eta {_hms(left)}", flush=True)
+
+    def image(self, tag: str, picture_chw: torch.Tensor, step: int) -> None:
+        if self.writer:
+            self.writer.add_image(tag, picture_chw, step)
+
+    def note(self, text: str) -> None:
+        if self.show:
+            (self.bar.write if self.tty else print)(text)
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.writer:
+            self.writer.close()
+
+
+def _hms(seconds: float) -> str:
+    seconds = int(seconds)
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"

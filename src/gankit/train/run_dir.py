@@ -1,0 +1,118 @@
+"""The run directory: the contract between training and every later command.
+
+    RUN/
+      config.yaml            the resolved config (every key, every default)
+      metrics.jsonl          one JSON line per log interval (see Monitor)
+      tb/                    TensorBoard event files
+      samples/epoch-NNN.png  the fixed-noise grid at the end of each epoch
+      progress.gif           those grids, animated
+      losses.png             loss and D-output curves
+      checkpoints/last.pt    everything needed to resume exactly
+      generator.safetensors  the final generator weights (+ config in metadata)
+
+Every reader and writer goes through :class:`RunDir`, so the layout is written
+down once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from gankit import atomic
+from gankit.config import Config, from_dict, read_yaml
+from gankit.errors import CheckpointError
+
+
+class RunDir:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    # layout -----------------------------------------------------------------
+    config = property(lambda self: self.path / "config.yaml")
+    metrics = property(lambda self: self.path / "metrics.jsonl")
+    tensorboard = property(lambda self: self.path / "tb")
+    samples = property(lambda self: self.path / "samples")
+    gif = property(lambda self: self.path / "progress.gif")
+    losses_plot = property(lambda self: self.path / "losses.png")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
+    generator = property(lambda self: self.path / "generator.safetensors")
+
+    def epoch_grid(self, epoch: int) -> Path:
+        """Grid of epoch ``epoch`` (1-based)."""
+        return self.samples / f"epoch-{epoch:03d}.png"
+
+    def epoch_grids(self) -> list[Path]:
+        return sorted(self.samples.glob("epoch-*.png"))
+
+    # creation and opening ---------------------------------------------------
+    @classmethod
+    def create(cls, out: str | Path | None, name: str, root: str | Path = "runs") -> RunDir:
+        """Choose a new run folder: ``out`` if given, else runs/<date>-<name>[-k].
+
+        Nothing is written yet (see :meth:`prepare`), so a run that fails during
+        setup, e.g. for want of data, leaves no empty folder behind.
+        """
+        if out is not None:
+            path = Path(out)
+            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+                raise CheckpointError(
+                    f"{path} already exists and is not empty; continue it with --resume {path}, "
+                    "or choose another --out"
+                )
+        else:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            path = Path(root) / f"{stamp}-{name}"
+            k = 1
+            while path.exists():
+                k += 1
+                path = Path(root) / f"{stamp}-{name}-{k}"
+        return cls(path)
+
+    def prepare(self) -> None:
+        """Create the folder and its sub-folders (idempotent)."""
+        try:
+            for folder in (self.path, self.samples, self.checkpoints):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise CheckpointError(f"cannot create run folder {self.path}: {e.strerror}") from None
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """An existing run folder; a clear error if ``path`` is not one."""
+        run = cls(path)
+        if not run.path.is_dir():
+            raise CheckpointError(f"run folder {run.path} does not exist")
+        if not run.config.is_file():
+            raise CheckpointError(f"{run.path} is not a gankit run folder (it has no config.yaml)")
+        return run
+
+    # contents ---------------------------------------------------------------
+    def write_config(self, cfg: Config) -> None:
+        atomic.write_text(self.config, cfg.to_yaml())
+
+    def read_config(self) -> Config:
+        return from_dict(read_yaml(self.config), source=str(self.config))
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.metrics, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        if not self.metrics.exists():
+            return []
+        records = []
+        for line in self.metrics.read_text().splitlines():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # a line cut short by a crash
+        return records
+
+    def truncate_metrics(self, step: int) -> None:
+        """Drop records logged after ``step``: on resume they are about to be redone."""
+        kept = [r for r in self.read_metrics() if r.get("step", 0) <= step]
+        atomic.write_text(self.metrics, "".join(json.dumps(r) + "\n" for r in kept))

@@ -1,0 +1,71 @@
+"""Fixtures shared by the whole test suite.
+
+Tests use real data: the MNIST test split shared with this repository and the
+Fashion-MNIST copy that Debian's ``dataset-fashion-mnist`` installs. Tests that
+need one skip, saying why, where it is not present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test away from the user's cache and data root.
+
+    The cache goes to a fresh temp folder per test, and GANKIT_DATA is unset, so
+    tests never read files a user downloaded nor leave files behind.
+    """
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    monkeypatch.delenv("GANKIT_DATA", raising=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    """The folder holding the real MNIST test split (t10k-*-idx?-ubyte.gz)."""
+    candidates = [
+        os.environ.get("GANKIT_TEST_MNIST"),
+        REPO.parent / "shared" / "data" / "mnist",
+        "/work/shared/data/mnist",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    tried = ", ".join(str(c) for c in candidates[1:])
+    pytest.skip(f"the MNIST test split is not here: set GANKIT_TEST_MNIST to its folder (also looked in {tried})")
+
+
+@pytest.fixture(scope="session")
+def fashion_root() -> Path:
+    """The system copy of Fashion-MNIST (all four files)."""
+    if not FASHION_SYSTEM_DIR.is_dir():
+        pytest.skip(f"{FASHION_SYSTEM_DIR} is absent: install Debian's dataset-fashion-mnist package")
+    return FASHION_SYSTEM_DIR
+
+
+@pytest.fixture
+def tiny_config(mnist_root: Path):
+    """A Config for a seconds-long real training run: 256 MNIST test images, batch 32
+    (8 steps an epoch), 20 steps; keyword overrides are dotted keys with '__' for '.'."""
+    from gankit import config as C
+
+    def make(**overrides):
+        data = {
+            "name": "tiny",
+            "data": {"dataset": "mnist", "root": str(mnist_root), "split": "test", "subset": 256, "download": False},
+            "train": {"batch_size": 32, "steps": 20, "seed": 0, "device": "cpu"},
+            "log": {"every": 4, "grid": 16, "tensorboard": False},
+            "checkpoint": {"every": 5},
+        }
+        for key, value in overrides.items():
+            data = C.set_key(data, key.replace("__", "."), value)
+        return C.from_dict(data)
+
+    return make

@@ -1,0 +1,155 @@
+"""Loading whole splits of the real datasets, and the errors a user can run into."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import inspect
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gankit.data import ImageDataset, datasets, load_dataset
+from gankit.data.idx import read_labels, write_idx
+from gankit.data.sources import cache_dir
+from gankit.errors import ConfigError, DataError
+from gankit.registry import DATASETS
+
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_mnist_test_split(mnist_root: Path) -> None:
+    ds = load_dataset("mnist", "test", root=mnist_root)
+
+    assert isinstance(ds, ImageDataset)
+    assert (ds.name, ds.split, ds.source) == ("mnist", "test", str(mnist_root))
+    assert ds.images.dtype == torch.uint8 and ds.images.shape == (10000, 1, 28, 28)
+    assert ds.labels.dtype == torch.int64 and ds.labels.shape == (10000,)
+    assert len(ds) == 10000 and ds.shape == (1, 28, 28)
+    assert ds.images.device.type == "cpu"
+    assert torch.bincount(ds.labels).tolist() == MNIST_TEST_COUNTS
+    assert ds.num_classes == 10 and ds.class_names == tuple("0123456789")
+    assert int(ds.images.max()) == 255 and int(ds.images.min()) == 0
+
+
+def test_gankit_data_points_at_the_files(mnist_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GANKIT_DATA", str(mnist_root))
+    assert load_dataset("mnist", "test", download=False).source == str(mnist_root)
+
+
+def test_fashion_mnist_train_from_the_system_copy(fashion_root: Path) -> None:
+    ds = load_dataset("fashion-mnist", "train", download=False)
+
+    assert ds.source == str(fashion_root)
+    assert ds.images.shape == (60000, 1, 28, 28) and ds.images.dtype == torch.uint8
+    assert torch.bincount(ds.labels).tolist() == [6000] * 10
+    assert ds.class_names[0] == "T-shirt/top" and ds.class_names[9] == "Ankle boot"
+
+
+def test_fashion_mnist_test_split(fashion_root: Path) -> None:
+    ds = load_dataset("fashion-mnist", "test", root=fashion_root)
+    assert len(ds) == 10000 and torch.bincount(ds.labels).tolist() == [1000] * 10
+
+
+def test_image_and_label_counts_must_match(mnist_root: Path, tmp_path: Path) -> None:
+    shutil.copy(mnist_root / "t10k-images-idx3-ubyte.gz", tmp_path)
+    labels = read_labels(mnist_root / "t10k-labels-idx1-ubyte.gz")[:9999]
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
+
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", "test", root=tmp_path)
+    message = str(info.value)
+    for expected in ("t10k-images-idx3-ubyte.gz has 10000 images", "t10k-labels-idx1-ubyte.gz has 9999 labels"):
+        assert expected in message, message
+
+
+def test_labels_out_of_range(mnist_root: Path, tmp_path: Path) -> None:
+    shutil.copy(mnist_root / "t10k-images-idx3-ubyte.gz", tmp_path)
+    labels = read_labels(mnist_root / "t10k-labels-idx1-ubyte.gz")
+    labels[123] = 12
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels)
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: label 12 is out of range 0\.\.9"):
+        load_dataset("mnist", "test", root=tmp_path)
+
+
+def test_a_broken_local_file_is_reported_by_name(mnist_root: Path, tmp_path: Path) -> None:
+    shutil.copy(mnist_root / "t10k-labels-idx1-ubyte.gz", tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"<html>Access denied</html>")
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz: not gzip"):
+        load_dataset("mnist", "test", root=tmp_path)
+
+
+def test_unknown_dataset_gets_the_registry_error() -> None:
+    with pytest.raises(ConfigError, match=r"unknown dataset 'cifar10'; choose one of: fashion-mnist, mnist"):
+        load_dataset("cifar10")
+
+
+def test_unknown_split(mnist_root: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown split 'valid' for dataset mnist; choose one of: train, test"):
+        load_dataset("mnist", "valid", root=mnist_root)
+
+
+def test_nothing_anywhere_without_download_lists_the_places(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = tmp_path / "no-system-copy"
+    spec = dataclasses.replace(datasets.SPECS["fashion-mnist"], system_dirs=(str(system),))
+    monkeypatch.setitem(datasets.SPECS, "fashion-mnist", spec)
+    root = tmp_path / "empty-root"
+    root.mkdir()
+
+    with pytest.raises(DataError) as info:
+        load_dataset("fashion-mnist", "train", root=root, download=False)
+    message = str(info.value)
+    for expected in (
+        "cannot find the fashion-mnist train split",
+        f"data root {root / 'fashion-mnist'}: no such folder",
+        f"data root {root}: none of the files",
+        f"cache {cache_dir() / 'fashion-mnist'}: no such folder",
+        f"system copy {system}: no such folder",
+        "download: not tried",
+        "download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz from http://fashion-mnist",
+        "apt install dataset-fashion-mnist",
+    ):
+        assert expected in message, message
+    assert not os.path.exists(cache_dir())  # nothing was written while looking
+
+
+def test_mnist_train_not_found_says_it_must_be_supplied() -> None:
+    with pytest.raises(DataError) as info:
+        load_dataset("mnist", "train", download=False)
+    message = str(info.value)
+    assert "data root: none given" in message and "--data-root" in message
+    assert "train split is not on a fresh machine and must be downloaded" in message
+
+
+def test_registered_builders_match_load_dataset() -> None:
+    assert {"mnist", "fashion-mnist"} <= set(DATASETS.names())
+    expected = list(inspect.signature(load_dataset).parameters)[1:]
+    helps = {entry.name: entry.help for entry in DATASETS.entries()}
+    for name in ("mnist", "fashion-mnist"):
+        assert list(inspect.signature(DATASETS.get(name)).parameters) == expected
+        assert helps[name].startswith(datasets.SPECS[name].help)
+
+
+def test_image_dataset_shape_and_len() -> None:
+    ds = ImageDataset(
+        name="toy",
+        split="train",
+        images=torch.zeros(5, 3, 8, 6, dtype=torch.uint8),
+        labels=torch.arange(5),
+        num_classes=5,
+        class_names=tuple("abcde"),
+        source="memory",
+    )
+    assert len(ds) == 5 and ds.shape == (3, 8, 6)
+    assert "tensor" not in repr(ds)  # the repr stays short: no tensor contents
+
+
+def test_idx_values_reach_the_tensor_unchanged(mnist_root: Path) -> None:
+    ds = load_dataset("mnist", "test", root=mnist_root)
+    content = gzip.decompress((mnist_root / "t10k-images-idx3-ubyte.gz").read_bytes())
+    pixels = np.frombuffer(content, dtype=np.uint8, offset=16)  # after the 16-byte header
+    assert torch.equal(ds.images.flatten(), torch.from_numpy(pixels.copy()))

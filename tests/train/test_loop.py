@@ -1,0 +1,102 @@
+"""Short real trainings on the MNIST test split."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import gankit
+from gankit.config import load_file
+from gankit.train import state
+from gankit.train.loop import Trainer, train
+from gankit.train.run_dir import RunDir
+
+
+def test_a_short_run_learns_and_fills_the_run_folder(tiny_config, tmp_path):
+    cfg = tiny_config(log__tensorboard=True)
+    before = Trainer(cfg).sample_fixed()
+    run = RunDir.create(tmp_path / "run", cfg.name)
+    result = train(cfg, run, verbose=False)
+    assert (result.step, result.interrupted) == (20, False)
+
+    # the resolved config is saved and reloads to the same config
+    assert load_file(run.config) == cfg
+    # metrics: one line per log interval, with every field, finite
+    records = [json.loads(line) for line in run.metrics.read_text().splitlines()]
+    assert [r["step"] for r in records] == [4, 8, 12, 16, 20]
+    for r in records:
+        assert {"step", "epoch", "loss_d", "loss_g", "d_real", "d_fake", "images_per_s"} <= set(r)
+        assert all(np.isfinite(v) for v in r.values())
+        assert 0 < r["d_real"] < 1 and 0 < r["d_fake"] < 1
+    assert records[1]["epoch"] == 1.0
+    # one grid per epoch (2 full + the partial third), animated; curves; TensorBoard
+    assert [p.name for p in run.epoch_grids()] == ["epoch-001.png", "epoch-002.png", "epoch-003.png"]
+    assert Image.open(run.gif).n_frames == 3
+    assert Image.open(run.losses_plot).size[0] > 100
+    assert list(run.tensorboard.glob("events.out.tfevents.*"))
+    # the generator changed, and its samples are finite images
+    after = gankit.load(run.path, device="cpu").sample(16, seed=1)
+    assert after.dtype == torch.uint8 and after.shape == (16, 1, 28, 28)
+    trained = Trainer(cfg)
+    trained.load_state_dict(state.load(run.last_checkpoint))
+    assert not torch.equal(before, trained.sample_fixed())
+    assert trained.step == 20
+
+
+def test_d_learns_to_separate_real_from_fake(tiny_config, tmp_path):
+    # With G frozen (lr ~ 0), D alone must quickly tell real digits from noise-born fakes.
+    cfg = tiny_config(optim__lr_g=1e-12, train__steps=16)
+    run = RunDir.create(tmp_path / "run", cfg.name)
+    train(cfg, run, verbose=False)
+    first, last = run.read_metrics()[0], run.read_metrics()[-1]
+    assert last["d_real"] - last["d_fake"] > max(0.5, first["d_real"] - first["d_fake"])
+
+
+def test_resume_is_bit_exact(tiny_config, tmp_path):
+    # One run of 20 steps versus 7 steps, stopped, then resumed to 20: the
+    # stop falls mid-epoch, and the resumed part crosses an epoch boundary.
+    full = RunDir.create(tmp_path / "full", "full")
+    train(tiny_config(), full, verbose=False)
+
+    split = RunDir.create(tmp_path / "split", "split")
+    train(tiny_config(train__steps=7), split, verbose=False)
+    assert state.load(split.last_checkpoint)["step"] == 7
+    train(tiny_config(), split, resume=True, verbose=False)
+
+    a, b = state.load(full.last_checkpoint), state.load(split.last_checkpoint)
+    assert a["step"] == b["step"] == 20
+    for net in ("G", "D"):
+        for k, v in a["models"][net].items():
+            assert torch.equal(v, b["models"][net][k]), f"{net}.{k} differs after resume"
+    assert torch.equal(a["rng"]["noise"], b["rng"]["noise"])
+    # the metrics of the resumed run continue where the first part stopped
+    assert [r["step"] for r in split.read_metrics()] == [4, 7, 8, 12, 16, 20]
+
+
+def test_resume_drops_metrics_logged_after_the_checkpoint(tiny_config, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(tiny_config(train__steps=8), run, verbose=False)
+    # a crash after the checkpoint at step 8 but after logging step 12
+    run.append_metrics({"step": 12, "loss_d": 9.0})
+    train(tiny_config(train__steps=12), run, resume=True, verbose=False)
+    steps = [r["step"] for r in run.read_metrics()]
+    assert steps == [4, 8, 12] and run.read_metrics()[-1]["loss_d"] != 9.0
+
+
+def test_same_seed_same_run_other_seed_other_run(tiny_config, tmp_path):
+    def weights(seed, name):
+        run = RunDir.create(tmp_path / name, name)
+        train(tiny_config(train__steps=3, train__seed=seed), run, verbose=False)
+        return state.load(run.last_checkpoint)["models"]["G"]["project.0.weight"]
+
+    assert torch.equal(weights(0, "a"), weights(0, "b"))
+    assert not torch.equal(weights(0, "c"), weights(1, "d"))
+
+
+def test_new_run_refuses_a_non_empty_folder(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "file").write_text("keep me")
+    with pytest.raises(gankit.errors.CheckpointError, match="--resume"):
+        RunDir.create(tmp_path / "x", "x")
