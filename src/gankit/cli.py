@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gankit import __version__
+from gankit.config import EvalConfig
 from gankit.errors import GankitError
 
 
@@ -91,9 +92,28 @@ def build_parser() -> Parser:
     s.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     s.set_defaults(func=cmd_sample, parser=s)
 
-    ls = sub.add_parser("list", help="list presets, models, losses, datasets or config keys",
+    e = sub.add_parser("evaluate", help="score a trained run: FID, KID, precision/recall, density/coverage, modes",
+                       description="Score a run's generator against real images in an evaluator's features. "
+                       "Default protocol: 10,000 generated vs 10,000 real test images.")
+    e.add_argument("run_dir", metavar="RUN_DIR")
+    e.add_argument("--n", type=positive_int, default=10_000, help="generated images (default 10000)")
+    e.add_argument("--metrics", default=EvalConfig().metrics,
+                   help=f"comma-separated (gankit list metrics); default {EvalConfig().metrics}")
+    e.add_argument("--split", choices=["train", "test"], default="test", help="real reference split (default test)")
+    e.add_argument("--real-n", type=positive_int, default=10_000, help="real reference images (default 10000)")
+    e.add_argument("--evaluator", default="auto",
+                   help="auto (the dataset's classifier, else Inception-v3), inception, mnist-cnn, fashion-mnist-cnn")
+    e.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
+                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
+    e.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
+    e.add_argument("--data-root", metavar="DIR", help="folder holding the reference dataset files")
+    e.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    e.add_argument("--json", metavar="FILE", help="also write the result, with its protocol, as JSON")
+    e.set_defaults(func=cmd_evaluate, parser=e)
+
+    ls = sub.add_parser("list", help="list presets, models, losses, datasets, metrics or config keys",
                         description="List the registered choices.")
-    ls.add_argument("what", choices=["presets", "models", "losses", "datasets", "config"])
+    ls.add_argument("what", choices=["presets", "models", "losses", "datasets", "metrics", "config"])
     ls.set_defaults(func=cmd_list, parser=ls)
     return p
 
@@ -142,9 +162,10 @@ def resume_train(args: argparse.Namespace) -> int:
 
     fixed = [f"--{k.replace('_', '-')}" for k in (*FLAG_KEYS, "config", "preset", "out")
              if getattr(args, k) is not None and k not in RESUMABLE]
-    if fixed or args.set:
-        args.parser.error(f"--resume continues a run with its own config; {', '.join(fixed + ['--set'] * bool(args.set))} "
-                    "cannot change (only --epochs, --steps, --device, --data-root)")
+    fixed += ["--set"] if args.set else []
+    if fixed:
+        args.parser.error(f"--resume continues a run with its own config; {', '.join(fixed)} cannot change "
+                          "(only --epochs, --steps, --device, --data-root)")
     run = RunDir.open(args.resume)
     data = state.load(run.last_checkpoint)["config"]
     for flag in RESUMABLE:
@@ -195,9 +216,46 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    import gankit
+    from gankit import atomic
+    from gankit.device import resolve_device
+    from gankit.metrics.evaluate import Reference, evaluate, get_evaluator, parse_metrics
+
+    metrics = parse_metrics(args.metrics)
+    sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    cfg = sampler.config
+    evaluator = get_evaluator(args.evaluator, cfg.data.dataset, resolve_device(args.device))
+    reference = Reference(evaluator, cfg.data.dataset, args.split, args.real_n,
+                          root=args.data_root or cfg.data.root, download=cfg.data.download)
+    result = evaluate(sampler.sample, reference, n=args.n, metrics=metrics, seed=args.seed)
+    result["protocol"]["run"] = {"path": str(args.run_dir), "checkpoint": args.checkpoint, "step": sampler.step}
+    print(format_result(result))
+    if args.json:
+        atomic.write_text(args.json, json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def format_result(result: dict[str, Any]) -> str:
+    """The metrics as a table, then the protocol they were measured with."""
+    p = result["protocol"]
+    ref = p["reference"]
+    lines = [f"{'metric':<16} value"]
+    lines += [f"{k:<16} {v:.4f}" if isinstance(v, float) else f"{k:<16} {v}" for k, v in result["metrics"].items()]
+    lines.append(
+        f"protocol: {p['generated']} generated vs {ref['count']} real {ref['dataset']}/{ref['split']} images, "
+        f"evaluator {p['evaluator']['name']} (sha256 {p['evaluator']['sha256'][:12]}), seed {p['seed']}, "
+        f"gankit {p['gankit_version']}")
+    s = result["seconds"]
+    lines.append(f"time: sampling {s['sample']} s, embedding {s['embed']} s, metrics {s['metrics']} s")
+    return "\n".join(lines)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from gankit import config, presets
-    from gankit.registry import DATASETS, LOSSES, MODELS
+    from gankit.registry import DATASETS, LOSSES, METRICS, MODELS
 
     if args.what == "presets":
         rows = presets.describe()
@@ -206,7 +264,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         vw = max(len(repr(v)) for _, v, _ in keys)
         rows = [(k, f"{v!r:<{vw}}  {h}") for k, v, h in keys]
     else:
-        reg = {"models": MODELS, "losses": LOSSES, "datasets": DATASETS}[args.what]
+        reg = {"models": MODELS, "losses": LOSSES, "datasets": DATASETS, "metrics": METRICS}[args.what]
         rows = [(e.name, e.help) for e in reg.entries()]
     width = max(len(name) for name, _ in rows)
     for name, text in rows:

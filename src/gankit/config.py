@@ -126,6 +126,29 @@ class CheckpointConfig:
     every: int = opt(500, "G steps between checkpoints (one is also written each epoch and at the end)", positive)
 
 
+def metric_names(v: Any) -> str | None:
+    from gankit import registry
+
+    registry.load_all()
+    names = [n.strip() for n in v.split(",") if n.strip()]
+    unknown = [n for n in names if n not in registry.METRICS]
+    if not names or unknown:
+        return f"must be comma-separated names from: {', '.join(registry.METRICS.names())}"
+    return None
+
+
+@dataclass
+class EvalConfig:
+    every: int | None = opt(None, "G steps between evaluations during training (null: off)", positive)
+    metrics: str = opt("fid,kid,pr,dc,modes", "comma-separated metrics (gankit list metrics)", metric_names)
+    n: int = opt(10_000, "generated images per evaluation", positive)
+    real_n: int = opt(10_000, "real reference images: the first N of eval.split", positive)
+    split: str = opt("test", "real reference split", one_of("train", "test"))
+    evaluator: str = opt("auto", "feature network: auto (the dataset's classifier, else inception), inception, "
+                         "mnist-cnn, fashion-mnist-cnn")
+    seed: int = opt(0, "noise seed of the evaluated samples: the same z at every evaluation", non_negative)
+
+
 @dataclass
 class Config:
     name: str = opt("dcgan-mnist", "run name: the run folder is runs/<date>-<name>")
@@ -137,6 +160,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -74,4 +74,5 @@ def load_all() -> None:
     """Import every module that registers components, so the registries are full."""
     import gankit.data  # noqa: F401
     import gankit.losses  # noqa: F401
+    import gankit.metrics  # noqa: F401
     import gankit.models  # noqa: F401

@@ -60,30 +60,35 @@ def save_gif(frames: Sequence[str | Path], path: str | Path, ms_per_frame: int =
 
 
 def plot_losses(records: list[dict[str, Any]], path: str | Path) -> None:
-    """Loss curves (top) and mean D outputs (bottom) over G steps, from metrics.jsonl records."""
-    records = [r for r in records if "loss_d" in r]
-    if not records:
+    """Loss curves, mean D outputs and (when evaluated) FID over G steps, from metrics.jsonl records."""
+    train = [r for r in records if "loss_d" in r]
+    evals = [r for r in records if "fid" in r]
+    if not train:
         return
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    steps = [r["step"] for r in records]
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    top.plot(steps, [r["loss_d"] for r in records], label="D loss")
-    top.plot(steps, [r["loss_g"] for r in records], label="G loss")
-    top.set_ylabel("loss")
-    top.legend()
-    top.grid(alpha=0.3)
-    if "d_real" in records[0]:
-        bottom.plot(steps, [r["d_real"] for r in records], label="mean D(x)")
-        bottom.plot(steps, [r["d_fake"] for r in records], label="mean D(G(z))")
-        bottom.axhline(0.5, color="gray", lw=0.8, ls="--")
-        bottom.set_ylabel("D output")
-        bottom.legend()
-        bottom.grid(alpha=0.3)
-    bottom.set_xlabel("G step")
+    panels = 2 + bool(evals)
+    fig, axes = plt.subplots(panels, 1, figsize=(8, 3 * panels), sharex=True)
+    steps = [r["step"] for r in train]
+    axes[0].plot(steps, [r["loss_d"] for r in train], label="D loss")
+    axes[0].plot(steps, [r["loss_g"] for r in train], label="G loss")
+    axes[0].set_ylabel("loss")
+    if "d_real" in train[0]:
+        axes[1].plot(steps, [r["d_real"] for r in train], label="mean D(x)")
+        axes[1].plot(steps, [r["d_fake"] for r in train], label="mean D(G(z))")
+        axes[1].axhline(0.5, color="gray", lw=0.8, ls="--")
+        axes[1].set_ylabel("D output")
+    if evals:
+        axes[2].plot([r["step"] for r in evals], [r["fid"] for r in evals], "o-", label="FID (evaluator features)")
+        axes[2].set_ylabel("FID")
+    for ax in axes:
+        if ax.lines:
+            ax.legend()
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("G step")
     fig.tight_layout()
     with atomic.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)

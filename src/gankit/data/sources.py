@@ -58,6 +58,9 @@ class Checksum:
 
     md5_gz: str | None = None
     sha256: str | None = None
+    # For files that are not gzip (e.g. network weights): the start of the sha256 of
+    # the downloaded bytes, as torch hub names files "<name>-<sha256 prefix>.pth".
+    file_sha256_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,7 @@ def download(
     answers with an HTTP error, times out or serves bytes that fail verification is
     skipped; when all fail, raises a DataError listing every URL and its reason.
     """
-    if checksum is None or not (checksum.md5_gz or checksum.sha256):
+    if checksum is None or not (checksum.md5_gz or checksum.sha256 or checksum.file_sha256_prefix):
         raise ValueError(f"no checksum for {name}: downloads must be verified")
     if not mirrors:
         raise ValueError(f"no mirrors to download {name} from")
@@ -271,10 +274,10 @@ def _download_one(url: str, final: Path, checksum: Checksum, timeout: float) -> 
     done = False
     try:
         with os.fdopen(fd, "wb") as out:
-            md5 = _fetch(url, out, tmp, timeout)
+            md5, sha256 = _fetch(url, out, tmp, timeout)
             out.flush()
             os.fsync(out.fileno())
-        problem = _verify(tmp, md5, checksum)
+        problem = _verify(tmp, md5, sha256, checksum)
         if problem:
             raise _MirrorError(problem)
         os.replace(tmp, final)
@@ -287,13 +290,13 @@ def _download_one(url: str, final: Path, checksum: Checksum, timeout: float) -> 
             tmp.unlink(missing_ok=True)
 
 
-def _fetch(url: str, out: BinaryIO, tmp: Path, timeout: float) -> str:
-    """Stream ``url`` into ``out`` with a progress bar; return the md5 of the bytes.
+def _fetch(url: str, out: BinaryIO, tmp: Path, timeout: float) -> tuple[str, str]:
+    """Stream ``url`` into ``out`` with a progress bar; return the md5 and sha256 of the bytes.
 
     Network faults become _MirrorError (try the next mirror); a local write fault
     is a DataError, since no other mirror would fix it.
     """
-    md5 = hashlib.md5()
+    md5, sha256 = hashlib.md5(), hashlib.sha256()
     received = 0
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     try:
@@ -315,6 +318,7 @@ def _fetch(url: str, out: BinaryIO, tmp: Path, timeout: float) -> str:
                 while chunk := response.read(_CHUNK):
                     _write(out, chunk, tmp)
                     md5.update(chunk)
+                    sha256.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
     except urllib.error.HTTPError as e:
@@ -326,7 +330,7 @@ def _fetch(url: str, out: BinaryIO, tmp: Path, timeout: float) -> str:
     # http.client returns a short body without complaint when the server hangs up early.
     if total is not None and received != total:
         raise _MirrorError(f"connection closed after {received} of {total} bytes")
-    return md5.hexdigest()
+    return md5.hexdigest(), sha256.hexdigest()
 
 
 def _write(out: BinaryIO, chunk: bytes, tmp: Path) -> None:
@@ -344,7 +348,7 @@ def _describe_network_error(error: object, timeout: float) -> str:
     return str(error) or type(error).__name__
 
 
-def _verify(path: Path, md5_gz: str, checksum: Checksum) -> str:
+def _verify(path: Path, md5_gz: str, file_sha256: str, checksum: Checksum) -> str:
     """Return why the downloaded ``path`` is not acceptable, or "" if it is.
 
     The md5 of the compressed bytes is the quick check; only when it differs is the
@@ -352,6 +356,10 @@ def _verify(path: Path, md5_gz: str, checksum: Checksum) -> str:
     """
     if checksum.md5_gz and md5_gz == checksum.md5_gz:
         return ""
+    if checksum.file_sha256_prefix:
+        if file_sha256.startswith(checksum.file_sha256_prefix):
+            return ""
+        return f"checksum mismatch: sha256 is {file_sha256}, expected it to start with {checksum.file_sha256_prefix}"
     md5_fault = f"md5 of the .gz is {md5_gz}, expected {checksum.md5_gz}" if checksum.md5_gz else ""
     if not checksum.sha256:
         return f"checksum mismatch: {md5_fault}"

@@ -53,6 +53,7 @@ class Trainer:
         g = torch.Generator().manual_seed(cfg.train.seed + 1)
         self.fixed_z = torch.randn(cfg.log.grid, cfg.model.latent_dim, generator=g).to(self.device)
         self.step = 0  # G steps done
+        self.best: dict[str, float] = {}  # {"fid": lowest FID so far, "step": when}
 
     @property
     def total_steps(self) -> int:
@@ -84,6 +85,7 @@ class Trainer:
             "models": {"G": self.G.state_dict(), "D": self.D.state_dict()},
             "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict()},
             "rng": state.rng_state(self.noise),
+            "best": self.best,
         }
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
@@ -93,6 +95,7 @@ class Trainer:
         self.opt_d.load_state_dict(ckpt["optimizers"]["D"])
         state.set_rng_state(ckpt["rng"], self.noise)
         self.step = ckpt["step"]
+        self.best = ckpt.get("best", {})
 
     def save_generator(self, path) -> None:
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.G.state_dict().items()}
@@ -100,6 +103,28 @@ class Trainer:
                 "image_shape": ",".join(map(str, self.data.shape))}
         with atomic.atomic_path(path) as tmp:
             safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
+
+
+class PeriodicEval:
+    """Evaluation during training: the same noise, reference and evaluator each time."""
+
+    def __init__(self, cfg: Config, device: torch.device):
+        from gankit.metrics.evaluate import Reference, get_evaluator, parse_metrics
+
+        self.cfg = cfg.eval
+        self.device = device
+        self.metrics = parse_metrics(cfg.eval.metrics)
+        evaluator = get_evaluator(cfg.eval.evaluator, cfg.data.dataset, device)
+        self.reference = Reference(evaluator, cfg.data.dataset, cfg.eval.split, cfg.eval.real_n,
+                                   root=cfg.data.root, download=cfg.data.download)
+
+    def __call__(self, G: torch.nn.Module) -> dict[str, float]:
+        from gankit.metrics.evaluate import evaluate
+        from gankit.sampling import generate
+
+        result = evaluate(lambda n, seed: generate(G, n, seed, self.device), self.reference,
+                          n=self.cfg.n, metrics=self.metrics, seed=self.cfg.seed)
+        return result["metrics"]
 
 
 class StopRequest:
@@ -137,6 +162,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True) 
     """Train ``cfg`` into ``run``; with ``resume``, continue from run's last checkpoint."""
     # setup ------------------------------------------------------------------
     trainer = Trainer(cfg)
+    periodic_eval = PeriodicEval(cfg, trainer.device) if cfg.eval.every else None
     if resume:
         trainer.load_state_dict(state.load(run.last_checkpoint))
         run.truncate_metrics(trainer.step)
@@ -149,6 +175,13 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True) 
 
     def checkpoint() -> None:
         state.save(run.last_checkpoint, trainer.state_dict())
+
+    def evaluate() -> None:
+        values = periodic_eval(trainer.G)
+        mon.evaluation(trainer.step, values)
+        if "fid" in values and values["fid"] < trainer.best.get("fid", float("inf")):
+            trainer.best = {"fid": values["fid"], "step": trainer.step}
+            state.save(run.best_checkpoint, trainer.state_dict())
 
     def epoch_grid() -> None:
         epoch = -(-trainer.step // spe)  # 1-based epoch holding the last step done
@@ -166,6 +199,8 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True) 
                 epoch_grid()
                 viz.save_gif(run.epoch_grids(), run.gif)
                 viz.plot_losses(run.read_metrics(), run.losses_plot)
+            if periodic_eval and step % cfg.eval.every == 0:
+                evaluate()
             if step % spe == 0 or step % cfg.checkpoint.every == 0:
                 checkpoint()
 

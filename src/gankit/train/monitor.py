@@ -77,6 +77,15 @@ class Monitor:
             print(f"step {step}/{self.total} epoch {record['epoch']:.2f} " + " ".join(parts)
                   + f" {record['images_per_s']:.0f} img/s eta {_hms(left)}", flush=True)
 
+    def evaluation(self, step: int, values: dict[str, float]) -> None:
+        """Record an evaluation's numbers (metrics.jsonl lines without loss_d are evaluations)."""
+        self.run.append_metrics({"step": step, "epoch": step / self.steps_per_epoch, **values})
+        if self.writer:
+            for k, v in values.items():
+                self.writer.add_scalar(f"eval/{k}", v, step)
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if not k.endswith("_std"))
+        self.note(f"eval at step {step}: {shown}")
+
     def image(self, tag: str, picture_chw: torch.Tensor, step: int) -> None:
         if self.writer:
             self.writer.add_image(tag, picture_chw, step)

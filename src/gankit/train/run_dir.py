@@ -8,6 +8,7 @@
       progress.gif           those grids, animated
       losses.png             loss and D-output curves
       checkpoints/last.pt    everything needed to resume exactly
+      checkpoints/best.pt    the checkpoint with the lowest FID (when evaluating during training)
       generator.safetensors  the final generator weights (+ config in metadata)
 
 Every reader and writer goes through :class:`RunDir`, so the layout is written
@@ -39,6 +40,7 @@ class RunDir:
     losses_plot = property(lambda self: self.path / "losses.png")
     checkpoints = property(lambda self: self.path / "checkpoints")
     last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
+    best_checkpoint = property(lambda self: self.path / "checkpoints" / "best.pt")
     generator = property(lambda self: self.path / "generator.safetensors")
 
     def epoch_grid(self, epoch: int) -> Path:
