@@ -228,7 +228,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
     cfg = sampler.config
     evaluator = get_evaluator(args.evaluator, cfg.data.dataset, resolve_device(args.device))
-    reference = Reference(evaluator, cfg.data.dataset, args.split, args.real_n,
+    reference = Reference.from_dataset(evaluator, cfg.data.dataset, args.split, args.real_n,
                           root=args.data_root or cfg.data.root, download=cfg.data.download)
     result = evaluate(sampler.sample, reference, n=args.n, metrics=metrics, seed=args.seed)
     result["protocol"]["run"] = {"path": str(args.run_dir), "checkpoint": args.checkpoint, "step": sampler.step}

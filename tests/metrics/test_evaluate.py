@@ -29,7 +29,7 @@ def mnist(mnist_root):
 def reference(mnist, mnist_root, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:  # module scope: set up before the per-test cache exists
         mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
-        yield Reference(get_evaluator("auto", "mnist"), "mnist", "test", N, root=mnist_root)
+        yield Reference.from_dataset(get_evaluator("auto", "mnist"), "mnist", "test", N, root=mnist_root)
 
 
 def score(reference, images, metrics=("fid", "kid", "pr", "dc", "modes")):
@@ -112,17 +112,17 @@ def test_protocol_is_recorded(reference, mnist):
 
 def test_real_features_are_cached_on_disk(mnist_root, monkeypatch):
     ev = get_evaluator("mnist-cnn", "mnist")
-    first = Reference(ev, "mnist", "test", 200, root=mnist_root)
+    first = Reference.from_dataset(ev, "mnist", "test", 200, root=mnist_root)
     files = list((E.cache_dir() / "features").glob("*.safetensors"))
     assert len(files) == 1 and ev.sha256[:16] in files[0].name
     embed = ev.embed
     monkeypatch.setattr(ev, "embed", lambda images: pytest.fail("the cached embedding was recomputed"))
-    again = Reference(ev, "mnist", "test", 200, root=mnist_root)
+    again = Reference.from_dataset(ev, "mnist", "test", 200, root=mnist_root)
     assert torch.equal(again.embedding.features, first.embedding.features)
     # a damaged cache entry is recomputed, not trusted
     files[0].write_bytes(b"garbage")
     monkeypatch.setattr(ev, "embed", embed)
-    third = Reference(ev, "mnist", "test", 200, root=mnist_root)
+    third = Reference.from_dataset(ev, "mnist", "test", 200, root=mnist_root)
     assert torch.equal(third.embedding.features, first.embedding.features)
 
 

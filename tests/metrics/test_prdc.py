@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import gankit.metrics.prdc as prdc_module
-from gankit.metrics.prdc import density_coverage, knn_radii, precision_recall, prdc
+from gankit.metrics.prdc import density_coverage, knn_radii, prdc, precision_recall
 
 
 def _gauss(seed: int, n: int = 1000, d: int = 4, shift: float = 0.0) -> np.ndarray:

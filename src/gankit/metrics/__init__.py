@@ -9,6 +9,7 @@ data, Inception-v3 for RGB data), and returns a dict of named numbers:
     pr     precision and recall, k = 3                        (Kynkaanniemi et al. 2019)
     dc     density and coverage, k = 5                        (Naeem et al. 2020)
     modes  classes covered, KL(class histogram || uniform), mean top-class confidence
+    stacked-modes  Stacked MNIST: modes covered (of 1000) and KL to uniform (VEEGAN, PacGAN)
     is     Inception score exp(E KL(p(y|x) || p(y))); with a domain classifier, the
            "classifier score" of TF-GAN's MNIST evaluation  (Salimans et al. 2016)
 """
@@ -82,6 +83,16 @@ METRICS.register("modes", Metric(lambda r, f, s: class_modes(f),
                                  ("classes_covered", "kl_to_uniform", "mean_confidence"), ("kl_to_uniform",)),
                  help="classes holding >= 10% of a uniform share of top-1 predictions, KL(histogram || uniform), "
                       "mean confidence")
+def stacked_modes(fake: Embedding) -> dict[str, float]:
+    """Stacked MNIST modes (of 1000) and KL to uniform; a mode counts with one sample (VEEGAN, PacGAN)."""
+    from gankit.metrics.stacked import channel_probs
+
+    return _modes.stacked_modes(*channel_probs(fake.probs))
+
+
+METRICS.register("stacked-modes", Metric(lambda r, f, s: stacked_modes(f), ("modes_covered", "kl_to_uniform"),
+                                         ("kl_to_uniform",)),
+                 help="Stacked MNIST: modes covered of 1000 and KL(mode histogram || uniform)")
 METRICS.register("is", Metric(lambda r, f, s: inception_score(f.probs, seed=s), ("is_mean", "is_std")),
                  help="Inception score (classifier score with a domain classifier); higher is better")
 

@@ -30,7 +30,7 @@ from gankit.metrics import DEFAULT_METRICS, Embedding, compute
 from gankit.metrics import evaluator as domain
 from gankit.registry import METRICS
 
-EVALUATORS = ("auto", "inception", *(f"{d}-cnn" for d in domain.available()))
+EVALUATORS = ("auto", "inception", "stacked-mnist-cnn", *(f"{d}-cnn" for d in domain.available()))
 
 
 def parse_metrics(text: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -48,7 +48,12 @@ def parse_metrics(text: str | list[str] | tuple[str, ...]) -> list[str]:
 def get_evaluator(name: str, dataset: str, device: str | torch.device = "cpu") -> Any:
     """'auto' takes the dataset's own classifier when one ships, else Inception-v3."""
     if name == "auto":
-        name = f"{dataset}-cnn" if dataset in domain.available() else "inception"
+        known = (*domain.available(), "stacked-mnist")
+        name = f"{dataset}-cnn" if dataset in known else "inception"
+    if name == "stacked-mnist-cnn":
+        from gankit.metrics.stacked import StackedMNISTEvaluator
+
+        return StackedMNISTEvaluator(device)
     if name == "inception":
         from gankit.metrics.inception import InceptionEvaluator
 
@@ -79,15 +84,20 @@ def embed_real(evaluator: Any, images: torch.Tensor) -> Embedding:
 
 
 class Reference:
-    """The real side of the protocol: a dataset split, its first ``n`` images, embedded."""
+    """The real side of the protocol: real images, embedded, and what they are."""
 
-    def __init__(self, evaluator: Any, dataset: str, split: str = "test", n: int | None = 10_000,
-                 root: str | None = None, download: bool = True):
-        data = load_dataset(dataset, split, root=root, download=download)
-        images = data.images[:n] if n else data.images
+    def __init__(self, evaluator: Any, images: torch.Tensor, protocol: dict[str, Any]):
         self.evaluator = evaluator
         self.embedding = embed_real(evaluator, images)
-        self.protocol = {"dataset": dataset, "split": split, "count": len(images), "source": data.source}
+        self.protocol = {**protocol, "count": len(images)}
+
+    @classmethod
+    def from_dataset(cls, evaluator: Any, dataset: str, split: str = "test", n: int | None = 10_000,
+                     root: str | None = None, download: bool = True) -> Reference:
+        """The first ``n`` images of a dataset split (all of it when smaller)."""
+        data = load_dataset(dataset, split, root=root, download=download)
+        images = data.images[:n] if n else data.images
+        return cls(evaluator, images, {"dataset": dataset, "split": split, "source": data.source})
 
 
 def evaluate(

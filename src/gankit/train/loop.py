@@ -115,7 +115,7 @@ class PeriodicEval:
         self.device = device
         self.metrics = parse_metrics(cfg.eval.metrics)
         evaluator = get_evaluator(cfg.eval.evaluator, cfg.data.dataset, device)
-        self.reference = Reference(evaluator, cfg.data.dataset, cfg.eval.split, cfg.eval.real_n,
+        self.reference = Reference.from_dataset(evaluator, cfg.data.dataset, cfg.eval.split, cfg.eval.real_n,
                                    root=cfg.data.root, download=cfg.data.download)
 
     def __call__(self, G: torch.nn.Module) -> dict[str, float]:
