@@ -70,7 +70,7 @@ def test_python_dash_m_and_console_script_agree():
     (["train", "--set", "optim.lr=1"], "unknown config key 'optim.lr'"),
     (["train", "--set", "train.batch_size=-3"], "must be > 0"),
     (["train", "--preset", "nope"], "unknown preset"),
-    (["train", "--dataset", "cifar"], "must be one of: fashion-mnist, mnist"),
+    (["train", "--dataset", "cifar"], "must be one of: cifar10, fashion-mnist"),
     (["train", "--device", "tpu"], "device"),
     (["train", "--config", "/no/such.yaml"], "does not exist"),
     (["train", "--resume", "/no/such/run"], "does not exist"),

@@ -4,8 +4,9 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from gankit.losses import GANLoss
+from gankit.losses import GANLoss, acgan_loss, adversarial, clip_weights_
 from gankit.registry import LOSSES
 
 REAL = torch.tensor([0.0, 2.0])  # logits of D on real images
@@ -67,3 +68,140 @@ def test_registry_lists_the_losses_and_rejects_unknown_names():
     assert {"minimax", "nonsaturating"} <= set(LOSSES.names())
     with pytest.raises(Exception, match="unknown loss 'wgan'.*minimax"):
         LOSSES.get("wgan")
+
+
+# ---------------------------------------------------------------------------
+# Wasserstein, hinge, least squares, relativistic
+# ---------------------------------------------------------------------------
+
+NEW_LOSSES = ["wasserstein", "wgan-gp", "hinge", "lsgan", "relativistic"]
+
+
+@pytest.mark.parametrize("name", ["wasserstein", "wgan-gp"])
+def test_wasserstein_losses_are_differences_of_means(name):
+    real = torch.tensor([0.5, 2.5])  # mean 1.5
+    fake = torch.tensor([-1.0, 3.0])  # mean 1.0
+    loss: GANLoss = LOSSES.get(name)
+    # d = mean(fake) - mean(real) = 1.0 - 1.5 = -0.5;  g = -mean(fake) = -1.0
+    assert loss.d_loss(real, fake).item() == pytest.approx(-0.5)
+    assert loss.g_loss(fake, real).item() == pytest.approx(-1.0)
+
+
+def test_hinge_loss_by_hand():
+    loss: GANLoss = LOSSES.get("hinge")
+    # real [0, 2]:  relu(1 - 0) = 1, relu(1 - 2) = 0   -> mean 0.5
+    # fake [-1, 3]: relu(1 - 1) = 0, relu(1 + 3) = 4   -> mean 2.0
+    # d = 0.5 + 2.0 = 2.5;  g = -mean(fake) = -(-1 + 3) / 2 = -1.0
+    assert loss.d_loss(REAL, FAKE).item() == pytest.approx(2.5)
+    assert loss.g_loss(FAKE, REAL).item() == pytest.approx(-1.0)
+
+
+def test_lsgan_loss_by_hand():
+    loss: GANLoss = LOSSES.get("lsgan")
+    # real [0, 2]:  (0 - 1)^2 = 1, (2 - 1)^2 = 1   -> 0.5 * mean 1 = 0.5
+    # fake [-1, 3]: (-1)^2 = 1, 3^2 = 9             -> 0.5 * mean 5 = 2.5
+    # d = 0.5 + 2.5 = 3.0
+    # g: (-1 - 1)^2 = 4, (3 - 1)^2 = 4              -> 0.5 * mean 4 = 2.0
+    assert loss.d_loss(REAL, FAKE).item() == pytest.approx(3.0)
+    assert loss.g_loss(FAKE, REAL).item() == pytest.approx(2.0)
+
+
+def test_relativistic_loss_by_hand():
+    loss: GANLoss = LOSSES.get("relativistic")
+    real = torch.tensor([1.0, 3.0])  # mean 2
+    fake = torch.tensor([-1.0, 3.0])  # mean 1
+    # r~ = real - mean(fake) = [0, 2];  f~ = fake - mean(real) = [-3, 1]
+    # softplus: sp(0) = 0.6931472, sp(±1) = 1.3132617 / 0.3132617,
+    #           sp(±2) = 2.1269280 / 0.1269280, sp(±3) = 3.0485874 / 0.0485874
+    # d = mean(sp(-r~)) + mean(sp(f~)) = (0.6931472 + 0.1269280) / 2 + (0.0485874 + 1.3132617) / 2
+    #   = 0.4100376 + 0.6809246 = 1.0909622
+    # g = mean(sp(-f~)) + mean(sp(r~)) = (3.0485874 + 0.3132617) / 2 + (0.6931472 + 2.1269280) / 2
+    #   = 1.6809246 + 1.4100376 = 3.0909622
+    assert loss.d_loss(real, fake).item() == pytest.approx(1.0909622, abs=1e-5)
+    assert loss.g_loss(fake, real).item() == pytest.approx(3.0909622, abs=1e-5)
+
+
+def test_relativistic_g_loss_needs_real_logits():
+    with pytest.raises(ValueError, match="real"):
+        LOSSES.get("relativistic").g_loss(FAKE, None)
+
+
+def test_loss_flags():
+    flags = {n: LOSSES.get(n) for n in ["minimax", "nonsaturating", *NEW_LOSSES]}
+    assert {n for n, f in flags.items() if f.probabilistic} == {"minimax", "nonsaturating"}
+    assert {n for n, f in flags.items() if f.g_uses_real} == {"relativistic"}
+    assert {n for n, f in flags.items() if f.weight_clipping} == {"wasserstein"}
+    assert {n: (f.penalty, f.penalty_weight) for n, f in flags.items() if f.penalty} == {"wgan-gp": ("gp", 10.0)}
+
+
+@pytest.mark.parametrize("name", ["minimax", "nonsaturating", *NEW_LOSSES])
+def test_gradients_point_the_right_way(name):
+    # With D unsure (logits near 0.5), lowering d_loss raises D on reals and lowers
+    # it on fakes, and lowering g_loss raises D on fakes.
+    loss: GANLoss = LOSSES.get(name)
+    real = torch.tensor([0.3, 0.7], requires_grad=True)
+    fake = torch.tensor([0.2, 0.6], requires_grad=True)
+    loss.d_loss(real, fake).backward()
+    assert (real.grad < 0).all() and (fake.grad > 0).all()
+    fake.grad = None
+    loss.g_loss(fake, real.detach()).backward()
+    assert (fake.grad < 0).all()
+
+
+def test_hinge_ignores_samples_beyond_the_margin():
+    real = torch.tensor([2.0, 0.0], requires_grad=True)  # the first is beyond +1
+    fake = torch.tensor([-3.0, 0.0], requires_grad=True)  # the first is beyond -1
+    LOSSES.get("hinge").d_loss(real, fake).backward()
+    assert real.grad.tolist() == [0.0, -0.5] and fake.grad.tolist() == [0.0, 0.5]
+
+
+@pytest.mark.parametrize("name", ["minimax", "nonsaturating", *NEW_LOSSES])
+def test_losses_and_gradients_are_finite_at_extreme_logits(name):
+    loss: GANLoss = LOSSES.get(name)
+    real = torch.tensor([-1e4, 1e4, 0.0], requires_grad=True)
+    fake = torch.tensor([1e4, -1e4, 0.0], requires_grad=True)
+    total = loss.d_loss(real, fake) + loss.g_loss(fake, real)
+    total.backward()
+    assert total.isfinite() and real.grad.isfinite().all() and fake.grad.isfinite().all()
+
+
+@pytest.mark.parametrize("name", NEW_LOSSES)
+def test_new_losses_name_their_paper(name):
+    entry = next(e for e in LOSSES.entries() if e.name == name)
+    assert "20" in entry.help and "(" in entry.help
+
+
+# ---------------------------------------------------------------------------
+# adversarial, clip_weights_, acgan_loss
+# ---------------------------------------------------------------------------
+
+
+def test_adversarial_takes_the_logits_of_plain_and_acgan_outputs():
+    logits = torch.tensor([0.5, -1.0])  # [B]
+    class_logits = torch.zeros(2, 10)  # [B, K]
+    assert adversarial(logits) is logits
+    assert adversarial((logits, class_logits)) is logits
+
+
+def test_clip_weights_clamps_every_parameter_in_place():
+    d = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        d.weight.copy_(torch.tensor([[-1.0, 0.005, 2.0]]))
+        d.bias.fill_(-0.5)
+    weight = d.weight
+    clip_weights_(d, 0.01)
+    assert d.weight is weight and d.weight.requires_grad
+    assert d.weight[0].tolist() == pytest.approx([-0.01, 0.005, 0.01])  # float32 values
+    assert d.bias.tolist() == pytest.approx([-0.01])
+    with pytest.raises(ValueError):
+        clip_weights_(d, 0.0)
+
+
+def test_acgan_loss_is_mean_cross_entropy():
+    class_logits = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # [B=2, K=3]
+    labels = torch.tensor([0, 2])
+    # sample 0: -log(e^2 / (e^2 + 2)) = log(1 + 2 e^-2) = log(1.2706706) = 0.2395448
+    # sample 1: -log(e^0 / (1 + e + 1)) = log(2 + e)    = log(4.7182818) = 1.5514447
+    # mean = 0.8954947
+    assert acgan_loss(class_logits, labels).item() == pytest.approx(0.8954947, abs=1e-6)
+    assert acgan_loss(class_logits, labels).item() == pytest.approx(F.cross_entropy(class_logits, labels).item())

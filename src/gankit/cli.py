@@ -45,6 +45,7 @@ def non_negative_int(text: str) -> int:
 # Train flags that are shorthands for config keys.
 FLAG_KEYS = {
     "dataset": "data.dataset",
+    "model": "model.arch",
     "data_root": "data.root",
     "split": "data.split",
     "epochs": "train.epochs",
@@ -68,6 +69,7 @@ def build_parser() -> Parser:
     t.add_argument("--config", metavar="FILE", help="YAML config file (partial or a run's config.yaml)")
     t.add_argument("--preset", metavar="NAME", help="named config (gankit list presets); default dcgan-mnist")
     t.add_argument("--dataset", metavar="NAME", help="dataset (gankit list datasets)")
+    t.add_argument("--model", metavar="NAME", help="architecture (gankit list models), e.g. vae for the baseline")
     t.add_argument("--data-root", metavar="DIR", help="folder holding the dataset files")
     t.add_argument("--split", choices=["train", "test"], help="dataset split to train on")
     t.add_argument("--epochs", type=positive_int, metavar="N", help="passes over the data (total)")
@@ -87,6 +89,10 @@ def build_parser() -> Parser:
     s.add_argument("run_dir", metavar="RUN_DIR")
     s.add_argument("--n", type=positive_int, default=64, help="number of images (default 64)")
     s.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
+    s.add_argument("--class", dest="klass", metavar="K|all",
+                   help="class-conditional runs: only class K, or 'all' for a grid with one row of N per class")
+    s.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
+                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
     s.add_argument("--out", metavar="FILE",
                    help=".png: a grid; .npy: uint8 array (N, C, H, W) (default RUN_DIR/samples/sample-seedS.png)")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
@@ -197,6 +203,7 @@ def report(result: Any, quiet: bool) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
+    import torch
 
     import gankit
     from gankit import atomic, viz
@@ -204,15 +211,28 @@ def cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"sample-seed{args.seed}.png"
     if out.suffix not in (".png", ".npy"):
         args.parser.error(f"--out {out}: the file must end in .png (a grid) or .npy (an array)")
-    sampler = gankit.load(args.run_dir, device=args.device)
-    images = sampler.sample(args.n, seed=args.seed)  # uint8 [N, C, H, W]
+    sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    k, n, nrow, labels = sampler.num_classes, args.n, None, None
+    if args.klass is not None:
+        if not k:
+            args.parser.error(f"--class: {args.run_dir} is not class-conditional")
+        if args.klass == "all":  # one row of n per class
+            labels, nrow = torch.arange(k).repeat_interleave(n), n
+            n = len(labels)
+        elif args.klass.isdigit() and int(args.klass) < k:
+            labels = int(args.klass)
+        else:
+            args.parser.error(f"--class {args.klass}: expected 'all' or a class in 0..{k - 1}")
+    samples = sampler.sample(n, seed=args.seed, labels=labels)  # uint8 [N, C, H, W], or float points [N, 2]
     if out.suffix == ".npy":
         with atomic.atomic_path(out) as tmp:
             with open(tmp, "wb") as f:
-                np.save(f, images.numpy())
+                np.save(f, samples.numpy())
+    elif samples.dim() == 2:
+        viz.save_scatter(samples, out, title=f"{n} samples, seed {args.seed}")
     else:
-        viz.save_grid(images, out)
-    print(f"wrote {args.n} samples to {out}")
+        viz.save_grid(samples, out, nrow=nrow)
+    print(f"wrote {n} samples to {out}")
     return 0
 
 
@@ -221,15 +241,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     import gankit
     from gankit import atomic
-    from gankit.device import resolve_device
-    from gankit.metrics.evaluate import Reference, evaluate, get_evaluator, parse_metrics
+    from gankit.metrics.evaluate import Reference, evaluate, parse_metrics
 
     metrics = parse_metrics(args.metrics)
     sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
-    cfg = sampler.config
-    evaluator = get_evaluator(args.evaluator, cfg.data.dataset, resolve_device(args.device))
-    reference = Reference.from_dataset(evaluator, cfg.data.dataset, args.split, args.real_n,
-                          root=args.data_root or cfg.data.root, download=cfg.data.download)
+    reference = Reference.for_run(sampler.config, args.evaluator, args.split, args.real_n, root=args.data_root,
+                                  device=sampler.device)
     result = evaluate(sampler.sample, reference, n=args.n, metrics=metrics, seed=args.seed)
     result["protocol"]["run"] = {"path": str(args.run_dir), "checkpoint": args.checkpoint, "step": sampler.step}
     print(format_result(result))

@@ -71,6 +71,17 @@ def registered(registry_name: str) -> typing.Callable[[Any], str | None]:
     return check
 
 
+def registered_or_none(registry_name: str) -> typing.Callable[[Any], str | None]:
+    check = registered(registry_name)
+    return lambda v: None if v is None else check(v)
+
+
+def augment_policy(v: Any) -> str | None:
+    parts = [p.strip() for p in v.split(",") if p.strip()]
+    bad = [p for p in parts if p not in ("color", "translation", "cutout")]
+    return f"unknown augmentation {', '.join(bad)}; use color, translation, cutout" if bad else None
+
+
 @dataclass
 class DataConfig:
     dataset: str = opt("mnist", "dataset to train on (gankit list datasets)", registered("DATASETS"))
@@ -82,6 +93,12 @@ class DataConfig:
     split: str = opt("train", "which split to train on: train or test", one_of("train", "test"))
     download: bool = opt(True, "download the dataset when no local copy is found")
     subset: int | None = opt(None, "train on the first N images only (quick experiments; null: all)", positive)
+    resolution: int = opt(32, "imagefolder: images are resized and centre-cropped to this many pixels a side",
+                          positive)
+    channels: int = opt(3, "imagefolder: 1 (grayscale) or 3 (RGB)", lambda v: None if v in (1, 3) else "must be 1 or 3")
+    labels_from_folders: bool = opt(False, "imagefolder: each sub-folder is a class (for conditional GANs)")
+    size: int | None = opt(None, "toy-ring, toy-grid, stacked-mnist: number of samples to draw (null: the "
+                           "dataset's default)", positive)
 
 
 @dataclass
@@ -90,19 +107,38 @@ class ModelConfig:
     latent_dim: int = opt(100, "size of the noise vector z ~ N(0, I) fed to the generator", positive)
     dropout: float = opt(0.3, "dropout probability after each discriminator conv layer", unit_interval)
     leaky_slope: float = opt(0.2, "negative slope of every LeakyReLU (DCGAN paper and Keras 3 default)", non_negative)
+    width: int | None = opt(None, "base channel (or hidden unit) count of the architecture (null: its default)",
+                            positive)
+    spectral_norm: bool = opt(False, "spectral normalization on every D layer (Miyato et al. 2018)")
+    conditioning: str = opt("none", "class conditioning: none, cgan (label embeddings into G and D), acgan "
+                            "(auxiliary classifier on D), projection (projection D, conditional BN in G)",
+                            one_of("none", "cgan", "acgan", "projection"))
 
 
 @dataclass
 class LossConfig:
     name: str = opt("nonsaturating", "adversarial loss (gankit list losses)", registered("LOSSES"))
+    clip: float = opt(0.01, "wasserstein: D weights are clipped to [-clip, clip] after each D step", positive)
+    aux_weight: float = opt(1.0, "acgan: weight of the auxiliary classification loss", non_negative)
+
+
+@dataclass
+class RegConfig:
+    name: str | None = opt(None, "D regularizer: gp, r1, dragan (gankit list regularizers); null: the loss's own "
+                           "(wgan-gp: gp), else none", registered_or_none("REGULARIZERS"))
+    weight: float | None = opt(None, "penalty weight: lambda for gp and dragan (default 10), gamma for r1 "
+                               "(default 10; the loss adds gamma/2 * R1)", non_negative)
+    every: int = opt(1, "r1: apply the penalty every k D steps, scaled by k (lazy regularization)", positive)
 
 
 @dataclass
 class OptimConfig:
-    lr_g: float = opt(2e-4, "Adam learning rate of the generator", positive)
-    lr_d: float = opt(2e-4, "Adam learning rate of the discriminator", positive)
+    name: str = opt("adam", "optimizer of both networks: adam or rmsprop", one_of("adam", "rmsprop"))
+    lr_g: float = opt(2e-4, "learning rate of the generator", positive)
+    lr_d: float = opt(2e-4, "learning rate of the discriminator (differs from lr_g for TTUR)", positive)
     beta1: float = opt(0.5, "Adam beta1 (0.5 per DCGAN: 0.9 oscillates)", unit_interval)
     beta2: float = opt(0.999, "Adam beta2", unit_interval)
+    n_critic: int = opt(1, "D steps per G step (WGAN: 5); each D step takes its own batch", positive)
 
 
 @dataclass
@@ -112,6 +148,19 @@ class TrainConfig:
     steps: int | None = opt(None, "stop after this many G steps in total (null: run all epochs)", positive)
     seed: int = opt(0, "seed of weights, data order, noise and dropout: same seed, same run", non_negative)
     device: str = opt("auto", "auto (CUDA when present), cpu, cuda or cuda:N", device_name)
+
+
+@dataclass
+class EMAConfig:
+    half_life: float | None = opt(None, "generator EMA half-life in images (e.g. 10000); null: no EMA. When on, "
+                                  "sampling and evaluation use the EMA weights", positive)
+    rampup: float | None = opt(0.05, "EMA warm-up: half-life <= rampup x images seen so far (null: none)", positive)
+
+
+@dataclass
+class AugmentConfig:
+    policy: str = opt("", "DiffAugment policy applied to real and fake images alike: comma-separated color, "
+                      "translation, cutout; empty: off (Zhao et al. 2020)", augment_policy)
 
 
 @dataclass
@@ -156,7 +205,10 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
+    reg: RegConfig = field(default_factory=RegConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    ema: EMAConfig = field(default_factory=EMAConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)

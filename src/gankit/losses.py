@@ -8,6 +8,16 @@ Each loss gives the two quantities the trainer minimises:
 with D(x) = sigmoid(logit). Probabilities are never formed and then logged:
 log D(x) = -softplus(-l) and log(1 - D(x)) = -softplus(l) are exact and stay
 finite where log(sigmoid(l)) underflows to -inf (|l| > ~88 in float32).
+
+Besides the two losses, a ``GANLoss`` tells the trainer what else the loss
+needs: whether ``g_loss`` uses D's logits on real images from the current D
+(``g_uses_real``), whether D's weights are clipped after each D step
+(``weight_clipping``), and which regularizer comes with it by default
+(``penalty``, ``penalty_weight``).
+
+For the trainer: ``adversarial`` takes the logits out of a
+discriminator's output (plain or ACGAN), ``clip_weights_`` clips D in place
+(WGAN), and ``acgan_loss`` is the auxiliary classifier's cross-entropy.
 """
 
 from __future__ import annotations
@@ -17,6 +27,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from gankit.registry import LOSSES
 
@@ -30,6 +41,16 @@ class GANLoss:
     # True when D's logits mean probabilities through a sigmoid, so that the
     # mean D(x) and D(G(z)) logged during training are meaningful.
     probabilistic: bool = True
+    # True when g_loss needs D's logits on real images from the current D
+    # (relativistic losses): the trainer recomputes them in the G step.
+    g_uses_real: bool = False
+    # True when D's weights are clipped to [-loss.clip, loss.clip] after each
+    # D step (the original WGAN's crude Lipschitz constraint).
+    weight_clipping: bool = False
+    # The regularizer that comes with the loss (a REGULARIZERS name) and its
+    # weight, used when the config names no regularizer (reg.name: null).
+    penalty: str | None = None
+    penalty_weight: float | None = None
 
 
 def _d_loss_bce(real: Tensor, fake: Tensor) -> Tensor:
@@ -58,4 +79,137 @@ LOSSES.register(
     "nonsaturating",
     GANLoss(_d_loss_bce, _g_loss_nonsaturating),
     help="G maximises log D(G(z)): same fixed point, strong early gradients (Goodfellow et al. 2014)",
+)
+
+
+# ---------------------------------------------------------------------------
+# discriminator outputs, weight clipping, the ACGAN classifier loss
+# ---------------------------------------------------------------------------
+
+
+def adversarial(out: Tensor | tuple[Tensor, Tensor]) -> Tensor:
+    """The real/fake logits [B] of a discriminator's output.
+
+    A plain D returns logits [B]; an ACGAN D returns ``(logits [B],
+    class_logits [B, K])``. Both give the logits [B].
+    """
+    if isinstance(out, (tuple, list)):
+        return out[0]
+    return out
+
+
+@torch.no_grad()
+def clip_weights_(module: nn.Module, c: float) -> None:
+    """Clamp every parameter of ``module`` to [-c, c], in place (Arjovsky et al. 2017)."""
+    if c <= 0:
+        raise ValueError(f"the clipping bound must be > 0, got {c}")
+    for p in module.parameters():
+        p.clamp_(-c, c)
+
+
+def acgan_loss(class_logits: Tensor, labels: Tensor) -> Tensor:
+    """The ACGAN auxiliary classifier loss (Odena et al. 2017).
+
+    Mean cross-entropy -log softmax(class_logits)[y] over the batch;
+    class_logits [B, K], labels int64 [B]. D minimises it on real and fake
+    images, G on its fakes (with the labels it was conditioned on).
+    """
+    return F.cross_entropy(class_logits, labels)
+
+
+# ---------------------------------------------------------------------------
+# Wasserstein losses (Arjovsky et al. 2017; Gulrajani et al. 2017)
+# ---------------------------------------------------------------------------
+
+
+def _d_loss_wasserstein(real: Tensor, fake: Tensor) -> Tensor:
+    # The critic estimates W(P_r, P_g) ~ E[D(x)] - E[D(G(z))] and maximises it:
+    # d = E[D(G(z))] - E[D(x)].
+    return fake.mean() - real.mean()
+
+
+def _g_loss_wasserstein(fake: Tensor, real: Tensor | None = None) -> Tensor:
+    # G lowers the estimate by raising the critic's score of its samples.
+    return -fake.mean()
+
+
+# ---------------------------------------------------------------------------
+# hinge loss (Lim & Ye 2017; Miyato et al. 2018)
+# ---------------------------------------------------------------------------
+
+
+def _d_loss_hinge(real: Tensor, fake: Tensor) -> Tensor:
+    # d = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]: only samples inside the
+    # margin (real below +1, fake above -1) give gradients.
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+# the hinge generator loss is the Wasserstein one: g = -E[D(G(z))]
+
+
+# ---------------------------------------------------------------------------
+# least squares (Mao et al. 2017), with targets a = 0 (fake), b = 1 (real), c = 1
+# ---------------------------------------------------------------------------
+
+
+def _d_loss_lsgan(real: Tensor, fake: Tensor) -> Tensor:
+    # d = 1/2 E[(D(x) - b)^2] + 1/2 E[(D(G(z)) - a)^2]
+    return 0.5 * (real - 1).pow(2).mean() + 0.5 * fake.pow(2).mean()
+
+
+def _g_loss_lsgan(fake: Tensor, real: Tensor | None = None) -> Tensor:
+    # g = 1/2 E[(D(G(z)) - c)^2]
+    return 0.5 * (fake - 1).pow(2).mean()
+
+
+# ---------------------------------------------------------------------------
+# relativistic average standard GAN, RaSGAN (Jolicoeur-Martineau 2018)
+# ---------------------------------------------------------------------------
+
+
+def _relativistic_logits(real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    # r~ = C(x_r) - E[C(x_f)] and f~ = C(x_f) - E[C(x_r)], both [B]: how much
+    # more real each sample looks than the average of the other kind.
+    return real - fake.mean(), fake - real.mean()
+
+
+def _d_loss_relativistic(real: Tensor, fake: Tensor) -> Tensor:
+    # d = BCE(r~, 1) + BCE(f~, 0) = E[softplus(-r~)] + E[softplus(f~)]
+    r, f = _relativistic_logits(real, fake)
+    return F.softplus(-r).mean() + F.softplus(f).mean()
+
+
+def _g_loss_relativistic(fake: Tensor, real: Tensor | None = None) -> Tensor:
+    # g = BCE(f~, 1) + BCE(r~, 0) = E[softplus(-f~)] + E[softplus(r~)]: the roles
+    # swap, and G also gains from making real images look less real than fakes.
+    if real is None:
+        raise ValueError("the relativistic generator loss needs D's logits on real images")
+    r, f = _relativistic_logits(real, fake)
+    return F.softplus(-f).mean() + F.softplus(r).mean()
+
+
+LOSSES.register(
+    "wasserstein",
+    GANLoss(_d_loss_wasserstein, _g_loss_wasserstein, probabilistic=False, weight_clipping=True),
+    help="Wasserstein critic with weight clipping to [-loss.clip, loss.clip] (Arjovsky et al. 2017)",
+)
+LOSSES.register(
+    "wgan-gp",
+    GANLoss(_d_loss_wasserstein, _g_loss_wasserstein, probabilistic=False, penalty="gp", penalty_weight=10.0),
+    help="Wasserstein critic with a gradient penalty, lambda 10 (Gulrajani et al. 2017)",
+)
+LOSSES.register(
+    "hinge",
+    GANLoss(_d_loss_hinge, _g_loss_wasserstein, probabilistic=False),
+    help="hinge loss on D, -D(G(z)) on G (Lim & Ye 2017; Miyato et al. 2018)",
+)
+LOSSES.register(
+    "lsgan",
+    GANLoss(_d_loss_lsgan, _g_loss_lsgan, probabilistic=False),
+    help="least squares with targets a=0, b=1, c=1 (Mao et al. 2017)",
+)
+LOSSES.register(
+    "relativistic",
+    GANLoss(_d_loss_relativistic, _g_loss_relativistic, probabilistic=False, g_uses_real=True),
+    help="relativistic average standard GAN, RaSGAN (Jolicoeur-Martineau 2018)",
 )

@@ -66,6 +66,7 @@ MODELS = Registry("model")
 LOSSES = Registry("loss", "losses")
 DATASETS = Registry("dataset")
 METRICS = Registry("metric")
+REGULARIZERS = Registry("regularizer")
 
 Builder = Callable[..., Any]
 
@@ -76,3 +77,4 @@ def load_all() -> None:
     import gankit.losses  # noqa: F401
     import gankit.metrics  # noqa: F401
     import gankit.models  # noqa: F401
+    import gankit.regularizers  # noqa: F401

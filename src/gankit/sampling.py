@@ -3,9 +3,11 @@
     >>> import gankit
     >>> g = gankit.load("runs/20261127-120000-dcgan-mnist")
     >>> images = g.sample(16, seed=0)       # uint8 [16, 1, 28, 28]
+    >>> sevens = g.sample(16, labels=7)     # a class-conditional run: class 7 only
 
-The same seed gives the same images on every device: the noise is drawn on the
-CPU and moved to the device.
+The same seed gives the same images on every device: the noise (and the labels
+of a conditional model, when not given) is drawn on the CPU and moved to the
+device. Models of 2-D data return float points [n, 2] instead of images.
 """
 
 from __future__ import annotations
@@ -36,24 +38,52 @@ class Sampler:
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.generator.out_shape)
 
-    def sample(self, n: int, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
-        """``n`` images as uint8 [n, C, H, W] on the CPU."""
-        return generate(self.generator, n, seed, self.device, batch_size)
+    @property
+    def num_classes(self) -> int:
+        return getattr(self.generator, "num_classes", 0)
+
+    def sample(self, n: int, seed: int = 0, labels: int | torch.Tensor | None = None,
+               batch_size: int = 1000) -> torch.Tensor:
+        """``n`` images as uint8 [n, C, H, W] (points: float [n, 2]) on the CPU.
+
+        ``labels``: for a class-conditional model, one class for all or a tensor
+        of n classes; None draws them uniformly from ``seed``.
+        """
+        return generate(self.generator, n, seed, self.device, batch_size, labels)
 
 
 @torch.inference_mode()
-def generate(G: torch.nn.Module, n: int, seed: int, device: torch.device, batch_size: int = 1000) -> torch.Tensor:
-    """``n`` images from G in inference mode as uint8 [n, C, H, W] on the CPU.
+def generate(G: torch.nn.Module, n: int, seed: int, device: torch.device, batch_size: int = 1000,
+             labels: int | torch.Tensor | None = None) -> torch.Tensor:
+    """``n`` samples from G in inference mode, on the CPU: uint8 images, or float points.
 
-    z is drawn on the CPU from ``seed`` alone, so the images do not depend on the
-    device, the batch size, or any other random stream (training's included).
+    z (and the labels, when not given) are drawn on the CPU from ``seed`` alone, so
+    the samples do not depend on the device, the batch size, or any other random
+    stream (training's included).
     """
     if n < 1:
         raise ValueError(f"n must be >= 1, got {n}")
+    k = getattr(G, "num_classes", 0)
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, G.latent_dim, generator=g)
+    y = None
+    if k:
+        if labels is None:
+            y = torch.randint(k, (n,), generator=g)
+        else:
+            given = torch.as_tensor(labels, dtype=torch.long)
+            y = given.expand(n).clone() if given.dim() == 0 else given
+            if len(y) != n or y.min() < 0 or y.max() >= k:
+                raise ValueError(f"labels must be {n} classes in 0..{k - 1}")
+    elif labels is not None:
+        raise ValueError("this generator is not class-conditional: it takes no labels")
+    points = len(G.out_shape) == 1
     was_training = G.training
     G.eval()
-    z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
-    out = [viz.to_uint8(G(chunk.to(device))).cpu() for chunk in z.split(batch_size)]
+    out = []
+    for i in range(0, n, batch_size):
+        x = G(z[i : i + batch_size].to(device), None if y is None else y[i : i + batch_size].to(device))
+        out.append(x.float().cpu() if points else viz.to_uint8(x).cpu())
     G.train(was_training)
     return torch.cat(out)
 
@@ -78,6 +108,7 @@ def load(run_dir: str | Path, device: str = "auto", checkpoint: str = "final") -
                 meta = f.metadata()
             shape = tuple(int(s) for s in meta["image_shape"].split(","))
             step = int(meta["step"])
+            num_classes = int(meta.get("num_classes", 0))
             weights = safetensors.torch.load_file(str(run.generator))
         except Exception as e:
             raise CheckpointError(f"{run.generator} cannot be read ({type(e).__name__}); it is corrupt") from None
@@ -89,8 +120,10 @@ def load(run_dir: str | Path, device: str = "auto", checkpoint: str = "final") -
                 what = "no best checkpoint (evaluation during training was off)"
             raise CheckpointError(f"{run.path} holds {what}: {path} is missing")
         ckpt = state.load(path)
-        shape, step, weights = tuple(ckpt["image_shape"]), ckpt["step"], ckpt["models"]["G"]
-    G = build_generator(cfg.model, shape)
+        shape, step, num_classes = tuple(ckpt["image_shape"]), ckpt["step"], ckpt.get("num_classes", 0)
+        # the EMA weights are the ones to sample from, when the run kept them
+        weights = ckpt["ema"] if ckpt.get("ema") else ckpt["models"]["G"]
+    G = build_generator(cfg.model, shape, num_classes)
     try:
         G.load_state_dict(weights)
     except RuntimeError as e:

@@ -59,37 +59,72 @@ def save_gif(frames: Sequence[str | Path], path: str | Path, ms_per_frame: int =
         imgs[0].save(tmp, format="GIF", save_all=True, append_images=imgs[1:], duration=durations, loop=0)
 
 
+def save_scatter(points: torch.Tensor, path: str | Path, modes: torch.Tensor | None = None, title: str = "") -> None:
+    """2-D samples [N, 2] as a scatter plot, over the true modes when known."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    p = points.detach().cpu().numpy()
+    ax.scatter(p[:, 0], p[:, 1], s=2, alpha=0.4, color="tab:blue", label="samples")
+    if modes is not None:
+        m = torch.as_tensor(modes).cpu().numpy()
+        ax.scatter(m[:, 0], m[:, 1], s=60, marker="x", color="tab:red", label="modes")
+        span = max(abs(m).max() * 1.5, 1.0)
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+    ax.set_aspect("equal")
+    ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    _save(fig, path)
+
+
+# Groups of metrics.jsonl keys drawn together, in panels top to bottom.
+PANELS = (
+    ("loss", ("loss_d", "loss_g", "loss", "recon", "kl")),
+    ("D output", ("d_real", "d_fake")),
+    ("critic score", ("score_real", "score_fake")),
+    ("regularizer", ("penalty", "aux_d", "aux_g")),
+    ("FID (evaluator features)", ("fid",)),
+)
+LABELS = {"loss_d": "D loss", "loss_g": "G loss", "d_real": "mean D(x)", "d_fake": "mean D(G(z))",
+          "score_real": "mean D(x)", "score_fake": "mean D(G(z))", "penalty": "penalty", "aux_d": "D aux loss",
+          "aux_g": "G aux loss", "loss": "loss", "recon": "reconstruction", "kl": "KL", "fid": "FID"}
+
+
 def plot_losses(records: list[dict[str, Any]], path: str | Path) -> None:
-    """Loss curves, mean D outputs and (when evaluated) FID over G steps, from metrics.jsonl records."""
-    train = [r for r in records if "loss_d" in r]
-    evals = [r for r in records if "fid" in r]
-    if not train:
+    """Curves of every logged quantity over G steps, from metrics.jsonl records, one panel per kind."""
+    panels = [(title, [k for k in keys if any(k in r for r in records)]) for title, keys in PANELS]
+    panels = [(title, keys) for title, keys in panels if keys]
+    if not panels:
         return
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels) + 0.6), sharex=True, squeeze=False)
+    for ax, (title, keys) in zip(axes[:, 0], panels):
+        for k in keys:
+            rows = [r for r in records if k in r]
+            ax.plot([r["step"] for r in rows], [r[k] for r in rows], "o-" if k == "fid" else "-",
+                    ms=3, label=LABELS.get(k, k))
+        if keys[0] == "d_real":
+            ax.axhline(0.5, color="gray", lw=0.8, ls="--")
+        ax.set_ylabel(title)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel("G step")
+    _save(fig, path)
+
+
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = 2 + bool(evals)
-    fig, axes = plt.subplots(panels, 1, figsize=(8, 3 * panels), sharex=True)
-    steps = [r["step"] for r in train]
-    axes[0].plot(steps, [r["loss_d"] for r in train], label="D loss")
-    axes[0].plot(steps, [r["loss_g"] for r in train], label="G loss")
-    axes[0].set_ylabel("loss")
-    if "d_real" in train[0]:
-        axes[1].plot(steps, [r["d_real"] for r in train], label="mean D(x)")
-        axes[1].plot(steps, [r["d_fake"] for r in train], label="mean D(G(z))")
-        axes[1].axhline(0.5, color="gray", lw=0.8, ls="--")
-        axes[1].set_ylabel("D output")
-    if evals:
-        axes[2].plot([r["step"] for r in evals], [r["fid"] for r in evals], "o-", label="FID (evaluator features)")
-        axes[2].set_ylabel("FID")
-    for ax in axes:
-        if ax.lines:
-            ax.legend()
-        ax.grid(alpha=0.3)
-    axes[-1].set_xlabel("G step")
+    return plt
+
+
+def _save(fig: Any, path: str | Path) -> None:
     fig.tight_layout()
     with atomic.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
+    import matplotlib.pyplot as plt
+
     plt.close(fig)

@@ -44,3 +44,14 @@ def test_ranks_take_disjoint_slices_of_the_same_global_batch():
 def test_batch_larger_than_dataset_is_refused():
     with pytest.raises(ConfigError, match="larger than the dataset"):
         make(n=10, batch=16)
+
+
+def test_float_points_are_returned_unscaled():
+    points = torch.tensor([[-4.0, 2.5], [0.02, -0.01], [3.0, 4.0], [1.0, 1.0]])  # float32 [4, 2]
+    b = DeviceBatches(points, torch.arange(4), 2, 0)
+    seen = torch.cat([b.get(0)[0], b.get(1)[0]])
+    labels = torch.cat([b.get(0)[1], b.get(1)[1]])
+    assert seen.dtype == torch.float32 and seen.shape == (4, 2)
+    assert torch.equal(seen, points[labels])  # each point exactly as stored, with its own label
+    seen.zero_()  # a batch is a copy: changing it leaves the dataset alone
+    assert points.abs().sum() > 0

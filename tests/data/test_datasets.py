@@ -84,8 +84,9 @@ def test_a_broken_local_file_is_reported_by_name(mnist_root: Path, tmp_path: Pat
 
 
 def test_unknown_dataset_gets_the_registry_error() -> None:
-    with pytest.raises(ConfigError, match=r"unknown dataset 'cifar10'; choose one of: fashion-mnist, mnist"):
-        load_dataset("cifar10")
+    names = "cifar10, fashion-mnist, imagefolder, mnist, stacked-mnist, toy-grid, toy-ring"
+    with pytest.raises(ConfigError, match=rf"unknown dataset 'cifar100'; choose one of: {names}"):
+        load_dataset("cifar100")
 
 
 def test_unknown_split(mnist_root: Path) -> None:
@@ -134,6 +135,36 @@ def test_registered_builders_match_load_dataset() -> None:
         assert helps[name].startswith(datasets.SPECS[name].help)
 
 
+def test_every_builder_takes_every_option() -> None:
+    """The trainer passes the whole data config to any dataset, so no builder may refuse an option."""
+    expected = inspect.signature(load_dataset).parameters
+    for entry in DATASETS.entries():
+        params = inspect.signature(entry.obj).parameters
+        assert list(params) == list(expected)[1:], entry.name
+        for key in ("resolution", "channels", "labels_from_folders", "size"):
+            assert params[key].kind is inspect.Parameter.KEYWORD_ONLY, (entry.name, key)
+            assert params[key].default == expected[key].default, (entry.name, key)
+        assert "\n" not in entry.help and len(entry.help) > 20, entry.name
+
+
+def test_mnist_ignores_the_options_of_other_datasets(mnist_root: Path) -> None:
+    ds = load_dataset("mnist", "test", root=mnist_root, resolution=64, channels=3, labels_from_folders=True, size=7)
+    assert ds.images.shape == (10000, 1, 28, 28) and ds.num_classes == 10 and ds.kind == "image"
+
+
+def test_negative_labels_are_out_of_range() -> None:
+    with pytest.raises(DataError, match=r"batch: label -1 is out of range 0\.\.9"):
+        datasets.check_labels(np.array([3, -1, 9]), 10, "batch")
+    datasets.check_labels(np.array([0, 9]), 10, "batch")  # the ends of the range pass
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, True, "8"])
+def test_bad_numeric_options_name_their_key(value: object) -> None:
+    with pytest.raises(ConfigError, match=r"data\.size must be a positive whole number"):
+        datasets.option_or_default(value, "data.size", 5)  # type: ignore[arg-type]
+    assert datasets.option_or_default(None, "data.size", 5) == 5
+
+
 def test_image_dataset_shape_and_len() -> None:
     ds = ImageDataset(
         name="toy",
@@ -145,7 +176,27 @@ def test_image_dataset_shape_and_len() -> None:
         source="memory",
     )
     assert len(ds) == 5 and ds.shape == (3, 8, 6)
+    assert ds.kind == "image" and ds.modes is None and ds.mode_std is None
     assert "tensor" not in repr(ds)  # the repr stays short: no tensor contents
+
+
+def test_points_dataset_shape() -> None:
+    ds = ImageDataset(
+        name="points",
+        split="train",
+        images=torch.zeros(4, 2),
+        labels=torch.zeros(4, dtype=torch.int64),
+        num_classes=0,
+        class_names=(),
+        source="memory",
+        kind="points",
+        modes=torch.zeros(3, 2),
+        mode_std=0.1,
+    )
+    assert len(ds) == 4 and ds.shape == (2,)
+    assert "tensor" not in repr(ds)
+    with pytest.raises(ValueError, match=r"kind must be one of image, points, got 'pixels'"):
+        dataclasses.replace(ds, kind="pixels")
 
 
 def test_idx_values_reach_the_tensor_unchanged(mnist_root: Path) -> None:

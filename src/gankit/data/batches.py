@@ -5,6 +5,9 @@ device and batches are gathered by index: no DataLoader, no worker processes, no
 host-to-device copy per step. The order is a permutation per epoch drawn from
 (seed, epoch) alone, so the batch of any step can be recomputed after a resume
 without saving any data-loader state.
+
+Image data is stored as uint8 and scaled to [-1, 1] per batch; float data (the
+2-D points of the toy datasets) is already in model units and is returned as is.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from gankit.errors import ConfigError
 class DeviceBatches:
     def __init__(
         self,
-        images: torch.Tensor,  # uint8 [N, C, H, W], on the training device
+        images: torch.Tensor,  # uint8 [N, C, H, W], or float [N, ...] (points), on the training device
         labels: torch.Tensor,  # int64 [N]
         batch_size: int,
         seed: int,
@@ -48,11 +51,17 @@ class DeviceBatches:
         return torch.randperm(self.images.shape[0], generator=g).to(self.images.device)
 
     def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The batch of G step ``step``: images float [B, C, H, W] in [-1, 1], labels [B]."""
+        """The batch of G step ``step`` and its labels [B].
+
+        uint8 images come back as float [B, C, H, W] in [-1, 1]; float data (e.g.
+        points [B, 2]) comes back unchanged.
+        """
         epoch, i = divmod(step, self.steps_per_epoch)
         if epoch != self._epoch:
             self._epoch, self._perm = epoch, self.permutation(epoch)
         start = (i * self.world_size + self.rank) * self.batch_size
         idx = self._perm[start : start + self.batch_size]
-        x = self.images[idx].float().div_(127.5).sub_(1.0)  # uint8 [0, 255] -> [-1, 1]
+        x = self.images[idx]
+        if x.dtype == torch.uint8:
+            x = x.float().div_(127.5).sub_(1.0)  # uint8 [0, 255] -> [-1, 1]
         return x, self.labels[idx]

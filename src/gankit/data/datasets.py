@@ -5,14 +5,33 @@ in :data:`~gankit.registry.DATASETS` by name. Builders look their spec up in
 ``SPECS`` when called (not when registered), so tests and tools can swap a spec,
 e.g. point its mirrors at a local server, with ``monkeypatch.setitem``.
 
-A loaded split is an :class:`ImageDataset`: the whole split as uint8 tensors on
-the target device. Scaling to [-1, 1] happens per batch, in training, so the
-dataset stays 4x smaller than float32 and exact.
+A loaded split is an :class:`ImageDataset`: the whole split as tensors on the
+target device. Images stay uint8 and are scaled to [-1, 1] per batch, in
+training, so the dataset stays 4x smaller than float32 and exact; 2-D toy data
+("points") is float32 from the start.
+
+Every builder takes the options of :func:`load_dataset` as keyword arguments and
+uses those that concern it (``resolution``, ``channels``, ``labels_from_folders``
+and ``size`` come from the data config, which always sets them), ignoring the
+rest, so callers can pass the whole data config to any dataset:
+
+============== =================================================================
+builder        options used
+============== =================================================================
+mnist,         split, root, download, device
+fashion-mnist,
+cifar10
+imagefolder    root (the folder, required), device, resolution, channels,
+               labels_from_folders (split and download are ignored)
+toy-ring,      split (picks the seed), device, size
+toy-grid
+stacked-mnist  split, root, download (all three for the MNIST files), device, size
+============== =================================================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -25,28 +44,42 @@ from gankit.errors import ConfigError, DataError
 from gankit.registry import DATASETS
 
 SPLITS = ("train", "test")
+KINDS = ("image", "points")
 
 
 @dataclass
 class ImageDataset:
-    """One split of an image dataset, resident on a device."""
+    """One split of a dataset, resident on a device.
+
+    ``kind`` tells a trainer what ``images`` holds: "image" is uint8 [N, C, H, W]
+    (scaled to [-1, 1] per batch), "points" is float32 [N, 2] used as is, for the
+    2-D toy mixtures, which also carry their ``modes`` and ``mode_std`` so mode
+    coverage can be measured against the mixture the data was drawn from.
+    Unlabelled data has ``num_classes`` 0, no class names and all labels 0.
+    """
 
     name: str
     split: str
-    images: torch.Tensor = field(repr=False)  # uint8 [N, C, H, W]
+    images: torch.Tensor = field(repr=False)  # uint8 [N, C, H, W], or float32 [N, 2] for kind "points"
     labels: torch.Tensor = field(repr=False)  # int64 [N]
     num_classes: int
-    class_names: tuple[str, ...]
-    source: str  # the folder the files came from
+    class_names: tuple[str, ...] = field(repr=False)  # stacked-mnist has 1000
+    source: str  # where the data came from: a folder, an archive, or how it was generated
+    kind: str = "image"
+    modes: torch.Tensor | None = field(default=None, repr=False)  # float32 [M, 2]: centres of a toy mixture
+    mode_std: float | None = None  # the standard deviation of each mixture component
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"ImageDataset kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        """The shape of one image, (C, H, W)."""
-        c, h, w = self.images.shape[1:]
-        return c, h, w
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one sample: (C, H, W) for images, (2,) for points."""
+        return tuple(self.images.shape[1:])
 
 
 class SplitFiles(NamedTuple):
@@ -58,10 +91,12 @@ class SplitFiles(NamedTuple):
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Everything needed to find, fetch, verify and describe one dataset."""
+    """Everything needed to find, fetch, verify and describe one downloadable dataset."""
 
     name: str
-    splits: Mapping[str, SplitFiles]
+    # The files of each split: SplitFiles for the IDX datasets; for CIFAR-10, the
+    # batch members of its archive.
+    splits: Mapping[str, tuple[str, ...]]
     mirrors: tuple[str, ...]  # URL prefixes; a file's URL is mirror + "<base name>.gz"
     checksums: Mapping[str, Checksum]  # base name -> expected checksums of the download
     system_dirs: tuple[str, ...]  # folders where system packages install the files
@@ -148,7 +183,26 @@ FASHION_MNIST = DatasetSpec(
     hint="On Debian and Ubuntu, `apt install dataset-fashion-mnist` installs all four files.",
 )
 
-SPECS: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
+CIFAR10 = DatasetSpec(
+    name="cifar10",
+    splits={
+        "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+        "test": ("test_batch",),
+    },
+    mirrors=("https://www.cs.toronto.edu/~kriz/",),
+    # The archive is cifar-10-python.tar.gz; sources.locate takes base names without ".gz".
+    checksums={"cifar-10-python.tar": Checksum(md5_gz="c58f30108f718f92721af3b95e74349a")},
+    system_dirs=(),
+    # The names in the archive's batches.meta, which is what a load reports.
+    class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    help="CIFAR-10 (Krizhevsky 2009; python version from cs.toronto.edu), 32x32 RGB, 10 classes (50,000 / 10,000)",
+    hint=(
+        "A folder may hold the archive cifar-10-python.tar.gz or the cifar-10-batches-py/ folder "
+        "extracted from it."
+    ),
+)
+
+SPECS: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST, CIFAR10)}
 
 
 def load_dataset(
@@ -157,15 +211,51 @@ def load_dataset(
     root: PathLike | None = None,
     download: bool = True,
     device: str | torch.device = "cpu",
+    *,
+    resolution: int | None = None,
+    channels: int | None = None,
+    labels_from_folders: bool = False,
+    size: int | None = None,
 ) -> ImageDataset:
-    """Load one split of the registered dataset ``name`` as uint8 tensors on ``device``.
+    """Load one split of the registered dataset ``name`` onto ``device``.
 
     ``root`` is a folder holding the files (default ``$GANKIT_DATA``); see
     :mod:`gankit.data.sources` for the other places searched, and ``download``
-    for whether a missing split may be fetched into the cache.
+    for whether a missing split may be fetched into the cache. The keyword-only
+    options go to every builder, which ignores those that do not concern it (see
+    the table in this module's docstring); None means the dataset's default.
     """
     builder = DATASETS.get(name)  # an unknown name gets the registry's message
-    return builder(split=split, root=root, download=download, device=device)
+    return builder(
+        split=split,
+        root=root,
+        download=download,
+        device=device,
+        resolution=resolution,
+        channels=channels,
+        labels_from_folders=labels_from_folders,
+        size=size,
+    )
+
+
+def check_split(name: str, split: str, splits: Iterable[str] = SPLITS) -> None:
+    """Stop an unknown split early, with the choices, before any file is touched."""
+    splits = tuple(splits)
+    if split not in splits:
+        raise ConfigError(f"unknown split {split!r} for dataset {name}; choose one of: {', '.join(splits)}")
+
+
+def option_or_default(value: int | None, key: str, default: int) -> int:
+    """``value`` checked as a positive whole number, or ``default`` when None.
+
+    Builders are public functions, so an option may arrive without passing the
+    config's checks; ``key`` names it in the message (e.g. "data.size").
+    """
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ConfigError(f"{key} must be a positive whole number, got {value!r}")
+    return int(value)
 
 
 def build(
@@ -175,10 +265,10 @@ def build(
     download: bool = True,
     device: str | torch.device = "cpu",
 ) -> ImageDataset:
-    """Find, read and check the files of ``spec``'s ``split``, and put them on ``device``."""
-    if split not in spec.splits:
-        raise ConfigError(f"unknown split {split!r} for dataset {spec.name}; choose one of: {', '.join(spec.splits)}")
+    """Find, read and check the IDX files of ``spec``'s ``split``, and put them on ``device``."""
+    check_split(spec.name, split, spec.splits)
     files = spec.splits[split]
+    assert isinstance(files, SplitFiles), f"{spec.name} is not an IDX dataset"
     found = sources.locate(
         spec.name,
         files,
@@ -198,7 +288,7 @@ def build(
             f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels; "
             "the two files must come from the same split"
         )
-    _check_labels(labels, len(spec.class_names), labels_path)
+    check_labels(labels, len(spec.class_names), labels_path)
     return ImageDataset(
         name=spec.name,
         split=split,
@@ -210,23 +300,35 @@ def build(
     )
 
 
-def _check_labels(labels: np.ndarray, num_classes: int, path: PathLike) -> None:
+def check_labels(labels: np.ndarray, num_classes: int, path: PathLike) -> None:
     """Labels index class names and embeddings later, so an out-of-range one must stop here."""
-    if labels.size and int(labels.max()) >= num_classes:
+    if not labels.size:
+        return
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= num_classes:
         raise DataError(
-            f"{path}: label {int(labels.max())} is out of range 0..{num_classes - 1}; "
+            f"{path}: label {high if high >= num_classes else low} is out of range 0..{num_classes - 1}; "
             "the file is corrupt or belongs to another dataset"
         )
 
 
 def _make_builder(name: str) -> Callable[..., ImageDataset]:
-    """A registry builder for ``name`` with ``load_dataset``'s signature minus ``name``."""
+    """A registry builder for the IDX dataset ``name``, with ``load_dataset``'s signature minus ``name``.
+
+    The image options (``resolution`` ...) and ``size`` do not apply to a fixed
+    IDX dataset and are ignored.
+    """
 
     def builder(
         split: str = "train",
         root: PathLike | None = None,
         download: bool = True,
         device: str | torch.device = "cpu",
+        *,
+        resolution: int | None = None,
+        channels: int | None = None,
+        labels_from_folders: bool = False,
+        size: int | None = None,
     ) -> ImageDataset:
         return build(SPECS[name], split=split, root=root, download=download, device=device)
 
@@ -235,5 +337,5 @@ def _make_builder(name: str) -> Callable[..., ImageDataset]:
     return builder
 
 
-for _spec in SPECS.values():
+for _spec in (MNIST, FASHION_MNIST):  # the other datasets register in their own modules
     DATASETS.register(_spec.name, _make_builder(_spec.name), help=_spec.help)

@@ -132,7 +132,7 @@ def locate(
     looked: list[str] = []
     if root is None and not os.environ.get(DATA_ROOT_ENV):
         looked.append(f"data root: none given (--data-root DIR or ${DATA_ROOT_ENV})")
-    for place, directory in _local_places(dataset, root, system_dirs):
+    for place, directory in local_places(dataset, root, system_dirs):
         files, why = find_in_dir(directory, names)
         if files is not None:
             return Located(directory, files, place)
@@ -155,7 +155,7 @@ def locate(
     raise DataError(_not_found_message(what or dataset, names, looked, mirrors, target, hint))
 
 
-def _local_places(dataset: str, root: PathLike | None, system_dirs: Sequence[PathLike]) -> list[tuple[str, Path]]:
+def local_places(dataset: str, root: PathLike | None, system_dirs: Sequence[PathLike]) -> list[tuple[str, Path]]:
     """The local folders to search, in order, each with a label for messages."""
     places: list[tuple[str, Path]] = []
     label = "data root"

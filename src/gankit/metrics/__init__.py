@@ -10,6 +10,7 @@ data, Inception-v3 for RGB data), and returns a dict of named numbers:
     dc     density and coverage, k = 5                        (Naeem et al. 2020)
     modes  classes covered, KL(class histogram || uniform), mean top-class confidence
     stacked-modes  Stacked MNIST: modes covered (of 1000) and KL to uniform (VEEGAN, PacGAN)
+    toy-modes  2-D toy data: modes captured and high-quality share (VEEGAN, PacGAN)
     is     Inception score exp(E KL(p(y|x) || p(y))); with a domain classifier, the
            "classifier score" of TF-GAN's MNIST evaluation  (Salimans et al. 2016)
 """
@@ -17,11 +18,13 @@ data, Inception-v3 for RGB data), and returns a dict of named numbers:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 
+from gankit.errors import ConfigError
 from gankit.metrics import fid as _fid
 from gankit.metrics import kid as _kid
 from gankit.metrics import modes as _modes
@@ -33,6 +36,7 @@ from gankit.registry import METRICS
 class Embedding:
     features: torch.Tensor  # float32 [N, F], the evaluator's penultimate layer
     probs: torch.Tensor  # float32 [N, K], its class probabilities
+    meta: dict[str, Any] = field(default_factory=dict)  # what the evaluator knows of the data, e.g. its modes
 
     def __len__(self) -> int:
         return self.features.shape[0]
@@ -93,6 +97,15 @@ def stacked_modes(fake: Embedding) -> dict[str, float]:
 METRICS.register("stacked-modes", Metric(lambda r, f, s: stacked_modes(f), ("modes_covered", "kl_to_uniform"),
                                          ("kl_to_uniform",)),
                  help="Stacked MNIST: modes covered of 1000 and KL(mode histogram || uniform)")
+def toy_modes(real: Embedding, fake: Embedding) -> dict[str, float]:
+    """2-D mixtures: modes captured and the share of high-quality samples (VEEGAN, PacGAN)."""
+    if "modes" not in real.meta:
+        raise ConfigError("the toy-modes metric needs 2-D data with known modes (toy-ring, toy-grid)")
+    return _modes.toy_modes(fake.features, real.meta["modes"], real.meta["mode_std"])
+
+
+METRICS.register("toy-modes", Metric(lambda r, f, s: toy_modes(r, f), ("modes_captured", "high_quality")),
+                 help="2-D toy data: modes captured and share of samples within 3 std of a mode")
 METRICS.register("is", Metric(lambda r, f, s: inception_score(f.probs, seed=s), ("is_mean", "is_std")),
                  help="Inception score (classifier score with a domain classifier); higher is better")
 

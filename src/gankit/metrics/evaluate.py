@@ -45,8 +45,15 @@ def parse_metrics(text: str | list[str] | tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def get_evaluator(name: str, dataset: str, device: str | torch.device = "cpu") -> Any:
-    """'auto' takes the dataset's own classifier when one ships, else Inception-v3."""
+def get_evaluator(name: str, dataset: str, device: str | torch.device = "cpu", data: Any = None) -> Any:
+    """'auto' takes the dataset's own classifier when one ships, the identity for 2-D
+    points (given ``data``, whose modes it knows), else Inception-v3."""
+    if data is not None and getattr(data, "kind", "image") == "points":
+        if name not in ("auto", "points"):
+            raise ConfigError(f"evaluator {name!r} cannot embed 2-D points; use auto")
+        from gankit.metrics.points import PointsEvaluator
+
+        return PointsEvaluator(data.modes, data.mode_std)
     if name == "auto":
         known = (*domain.available(), "stacked-mnist")
         name = f"{dataset}-cnn" if dataset in known else "inception"
@@ -89,7 +96,21 @@ class Reference:
     def __init__(self, evaluator: Any, images: torch.Tensor, protocol: dict[str, Any]):
         self.evaluator = evaluator
         self.embedding = embed_real(evaluator, images)
+        self.embedding.meta = dict(getattr(evaluator, "meta", {}))  # e.g. the modes of 2-D data
         self.protocol = {**protocol, "count": len(images)}
+
+    @classmethod
+    def for_run(cls, cfg: Any, evaluator: str = "auto", split: str | None = None, n: int | None = None,
+                root: str | None = None, device: str | torch.device = "cpu") -> Reference:
+        """The reference a run is scored against: its dataset (with its options), ``split``
+        (default eval.split), first ``n`` (default eval.real_n), in ``evaluator``'s features."""
+        d = cfg.data
+        split = split or cfg.eval.split
+        data = load_dataset(d.dataset, split, root=root or d.root, download=d.download, resolution=d.resolution,
+                            channels=d.channels, labels_from_folders=d.labels_from_folders, size=d.size)
+        n = n or cfg.eval.real_n
+        ev = get_evaluator(evaluator, d.dataset, device, data)
+        return cls(ev, data.images[:n], {"dataset": d.dataset, "split": split, "source": data.source})
 
     @classmethod
     def from_dataset(cls, evaluator: Any, dataset: str, split: str = "test", n: int | None = 10_000,

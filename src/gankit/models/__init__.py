@@ -1,23 +1,36 @@
 """Generator/discriminator pairs, registered by name in ``gankit.registry.MODELS``.
 
-A model builder takes the ``model`` section of the config and the data's image
-shape (C, H, W) and returns ``(generator, discriminator)``. Every generator has
-``latent_dim`` and ``out_shape`` attributes and maps z [B, latent_dim] to images
-[B, C, H, W] in [-1, 1]; every discriminator maps images to logits [B].
+A model builder takes the ``model`` section of the config, the data's shape
+((C, H, W) for images, (2,) for 2-D points) and the number of classes (0 for
+unlabelled data) and returns ``(generator, discriminator)``:
+
+- generator: attributes ``latent_dim``, ``out_shape`` and ``num_classes`` (0 when
+  unconditional); ``G(z [B, latent_dim], y int64 [B] | None) -> [B, *out_shape]``,
+  images in [-1, 1] (tanh), points unbounded. A conditional G requires y.
+- discriminator: attributes ``conditioning`` and ``num_classes``;
+  ``D(x, y=None) -> logits [B]``, or ``(logits [B], class_logits [B, K])`` when
+  ``model.conditioning`` is acgan. cgan and projection D's require y.
+
+``vae`` is the exception: it returns ``(decoder, encoder)``; the decoder is a
+generator as above and ``gankit.models.vae.elbo_loss`` trains the pair.
+
+A shape an architecture cannot make, or conditioning without classes, is a
+one-line ConfigError.
 """
 
 from __future__ import annotations
 
 from torch import nn
 
-from gankit.models import dcgan  # noqa: F401  (registers dcgan-28)
+from gankit.models import dcgan, mlp, resnet, vae  # noqa: F401  (register the architectures)
 from gankit.registry import MODELS
 
 
-def build_models(cfg, shape: tuple[int, int, int]) -> tuple[nn.Module, nn.Module]:
-    """Build (G, D) for the ``model`` config section and image shape (C, H, W)."""
-    return MODELS.get(cfg.arch)(cfg, shape)
+def build_models(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+    """Build (G, D) for the ``model`` config section, data shape and class count."""
+    return MODELS.get(cfg.arch)(cfg, tuple(int(s) for s in shape), int(num_classes))
 
 
-def build_generator(cfg, shape: tuple[int, int, int]) -> nn.Module:
-    return build_models(cfg, shape)[0]
+def build_generator(cfg, shape: tuple, num_classes: int = 0) -> nn.Module:
+    """Build the generator alone (to load saved weights and sample)."""
+    return build_models(cfg, shape, num_classes)[0]

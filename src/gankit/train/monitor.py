@@ -66,7 +66,8 @@ class Monitor:
             for k, v in record.items():
                 if k != "step":
                     self.writer.add_scalar(f"train/{k}", v, step)
-        short = {"loss_d": "D", "loss_g": "G", "d_real": "D(x)", "d_fake": "D(G(z))"}
+        short = {"loss_d": "D", "loss_g": "G", "d_real": "D(x)", "d_fake": "D(G(z))", "score_real": "D(x)",
+                 "score_fake": "D(G(z))", "penalty": "pen", "loss": "loss", "recon": "rec", "kl": "KL"}
         parts = [f"{short[k]} {record[k]:.3f}" for k in short if k in record]
         if not self.show:
             return

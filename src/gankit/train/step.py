@@ -1,50 +1,131 @@
-"""One training step of a GAN: a D step, then a G step.
+"""One training step of a GAN: n_critic D steps, then a G step.
 
-Shapes: real [B, C, H, W] in [-1, 1]; z [B, latent]; logits [B].
+Shapes: real [B, C, H, W] in [-1, 1] (or points [B, 2]); y int64 [B] or None;
+z [B, latent]; logits [B]; class logits [B, K] (ACGAN).
+
+Phases of a step:
+  D step       raise D on real data, lower it on fakes (the fakes detached, so the
+               backward pass stops at D); + regularizer (gp, r1, dragan) when due;
+               + ACGAN's auxiliary classification of real and fake labels;
+               then weight clipping for the original WGAN.
+  G step       judge the last D step's fakes with the updated D and move G to fool
+               it (D's weights frozen, so only input gradients flow through D).
+  EMA          the generator's moving average follows G (done by the caller).
+DiffAugment, when on, transforms every image D sees, real or fake, in every phase.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
-from gankit.losses import GANLoss
+from gankit.augment import diff_augment
+from gankit.losses import GANLoss, acgan_loss, adversarial, clip_weights_
+from gankit.regularizers import Regularizer
+
+Tensor = torch.Tensor
 
 
-def gan_step(
-    G: nn.Module,
-    D: nn.Module,
-    opt_g: torch.optim.Optimizer,
-    opt_d: torch.optim.Optimizer,
-    loss: GANLoss,
-    real: torch.Tensor,
-    z: torch.Tensor,
-) -> dict[str, torch.Tensor]:
-    """Update D once and G once; return detached per-step statistics (on the device)."""
-    fake = G(z)  # [B, C, H, W]; one G forward serves both steps
+@dataclass
+class GANStep:
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    loss: GANLoss
+    n_critic: int = 1
+    reg: Regularizer | None = None
+    reg_weight: float = 0.0
+    reg_every: int = 1  # lazy regularization: every k D steps, scaled by k
+    clip: float = 0.01  # WGAN weight clipping bound (used when loss.weight_clipping)
+    aux_weight: float = 1.0  # ACGAN auxiliary loss weight
+    augment: str = ""  # DiffAugment policy
 
-    # D step: raise D on real images, lower it on fakes. The fakes are detached so
-    # that this backward pass stops at D and G's weights are left alone.
-    real_logits = D(real)
-    fake_logits = D(fake.detach())
-    loss_d = loss.d_loss(real_logits, fake_logits)
-    opt_d.zero_grad(set_to_none=True)
-    loss_d.backward()
-    opt_d.step()
+    def critic(self, x: Tensor, y: Tensor | None) -> Tensor | tuple[Tensor, Tensor]:
+        """D as every phase sees it: through DiffAugment when that is on."""
+        return self.D(diff_augment(x, self.augment) if self.augment else x, y)
 
-    # G step: judge the same fakes with the just-updated D and move G to fool it.
-    # D's weights are frozen for this pass: the backward computes gradients with
-    # respect to D's input only (the path to G), not D's unused weight gradients.
-    D.requires_grad_(False)
-    fake_logits_g = D(fake)
-    loss_g = loss.g_loss(fake_logits_g, real_logits.detach())
-    opt_g.zero_grad(set_to_none=True)
-    loss_g.backward()
-    opt_g.step()
-    D.requires_grad_(True)
+    def __call__(self, batches: Callable[[int], tuple[Tensor, Tensor]], sample_z: Callable[[int], tuple],
+                 d_step0: int) -> dict[str, Tensor]:
+        """One G step. ``batches(i)`` gives D step i's real batch; ``sample_z(B)`` gives (z, y_fake)."""
+        stats: dict[str, Tensor] = {}
+        for k in range(self.n_critic):
+            real, y = batches(d_step0 + k)
+            z, y_fake = sample_z(real.shape[0])
+            last = k == self.n_critic - 1
+            with torch.set_grad_enabled(last):  # only the last fakes are reused by the G step
+                fake = self.G(z, y_fake)  # [B, C, H, W]
+            stats.update(self.d_step(real, y, fake.detach(), y_fake, d_step0 + k))
+        stats.update(self.g_step(real, y, fake, y_fake))
+        return stats
 
-    stats = {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
-    if loss.probabilistic:  # mean D(x) and D(G(z)) as probabilities: 0.5 means D can't tell
-        stats["d_real"] = torch.sigmoid(real_logits.detach()).mean()
-        stats["d_fake"] = torch.sigmoid(fake_logits.detach()).mean()
-    return stats
+    def d_step(self, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None,
+               d_index: int) -> dict[str, Tensor]:
+        out_real, out_fake = self.critic(real, y), self.critic(fake, y_fake)
+        real_logits, fake_logits = adversarial(out_real), adversarial(out_fake)
+        loss_d = self.loss.d_loss(real_logits, fake_logits)
+        stats = {"loss_d": loss_d.detach()}
+        if isinstance(out_real, tuple):  # ACGAN: classify both real and fake images by their labels
+            aux = acgan_loss(out_real[1], y) + acgan_loss(out_fake[1], y_fake)
+            loss_d = loss_d + self.aux_weight * aux
+            stats["aux_d"] = aux.detach()
+            stats["aux_acc_real"] = (out_real[1].argmax(1) == y).float().mean()
+        if self.reg is not None and d_index % self.reg_every == 0:
+            penalty = self.reg.fn(self.critic, real, fake, y)
+            loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
+            stats["penalty"] = penalty.detach()
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        if self.loss.weight_clipping:
+            clip_weights_(self.D, self.clip)
+        stats.update(_d_outputs(self.loss, real_logits, fake_logits))
+        return stats
+
+    def g_step(self, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None) -> dict[str, Tensor]:
+        self.D.requires_grad_(False)
+        out_fake = self.critic(fake, y_fake)
+        real_logits = adversarial(self.critic(real, y)) if self.loss.g_uses_real else None
+        loss_g = self.loss.g_loss(adversarial(out_fake), real_logits)
+        stats = {}
+        if isinstance(out_fake, tuple):
+            aux = acgan_loss(out_fake[1], y_fake)
+            loss_g = loss_g + self.aux_weight * aux
+            stats["aux_g"] = aux.detach()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        self.D.requires_grad_(True)
+        stats["loss_g"] = loss_g.detach()
+        return stats
+
+
+@dataclass
+class VAEStep:
+    """The VAE baseline's step: one ELBO update of decoder and encoder together."""
+
+    decoder: nn.Module
+    encoder: nn.Module
+    opt: torch.optim.Optimizer
+
+    def __call__(self, batches: Callable[[int], tuple[Tensor, Tensor]], sample_z: Callable[[int], tuple],
+                 d_step0: int) -> dict[str, Tensor]:
+        from gankit.models.vae import elbo_loss
+
+        x, _ = batches(d_step0)
+        loss, stats = elbo_loss(self.decoder, self.encoder, x)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.detach(), **{k: v.detach() for k, v in stats.items()}}
+
+
+def _d_outputs(loss: GANLoss, real_logits: Tensor, fake_logits: Tensor) -> dict[str, Tensor]:
+    """Mean D(x) and D(G(z)) as probabilities (0.5: D cannot tell), or raw critic scores."""
+    if loss.probabilistic:
+        return {"d_real": torch.sigmoid(real_logits.detach()).mean(),
+                "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
+    return {"score_real": real_logits.detach().mean(), "score_fake": fake_logits.detach().mean()}

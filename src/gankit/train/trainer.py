@@ -1,0 +1,178 @@
+"""The parts of a run and their state: data, G and D, optimizers, the step, EMA, RNGs.
+
+``Trainer(cfg)`` builds everything a config names; ``train_step()`` advances one
+G step; ``state_dict()`` / ``load_state_dict()`` capture and restore all of it,
+so that a resumed run continues exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import safetensors.torch
+import torch
+
+from gankit import __version__, atomic, viz
+from gankit.config import Config
+from gankit.data import load_dataset
+from gankit.data.batches import DeviceBatches
+from gankit.device import resolve_device
+from gankit.ema import EMA
+from gankit.errors import ConfigError
+from gankit.models import build_models
+from gankit.registry import LOSSES
+from gankit.regularizers import resolve as resolve_regularizer
+from gankit.train import state
+from gankit.train.step import GANStep, VAEStep
+
+POINTS_SHOWN = 2500  # 2-D data: points in each epoch's scatter plot (VEEGAN and PacGAN score 2,500)
+
+
+def make_optimizer(params, cfg: Config, lr: float) -> torch.optim.Optimizer:
+    o = cfg.optim
+    if o.name == "rmsprop":  # the WGAN paper: momentum-free, as Adam destabilised its critic
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2))
+
+
+class Trainer:
+    def __init__(self, cfg: Config, device: torch.device | None = None):
+        self.cfg = cfg
+        self.device = device or resolve_device(cfg.train.device)
+        torch.manual_seed(cfg.train.seed)  # initial weights, dropout, augmentation, penalties
+        d = cfg.data
+        self.data = load_dataset(d.dataset, d.split, root=d.root, download=d.download, device=self.device,
+                                 resolution=d.resolution, channels=d.channels,
+                                 labels_from_folders=d.labels_from_folders, size=d.size)
+        self.points = self.data.kind == "points"
+        self.conditional = cfg.model.conditioning != "none"
+        self.num_classes = self.data.num_classes if self.conditional else 0
+        if self.conditional and not self.num_classes:
+            raise ConfigError(f"model.conditioning={cfg.model.conditioning} needs labels, and {d.dataset} has none "
+                              "(for imagefolder: data.labels_from_folders=true)")
+        n = d.subset or len(self.data)
+        self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], cfg.train.batch_size,
+                                     cfg.train.seed)
+        self.n_critic = cfg.optim.n_critic
+        self.steps_per_epoch = self.batches.steps_per_epoch // self.n_critic  # G steps
+        if self.steps_per_epoch < 1:
+            raise ConfigError(f"optim.n_critic={self.n_critic} D steps need more batches than one epoch holds")
+
+        self.G, self.D = build_models(cfg.model, self.data.shape, self.num_classes)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        if cfg.model.arch == "vae":  # D is the encoder; one optimizer trains both on the ELBO
+            self.opt_g = make_optimizer([*self.G.parameters(), *self.D.parameters()], cfg, cfg.optim.lr_g)
+            self.opt_d = None
+            self.step_fn: Any = VAEStep(self.G, self.D, self.opt_g)
+        else:
+            self.opt_g = make_optimizer(self.G.parameters(), cfg, cfg.optim.lr_g)
+            self.opt_d = make_optimizer(self.D.parameters(), cfg, cfg.optim.lr_d)
+            self.step_fn = self._gan_step()
+        self.ema = EMA(self.G, cfg.ema.half_life, cfg.ema.rampup) if cfg.ema.half_life else None
+        self.noise = torch.Generator(self.device).manual_seed(cfg.train.seed)  # draws z and fake labels
+        self.fixed_z, self.fixed_y, self.grid_nrow = self._fixed_batch()
+        self.step = 0  # G steps done
+        self.best: dict[str, float] = {}  # {"fid": lowest FID so far, "step": when}
+
+    def _gan_step(self) -> GANStep:
+        cfg = self.cfg
+        loss = LOSSES.get(cfg.loss.name)
+        reg, weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
+        return GANStep(self.G, self.D, self.opt_g, self.opt_d, loss, n_critic=self.n_critic, reg=reg,
+                       reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
+                       aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy)
+
+    def _fixed_batch(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
+        """One fixed noise batch for the epoch pictures, drawn on the CPU (the same on every device).
+
+        Conditional models with few classes show one row per class.
+        """
+        g = torch.Generator().manual_seed(self.cfg.train.seed + 1)
+        n, y, nrow = (POINTS_SHOWN if self.points else self.cfg.log.grid), None, None
+        if self.num_classes and self.num_classes <= 16:
+            nrow = max(1, n // self.num_classes)
+            y = torch.arange(self.num_classes).repeat_interleave(nrow)
+            n = len(y)
+        elif self.num_classes:
+            y = torch.randint(self.num_classes, (n,), generator=g)
+        z = torch.randn(n, self.cfg.model.latent_dim, generator=g).to(self.device)
+        return z, (y.to(self.device) if y is not None else None), nrow
+
+    @property
+    def total_steps(self) -> int:
+        """G steps of the whole run: train.epochs of them, capped by train.steps."""
+        t = self.cfg.train
+        total = t.epochs * self.steps_per_epoch
+        return min(total, t.steps) if t.steps else total
+
+    # stepping ---------------------------------------------------------------
+    def batch(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """D step i's real batch: data [B, ...] and, for conditional models, labels [B]."""
+        x, y = self.batches.get(i)
+        return x, (y if self.conditional else None)
+
+    def sample_z(self, b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = torch.randn(b, self.cfg.model.latent_dim, device=self.device, generator=self.noise)
+        y = None
+        if self.conditional:  # fake labels uniform over the classes
+            y = torch.randint(self.num_classes, (b,), device=self.device, generator=self.noise)
+        return z, y
+
+    def train_step(self) -> dict[str, torch.Tensor]:
+        stats = self.step_fn(self.batch, self.sample_z, self.step * self.n_critic)
+        self.step += 1
+        if self.ema:
+            b = self.cfg.train.batch_size
+            self.ema.update(self.G, b, self.step * b)
+        return stats
+
+    @property
+    def sampling_G(self) -> torch.nn.Module:
+        """The generator used for pictures, evaluation and export: the EMA when on."""
+        return self.ema.module if self.ema else self.G
+
+    @torch.no_grad()
+    def sample_fixed(self) -> torch.Tensor:
+        """The fixed batch through G in inference mode: uint8 images, or float points."""
+        G = self.sampling_G
+        was_training = G.training
+        G.eval()
+        out = G(self.fixed_z, self.fixed_y)
+        G.train(was_training)
+        return out.float().cpu() if self.points else viz.to_uint8(out)
+
+    # checkpoints ------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "image_shape": list(self.data.shape),  # so a sampler needs no dataset
+            "num_classes": self.num_classes,
+            "models": {"G": self.G.state_dict(), "D": self.D.state_dict()},
+            "ema": self.ema.state_dict() if self.ema else None,
+            "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict() if self.opt_d else None},
+            "rng": state.rng_state(self.noise),
+            "best": self.best,
+        }
+
+    def load_state_dict(self, ckpt: dict[str, Any]) -> None:
+        self.G.load_state_dict(ckpt["models"]["G"])
+        self.D.load_state_dict(ckpt["models"]["D"])
+        if self.ema:
+            self.ema.load_state_dict(ckpt["ema"])
+        self.opt_g.load_state_dict(ckpt["optimizers"]["G"])
+        if self.opt_d:
+            self.opt_d.load_state_dict(ckpt["optimizers"]["D"])
+        state.set_rng_state(ckpt["rng"], self.noise)
+        self.step = ckpt["step"]
+        self.best = ckpt.get("best", {})
+
+    def save_generator(self, path) -> None:
+        """The sampling generator's weights, with what a sampler needs in the metadata."""
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.sampling_G.state_dict().items()}
+        meta = {"config": self.cfg.to_yaml(), "gankit_version": __version__, "step": str(self.step),
+                "image_shape": ",".join(map(str, self.data.shape)), "num_classes": str(self.num_classes),
+                "ema": str(self.ema is not None)}
+        with atomic.atomic_path(path) as tmp:
+            safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
