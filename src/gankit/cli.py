@@ -149,18 +149,42 @@ def resolve_train_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from gankit.train import distributed
+
+    dist = distributed.init(args.device or "auto")  # joins the process group under torchrun
+    try:
+        code = resume_train(args, dist) if args.resume else new_train(args, dist)
+    finally:
+        if dist.active:
+            import torch.distributed
+
+            torch.distributed.destroy_process_group()
+    return code if dist.main else 0
+
+
+def new_train(args: argparse.Namespace, dist: Any) -> int:
+    from gankit.errors import CheckpointError
+    from gankit.train import distributed
     from gankit.train.loop import train
     from gankit.train.run_dir import RunDir
 
-    if args.resume:
-        return resume_train(args)
     cfg = resolve_train_config(args)
-    run = RunDir.create(args.out, cfg.name)
-    result = train(cfg, run, verbose=not args.quiet)
-    return report(result, args.quiet)
+    # rank 0 chooses the run folder (its name holds the time) and tells the others,
+    # or tells them why it could not
+    chosen: Any = None
+    if dist.main:
+        try:
+            chosen = str(RunDir.create(args.out, cfg.name).path)
+        except CheckpointError as e:
+            chosen = e
+    chosen = distributed.broadcast(chosen, dist)
+    if isinstance(chosen, Exception):
+        raise chosen
+    result = train(cfg, RunDir(chosen), verbose=not args.quiet, dist=dist)
+    return report(result, args.quiet) if dist.main else 0
 
 
-def resume_train(args: argparse.Namespace) -> int:
+def resume_train(args: argparse.Namespace, dist: Any) -> int:
     from gankit import config as C
     from gankit.train import state
     from gankit.train.loop import train
@@ -180,13 +204,13 @@ def resume_train(args: argparse.Namespace) -> int:
     if args.epochs is not None and args.steps is None:
         data = C.set_key(data, "train.steps", None)  # a new epoch count replaces an old step cap
     cfg = C.from_dict(data)
-    result = train(cfg, run, resume=True, verbose=not args.quiet)
-    return report(result, args.quiet)
+    result = train(cfg, run, resume=True, verbose=not args.quiet, dist=dist)
+    return report(result, args.quiet) if dist.main else 0
 
 
 def report(result: Any, quiet: bool) -> int:
     run = result.run.path
-    if result.interrupted:
+    if result.interrupted:  # said even with --quiet: the user must know how to continue
         print(f"stopped at step {result.step}/{result.total_steps}; checkpoint saved. "
               f"Continue with: gankit train --resume {run}", file=sys.stderr)
         return 130

@@ -110,6 +110,8 @@ class ModelConfig:
     width: int | None = opt(None, "base channel (or hidden unit) count of the architecture (null: its default)",
                             positive)
     spectral_norm: bool = opt(False, "spectral normalization on every D layer (Miyato et al. 2018)")
+    pack: int = opt(1, "PacGAN: D judges this many samples at once, concatenated along channels (Lin et al. "
+                    "2018); 1: off", positive)
     conditioning: str = opt("none", "class conditioning: none, cgan (label embeddings into G and D), acgan "
                             "(auxiliary classifier on D), projection (projection D, conditional BN in G)",
                             one_of("none", "cgan", "acgan", "projection"))
@@ -146,8 +148,11 @@ class TrainConfig:
     batch_size: int = opt(128, "images per D step and per G step", positive)
     epochs: int = opt(50, "passes over the dataset (the last partial batch of each is dropped)", positive)
     steps: int | None = opt(None, "stop after this many G steps in total (null: run all epochs)", positive)
+    max_minutes: float | None = opt(None, "a compute budget: stop after this many minutes of training in total, "
+                                    "resumes included (null: no limit)", positive)
     seed: int = opt(0, "seed of weights, data order, noise and dropout: same seed, same run", non_negative)
     device: str = opt("auto", "auto (CUDA when present), cpu, cuda or cuda:N", device_name)
+    sync_bn: bool = opt(False, "under torchrun: BatchNorm statistics over the global batch instead of each rank's")
 
 
 @dataclass

@@ -150,3 +150,10 @@ def test_conditioning_needs_labels(tiny_config, tmp_path):
                       data__subset=None, train__batch_size=2, model__conditioning="cgan")
     with pytest.raises(gankit.errors.ConfigError, match="needs labels"):
         Trainer(cfg)
+
+
+def test_a_time_budget_stops_training_cleanly(tiny_config, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    result = train(tiny_config(train__max_minutes=1e-6, train__steps=50), run, verbose=False)
+    assert result.step == 1 and not result.interrupted  # the first step spends the budget
+    assert state.load(run.last_checkpoint)["train_seconds"] > 0

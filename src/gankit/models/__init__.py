@@ -22,13 +22,27 @@ from __future__ import annotations
 
 from torch import nn
 
+from gankit.errors import ConfigError
 from gankit.models import dcgan, mlp, resnet, vae  # noqa: F401  (register the architectures)
+from gankit.models.pack import Packed, packed_shape
 from gankit.registry import MODELS
 
 
 def build_models(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
-    """Build (G, D) for the ``model`` config section, data shape and class count."""
-    return MODELS.get(cfg.arch)(cfg, tuple(int(s) for s in shape), int(num_classes))
+    """Build (G, D) for the ``model`` config section, data shape and class count.
+
+    With ``model.pack`` m > 1, D is built for m samples at once and wrapped to take
+    them packed (PacGAN, see pack.py).
+    """
+    shape = tuple(int(s) for s in shape)
+    build = MODELS.get(cfg.arch)
+    G, D = build(cfg, shape, int(num_classes))
+    m = getattr(cfg, "pack", 1)
+    if m > 1:
+        if cfg.arch == "vae":
+            raise ConfigError("model.pack applies to GAN discriminators, not the vae")
+        D = Packed(build(cfg, packed_shape(shape, m), int(num_classes))[1], m)
+    return G, D
 
 
 def build_generator(cfg, shape: tuple, num_classes: int = 0) -> nn.Module:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import signal
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from gankit import viz
 from gankit.config import Config
-from gankit.train import state
+from gankit.train import distributed, state
 from gankit.train.monitor import Monitor
 from gankit.train.run_dir import RunDir
 from gankit.train.trainer import Trainer
@@ -77,30 +78,46 @@ class Result:
     interrupted: bool
 
 
-def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True) -> Result:
-    """Train ``cfg`` into ``run``; with ``resume``, continue from run's last checkpoint."""
+def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
+          dist: distributed.Dist = distributed.SINGLE) -> Result:
+    """Train ``cfg`` into ``run``; with ``resume``, continue from run's last checkpoint.
+
+    Under torchrun every rank calls this; rank 0 alone writes to ``run``.
+    """
     # setup ------------------------------------------------------------------
-    trainer = Trainer(cfg)
-    periodic_eval = PeriodicEval(cfg, trainer.device) if cfg.eval.every else None
+    main = dist.main
+    trainer = Trainer(cfg, dist=dist)
+    periodic_eval = PeriodicEval(cfg, trainer.device) if cfg.eval.every and main else None
+    evaluating = bool(cfg.eval.every)
     if resume:
         trainer.load_state_dict(state.load(run.last_checkpoint))
-        run.truncate_metrics(trainer.step)
-    run.prepare()
-    run.write_config(cfg)
+    if main:
+        if resume:
+            run.truncate_metrics(trainer.step)
+        run.prepare()
+        run.write_config(cfg)
     total, spe = trainer.total_steps, trainer.steps_per_epoch
     mon = Monitor(run, total, trainer.step, cfg.train.batch_size, spe, cfg.log.every,
-                  cfg.log.tensorboard, show=verbose)
+                  cfg.log.tensorboard, show=verbose, dist=dist)
     mon.note(_banner(trainer, run, total, resume))
 
-    def checkpoint() -> None:
-        state.save(run.last_checkpoint, trainer.state_dict())
+    def checkpoint(path: Path = run.last_checkpoint) -> None:
+        payload = trainer.state_dict()  # a collective under torchrun: every rank calls it
+        if main:
+            state.save(path, payload)
 
     def evaluate() -> None:
-        values = periodic_eval(trainer.sampling_G)
-        mon.evaluation(trainer.step, values)
-        if "fid" in values and values["fid"] < trainer.best.get("fid", float("inf")):
-            trainer.best = {"fid": values["fid"], "step": trainer.step}
-            state.save(run.best_checkpoint, trainer.state_dict())
+        """Rank 0 scores the sampling G; a new best FID is checkpointed (by every rank together)."""
+        best = trainer.best
+        if main:
+            values = periodic_eval(trainer.sampling_G)
+            mon.evaluation(trainer.step, values)
+            if "fid" in values and values["fid"] < best.get("fid", float("inf")):
+                best = {"fid": values["fid"], "step": trainer.step}
+        best = distributed.broadcast(best, dist)
+        if best != trainer.best:
+            trainer.best = best
+            checkpoint(run.best_checkpoint)
 
     def epoch_grid() -> None:
         epoch = -(-trainer.step // spe)  # 1-based epoch holding the last step done
@@ -111,31 +128,39 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True) 
         viz.save_grid(samples, run.epoch_grid(epoch), nrow=trainer.grid_nrow)
         mon.image("samples", torch.from_numpy(viz.grid(samples, trainer.grid_nrow)).permute(2, 0, 1), trainer.step)
 
+    def should_stop(step: int) -> bool:
+        halt = stop.requested or trainer.over_budget
+        if not dist.active:
+            return halt
+        # ranks must stop at the same step: agree at log intervals (one small collective)
+        return step % cfg.log.every == 0 and distributed.any_rank(halt, dist)
+
     # loop -------------------------------------------------------------------
     with StopRequest() as stop:
-        while trainer.step < total and not stop.requested:
+        while trainer.step < total and not should_stop(trainer.step):
             stats = trainer.train_step()
             step = trainer.step
             mon.update(step, stats)
-            if step % spe == 0:
+            if main and step % spe == 0:
                 epoch_grid()
                 viz.save_gif(run.epoch_grids(), run.gif)
                 viz.plot_losses(run.read_metrics(), run.losses_plot)
-            if periodic_eval and step % cfg.eval.every == 0:
+            if evaluating and step % cfg.eval.every == 0:
                 evaluate()
             if step % spe == 0 or step % cfg.checkpoint.every == 0:
                 checkpoint()
 
     # finish -----------------------------------------------------------------
     mon.flush(trainer.step)
-    if trainer.step % spe:
-        epoch_grid()  # a run that stops mid-epoch still shows where it got to
     checkpoint()
-    trainer.save_generator(run.generator)
-    viz.save_gif(run.epoch_grids(), run.gif)
-    viz.plot_losses(run.read_metrics(), run.losses_plot)
+    if main:
+        if trainer.step % spe:
+            epoch_grid()  # a run that stops mid-epoch still shows where it got to
+        trainer.save_generator(run.generator)
+        viz.save_gif(run.epoch_grids(), run.gif)
+        viz.plot_losses(run.read_metrics(), run.losses_plot)
     mon.close()
-    return Result(run, trainer.step, total, interrupted=trainer.step < total)
+    return Result(run, trainer.step, total, interrupted=stop.requested)
 
 
 def _banner(t: Trainer, run: RunDir, total: int, resume: bool) -> str:

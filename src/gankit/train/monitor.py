@@ -15,15 +15,22 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from gankit.train import distributed
 from gankit.train.run_dir import RunDir
 
 
 class Monitor:
+    """Under torchrun every rank keeps its sums; at log time they are averaged over the
+    ranks (one collective) and rank 0 alone writes and shows them."""
+
     def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int,
-                 steps_per_epoch: int, every: int, tensorboard: bool, show: bool = True):
+                 steps_per_epoch: int, every: int, tensorboard: bool, show: bool = True,
+                 dist: distributed.Dist = distributed.SINGLE):
         self.run, self.total, self.every = run, total_steps, every
-        self.batch_size, self.steps_per_epoch = batch_size, steps_per_epoch
-        self.show = show  # screen output only: files are always written
+        self.batch_size, self.steps_per_epoch = batch_size * dist.world_size, steps_per_epoch  # global batch
+        self.dist = dist
+        self.write = dist.main  # files: rank 0 only
+        self.show = show and dist.main  # screen output only: files are always written
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
         self._t0 = time.perf_counter()
@@ -31,7 +38,7 @@ class Monitor:
         self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
                         disable=not (show and self.tty), file=sys.stderr)
         self.writer = None
-        if tensorboard:
+        if tensorboard and self.write:
             from torch.utils.tensorboard import SummaryWriter
 
             # purge_step drops events a crashed run logged after its last checkpoint
@@ -49,14 +56,16 @@ class Monitor:
     def flush(self, step: int) -> dict[str, Any] | None:
         if not self._count:
             return None
-        keys = list(self._sums)
-        values = torch.stack([self._sums[k].float() for k in keys]).div(self._count).tolist()  # one sync
+        sums = distributed.mean_stats(self._sums, self.dist)
+        keys = list(sums)
+        values = torch.stack([sums[k].float() for k in keys]).div(self._count).tolist()  # one sync
         now = time.perf_counter()
         record: dict[str, Any] = {"step": step, "epoch": step / self.steps_per_epoch}
         record.update({k: round(v, 6) for k, v in zip(keys, values)})
         record["images_per_s"] = round(self._count * self.batch_size / (now - self._t0), 1)
         self._sums, self._count, self._t0 = {}, 0, now
-        self._emit(record)
+        if self.write:
+            self._emit(record)
         return record
 
     def _emit(self, record: dict[str, Any]) -> None:

@@ -36,6 +36,7 @@ class GANStep:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     loss: GANLoss
+    D_g: nn.Module | None = None  # D for the G step when D is a DDP wrapper: its plain module (D is not updated)
     n_critic: int = 1
     reg: Regularizer | None = None
     reg_weight: float = 0.0
@@ -44,9 +45,9 @@ class GANStep:
     aux_weight: float = 1.0  # ACGAN auxiliary loss weight
     augment: str = ""  # DiffAugment policy
 
-    def critic(self, x: Tensor, y: Tensor | None) -> Tensor | tuple[Tensor, Tensor]:
+    def critic(self, x: Tensor, y: Tensor | None, D: nn.Module | None = None) -> Tensor | tuple[Tensor, Tensor]:
         """D as every phase sees it: through DiffAugment when that is on."""
-        return self.D(diff_augment(x, self.augment) if self.augment else x, y)
+        return (D or self.D)(diff_augment(x, self.augment) if self.augment else x, y)
 
     def __call__(self, batches: Callable[[int], tuple[Tensor, Tensor]], sample_z: Callable[[int], tuple],
                  d_step0: int) -> dict[str, Tensor]:
@@ -86,9 +87,10 @@ class GANStep:
         return stats
 
     def g_step(self, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None) -> dict[str, Tensor]:
-        self.D.requires_grad_(False)
-        out_fake = self.critic(fake, y_fake)
-        real_logits = adversarial(self.critic(real, y)) if self.loss.g_uses_real else None
+        D = self.D_g or self.D
+        D.requires_grad_(False)
+        out_fake = self.critic(fake, y_fake, D)
+        real_logits = adversarial(self.critic(real, y, D)) if self.loss.g_uses_real else None
         loss_g = self.loss.g_loss(adversarial(out_fake), real_logits)
         stats = {}
         if isinstance(out_fake, tuple):
@@ -98,7 +100,7 @@ class GANStep:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
-        self.D.requires_grad_(True)
+        D.requires_grad_(True)
         stats["loss_g"] = loss_g.detach()
         return stats
 

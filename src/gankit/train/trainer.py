@@ -7,6 +7,7 @@ so that a resumed run continues exactly where it stopped.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import safetensors.torch
@@ -22,7 +23,7 @@ from gankit.errors import ConfigError
 from gankit.models import build_models
 from gankit.registry import LOSSES
 from gankit.regularizers import resolve as resolve_regularizer
-from gankit.train import state
+from gankit.train import distributed, state
 from gankit.train.step import GANStep, VAEStep
 
 POINTS_SHOWN = 2500  # 2-D data: points in each epoch's scatter plot (VEEGAN and PacGAN score 2,500)
@@ -36,9 +37,10 @@ def make_optimizer(params, cfg: Config, lr: float) -> torch.optim.Optimizer:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, device: torch.device | None = None):
+    def __init__(self, cfg: Config, device: torch.device | None = None, dist: distributed.Dist = distributed.SINGLE):
         self.cfg = cfg
-        self.device = device or resolve_device(cfg.train.device)
+        self.dist = dist
+        self.device = device or resolve_device(distributed.device_for(dist, cfg.train.device))
         torch.manual_seed(cfg.train.seed)  # initial weights, dropout, augmentation, penalties
         d = cfg.data
         self.data = load_dataset(d.dataset, d.split, root=d.root, download=d.download, device=self.device,
@@ -52,19 +54,31 @@ class Trainer:
                               "(for imagefolder: data.labels_from_folders=true)")
         n = d.subset or len(self.data)
         self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], cfg.train.batch_size,
-                                     cfg.train.seed)
+                                     cfg.train.seed, rank=dist.rank, world_size=dist.world_size)
         self.n_critic = cfg.optim.n_critic
         self.steps_per_epoch = self.batches.steps_per_epoch // self.n_critic  # G steps
         if self.steps_per_epoch < 1:
             raise ConfigError(f"optim.n_critic={self.n_critic} D steps need more batches than one epoch holds")
 
         self.G, self.D = build_models(cfg.model, self.data.shape, self.num_classes)
+        if dist.active and cfg.train.sync_bn:
+            for net in (self.G, self.D):
+                distributed.sync_batchnorm(net, self.device.type == "cuda")
         self.G.to(self.device)
         self.D.to(self.device)
+        # Under torchrun the step runs through DDP wrappers, which average gradients;
+        # everything else (EMA, checkpoints, sampling) uses the plain modules.
+        self.G_step, self.D_step = self.G, self.D
+        if dist.active:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.G_step, self.D_step = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
+            torch.manual_seed(cfg.train.seed + 1_000_003 * (dist.rank + 1))  # per-rank dropout, augmentation
         if cfg.model.arch == "vae":  # D is the encoder; one optimizer trains both on the ELBO
             self.opt_g = make_optimizer([*self.G.parameters(), *self.D.parameters()], cfg, cfg.optim.lr_g)
             self.opt_d = None
-            self.step_fn: Any = VAEStep(self.G, self.D, self.opt_g)
+            self.step_fn: Any = VAEStep(self.G_step, self.D_step, self.opt_g)
         else:
             self.opt_g = make_optimizer(self.G.parameters(), cfg, cfg.optim.lr_g)
             self.opt_d = make_optimizer(self.D.parameters(), cfg, cfg.optim.lr_d)
@@ -73,13 +87,15 @@ class Trainer:
         self.noise = torch.Generator(self.device).manual_seed(cfg.train.seed)  # draws z and fake labels
         self.fixed_z, self.fixed_y, self.grid_nrow = self._fixed_batch()
         self.step = 0  # G steps done
+        self.train_seconds = 0.0  # time spent in training steps, resumes included (train.max_minutes)
         self.best: dict[str, float] = {}  # {"fid": lowest FID so far, "step": when}
 
     def _gan_step(self) -> GANStep:
         cfg = self.cfg
         loss = LOSSES.get(cfg.loss.name)
         reg, weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
-        return GANStep(self.G, self.D, self.opt_g, self.opt_d, loss, n_critic=self.n_critic, reg=reg,
+        return GANStep(self.G_step, self.D_step, self.opt_g, self.opt_d, loss, D_g=self.D, n_critic=self.n_critic,
+                       reg=reg,
                        reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
                        aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy)
 
@@ -113,18 +129,27 @@ class Trainer:
         return x, (y if self.conditional else None)
 
     def sample_z(self, b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        z = torch.randn(b, self.cfg.model.latent_dim, device=self.device, generator=self.noise)
+        """z [b, latent] and fake labels [b]: this rank's slice of the global batch's draw."""
+        w, r = self.dist.world_size, self.dist.rank
+        z = torch.randn(b * w, self.cfg.model.latent_dim, device=self.device, generator=self.noise)[r * b : (r + 1) * b]
         y = None
         if self.conditional:  # fake labels uniform over the classes
-            y = torch.randint(self.num_classes, (b,), device=self.device, generator=self.noise)
+            y = torch.randint(self.num_classes, (b * w,), device=self.device, generator=self.noise)[r * b : (r + 1) * b]
         return z, y
 
+    @property
+    def over_budget(self) -> bool:
+        limit = self.cfg.train.max_minutes
+        return limit is not None and self.train_seconds >= 60 * limit
+
     def train_step(self) -> dict[str, torch.Tensor]:
+        t0 = time.perf_counter()
         stats = self.step_fn(self.batch, self.sample_z, self.step * self.n_critic)
         self.step += 1
         if self.ema:
             b = self.cfg.train.batch_size
             self.ema.update(self.G, b, self.step * b)
+        self.train_seconds += time.perf_counter() - t0
         return stats
 
     @property
@@ -144,6 +169,8 @@ class Trainer:
 
     # checkpoints ------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        """Everything to resume from; under torchrun a collective (every rank's RNG state is kept)."""
+        rng = distributed.gather(state.rng_state(self.noise), self.dist)
         return {
             "config": self.cfg.to_dict(),
             "step": self.step,
@@ -152,8 +179,10 @@ class Trainer:
             "models": {"G": self.G.state_dict(), "D": self.D.state_dict()},
             "ema": self.ema.state_dict() if self.ema else None,
             "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict() if self.opt_d else None},
-            "rng": state.rng_state(self.noise),
+            "rng": rng if self.dist.active else rng[0],
+            "world_size": self.dist.world_size,
             "best": self.best,
+            "train_seconds": self.train_seconds,
         }
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
@@ -164,9 +193,14 @@ class Trainer:
         self.opt_g.load_state_dict(ckpt["optimizers"]["G"])
         if self.opt_d:
             self.opt_d.load_state_dict(ckpt["optimizers"]["D"])
-        state.set_rng_state(ckpt["rng"], self.noise)
+        saved_world = ckpt.get("world_size", 1)
+        if saved_world != self.dist.world_size:
+            raise ConfigError(f"this run was trained by {saved_world} process(es); resume it with the same number "
+                              f"(torchrun --nproc-per-node), not {self.dist.world_size}")
+        state.set_rng_state(ckpt["rng"][self.dist.rank] if self.dist.active else ckpt["rng"], self.noise)
         self.step = ckpt["step"]
         self.best = ckpt.get("best", {})
+        self.train_seconds = ckpt.get("train_seconds", 0.0)
 
     def save_generator(self, path) -> None:
         """The sampling generator's weights, with what a sampler needs in the metadata."""
