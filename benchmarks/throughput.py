@@ -120,7 +120,7 @@ def main() -> None:
     p.add_argument("--window", type=int, default=10)
     p.add_argument("--windows", type=int, default=5)
     p.add_argument("--tf-python", help="a Python interpreter with TensorFlow installed, for (c)")
-    p.add_argument("--fast", nargs="*", default=["train.precision=bf16", "train.fused_step=true"],
+    p.add_argument("--fast", nargs="*", default=["train.precision=bf16", "optim.update=simultaneous"],
                    help="the config overrides of gankit's fast setting")
     args = p.parse_args()
 

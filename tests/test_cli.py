@@ -43,7 +43,7 @@ def tiny_flags(mnist_root, out):
 
 @pytest.mark.parametrize("what, expected", [
     ("presets", "dcgan-mnist"), ("models", "dcgan-28"), ("losses", "nonsaturating"),
-    ("datasets", "fashion-mnist"), ("config", "optim.lr_g"),
+    ("datasets", "fashion-mnist"), ("config", "optim.lr_g"), ("regularizers", "dragan"), ("metrics", "toy-modes"),
 ])
 def test_list(capsys, what, expected):
     code, out, _ = run_main(capsys, "list", what)

@@ -117,9 +117,9 @@ def build_parser() -> Parser:
     e.add_argument("--json", metavar="FILE", help="also write the result, with its protocol, as JSON")
     e.set_defaults(func=cmd_evaluate, parser=e)
 
-    ls = sub.add_parser("list", help="list presets, models, losses, datasets, metrics or config keys",
+    ls = sub.add_parser("list", help="list presets, models, losses, regularizers, datasets, metrics or config keys",
                         description="List the registered choices.")
-    ls.add_argument("what", choices=["presets", "models", "losses", "datasets", "metrics", "config"])
+    ls.add_argument("what", choices=["presets", "models", "losses", "regularizers", "datasets", "metrics", "config"])
     ls.set_defaults(func=cmd_list, parser=ls)
     return p
 
@@ -296,7 +296,7 @@ def format_result(result: dict[str, Any]) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from gankit import config, presets
-    from gankit.registry import DATASETS, LOSSES, METRICS, MODELS
+    from gankit.registry import DATASETS, LOSSES, METRICS, MODELS, REGULARIZERS
 
     if args.what == "presets":
         rows = presets.describe()
@@ -305,7 +305,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         vw = max(len(repr(v)) for _, v, _ in keys)
         rows = [(k, f"{v!r:<{vw}}  {h}") for k, v, h in keys]
     else:
-        reg = {"models": MODELS, "losses": LOSSES, "datasets": DATASETS, "metrics": METRICS}[args.what]
+        reg = {"models": MODELS, "losses": LOSSES, "regularizers": REGULARIZERS, "datasets": DATASETS,
+               "metrics": METRICS}[args.what]
         rows = [(e.name, e.help) for e in reg.entries()]
     width = max(len(name) for name, _ in rows)
     for name, text in rows:

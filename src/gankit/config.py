@@ -141,6 +141,10 @@ class OptimConfig:
     beta1: float = opt(0.5, "Adam beta1 (0.5 per DCGAN: 0.9 oscillates)", unit_interval)
     beta2: float = opt(0.999, "Adam beta2", unit_interval)
     n_critic: int = opt(1, "D steps per G step (WGAN: 5); each D step takes its own batch", positive)
+    update: str = opt("alternating", "alternating: the G step judges the fakes with the just-updated D; "
+                      "simultaneous: one D pass serves both losses, at the same parameters, as the TensorFlow "
+                      "DCGAN tutorial (one D forward fewer; needs n_critic 1 and one process)",
+                      one_of("alternating", "simultaneous"))
 
 
 @dataclass
@@ -152,6 +156,8 @@ class TrainConfig:
                                     "resumes included (null: no limit)", positive)
     seed: int = opt(0, "seed of weights, data order, noise and dropout: same seed, same run", non_negative)
     device: str = opt("auto", "auto (CUDA when present), cpu, cuda or cuda:N", device_name)
+    precision: str = opt("fp32", "fp32, or bf16: forward passes under bfloat16 autocast (weights, optimizer "
+                         "states and losses stay float32)", one_of("fp32", "bf16"))
     sync_bn: bool = opt(False, "under torchrun: BatchNorm statistics over the global batch instead of each rank's")
 
 

@@ -239,3 +239,26 @@ def test_classes_without_conditioning_give_unconditional_models():
     G, D = build_models(ModelConfig(width=8), (1, 28, 28), num_classes=10)
     assert G.num_classes == 0 and D.num_classes == 0
     assert G(torch.randn(2, 100)).shape == (2, 1, 28, 28)
+
+
+def test_fast_dropout_matches_nn_dropout_in_distribution_and_gradient():
+    from gankit.models.layers import Dropout
+
+    torch.manual_seed(0)
+    d = Dropout(0.3)
+    x = torch.ones(400, 500, requires_grad=True)
+    y = d(x)
+    kept = (y != 0).float()
+    assert abs(kept.mean().item() - 0.7) < 0.005  # p = 0.3 within sampling noise (200,000 draws)
+    assert torch.allclose(y[y != 0], torch.full_like(y[y != 0], 1 / 0.7), rtol=1e-4)  # inverted scaling
+    assert abs(y.mean().item() - 1.0) < 0.01  # expectation preserved
+    y.sum().backward()
+    assert torch.equal(x.grad != 0, kept.bool())  # the gradient flows through kept units only
+    # rows of the mask are independent: neighbouring 16-bit chunks of one draw are not correlated
+    assert abs(torch.corrcoef(kept.view(-1, 4).T)[0, 1:].abs().max().item()) < 0.02
+    d.eval()
+    assert torch.equal(d(x), x)
+    torch.manual_seed(1)
+    a = Dropout(0.3)(torch.ones(1000))
+    torch.manual_seed(1)
+    assert torch.equal(a, Dropout(0.3)(torch.ones(1000)))  # the global generator drives it

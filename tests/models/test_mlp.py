@@ -5,6 +5,7 @@ from torch import nn
 from gankit.config import ModelConfig
 from gankit.errors import ConfigError
 from gankit.models import build_models
+from gankit.models.layers import Dropout
 from gankit.registry import MODELS
 
 
@@ -19,7 +20,7 @@ def test_points_follow_the_toy_setup():
     assert [(m.in_features, m.out_features) for m in linears(D)] == [(2, 128), (128, 128), (128, 128), (128, 1)]
     assert sum(isinstance(m, nn.ReLU) for m in G.modules()) == 3
     assert sum(isinstance(m, nn.LeakyReLU) for m in D.modules()) == 3
-    assert not any(isinstance(m, (nn.Tanh, nn.Dropout, nn.BatchNorm1d)) for m in [*G.modules(), *D.modules()])
+    assert not any(isinstance(m, (nn.Tanh, Dropout, nn.BatchNorm1d)) for m in [*G.modules(), *D.modules()])
     x = G(torch.randn(16, 8))
     assert x.shape == (16, 2) and D(x).shape == (16,)
 
@@ -54,7 +55,7 @@ def test_images_layer_sizes_and_parameter_count():
     d = (784 * 512 + 512) + (512 * 256 + 256) + (256 + 1)
     assert sum(p.numel() for p in G.parameters()) == g
     assert sum(p.numel() for p in D.parameters()) == d
-    drops = [m for m in D.modules() if isinstance(m, nn.Dropout)]
+    drops = [m for m in D.modules() if isinstance(m, Dropout)]
     assert len(drops) == 2 and all(m.p == 0.25 for m in drops)
     assert isinstance(G.net[-1], nn.Tanh)
 

@@ -157,3 +157,28 @@ def test_a_time_budget_stops_training_cleanly(tiny_config, tmp_path):
     result = train(tiny_config(train__max_minutes=1e-6, train__steps=50), run, verbose=False)
     assert result.step == 1 and not result.interrupted  # the first step spends the budget
     assert state.load(run.last_checkpoint)["train_seconds"] > 0
+
+
+def test_simultaneous_update_shares_the_d_pass(tiny_config, tmp_path):
+    # One step from the same start: D's update is the same either way (same pass, same
+    # dropout masks); G's differs, as it is judged by D before rather than after D's update.
+    def one_step(update):
+        t = Trainer(tiny_config(optim__update=update))
+        t.train_step()
+        return t
+
+    alt, sim = one_step("alternating"), one_step("simultaneous")
+    for k, v in alt.D.state_dict().items():
+        assert torch.equal(v, sim.D.state_dict()[k]), k
+    assert not torch.equal(alt.G.state_dict()["project.0.weight"], sim.G.state_dict()["project.0.weight"])
+    with pytest.raises(gankit.errors.ConfigError, match="n_critic=1"):
+        Trainer(tiny_config(optim__update="simultaneous", optim__n_critic=2))
+
+
+@pytest.mark.parametrize("overrides", [{}, {"optim__update": "simultaneous"}, {"model__conditioning": "acgan"},
+                                       {"loss__name": "wgan-gp", "model__dropout": 0.0}])
+def test_bf16_autocast_trains_with_float32_weights(tiny_config, tmp_path, overrides):
+    run, ckpt = run_steps(tiny_config(train__precision="bf16", train__steps=3, **overrides), tmp_path)
+    assert all(v.dtype == torch.float32 for v in ckpt["models"]["G"].values() if v.is_floating_point())
+    last = [r for r in run.read_metrics() if "loss_d" in r][-1]
+    assert all(np.isfinite(v) for v in last.values())

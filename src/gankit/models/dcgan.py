@@ -29,6 +29,7 @@ from torch import nn
 from gankit.models.layers import (
     ConditionalHead,
     CondSequential,
+    Dropout,
     apply_spectral_norm,
     batch_norm,
     class_count,
@@ -111,11 +112,11 @@ class Discriminator28(nn.Module):
             # [B, C, 28, 28] -> [B, w, 14, 14]
             nn.Conv2d(channels, width, 5, stride=2, padding=2),
             nn.LeakyReLU(slope),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             # -> [B, 2w, 7, 7]
             nn.Conv2d(width, 2 * width, 5, stride=2, padding=2),
             nn.LeakyReLU(slope),
-            nn.Dropout(dropout),
+            Dropout(dropout),
             nn.Flatten(),  # -> [B, 2w*49]
         )
         self.head = ConditionalHead(2 * width * 7 * 7, conditioning, num_classes)

@@ -24,7 +24,14 @@ import torch
 from torch import nn
 
 from gankit.errors import ConfigError
-from gankit.models.layers import ConditionalHead, apply_spectral_norm, class_count, generator_labels, require_labels
+from gankit.models.layers import (
+    ConditionalHead,
+    Dropout,
+    apply_spectral_norm,
+    class_count,
+    generator_labels,
+    require_labels,
+)
 from gankit.registry import MODELS
 
 
@@ -59,7 +66,7 @@ class MLPDiscriminator(nn.Module):
         sizes = [math.prod(in_shape), *hidden]
         layers: list[nn.Module] = [nn.Flatten()]  # [B, *shape] -> [B, prod(shape)]
         for a, b in zip(sizes, sizes[1:]):
-            layers += [nn.Linear(a, b), act()] + ([nn.Dropout(dropout)] if dropout else [])
+            layers += [nn.Linear(a, b), act()] + ([Dropout(dropout)] if dropout else [])
         self.features = nn.Sequential(*layers)  # -> h [B, hidden[-1]]
         self.head = ConditionalHead(sizes[-1], conditioning, num_classes)
         self.conditioning, self.num_classes = conditioning, self.head.num_classes

@@ -16,6 +16,7 @@ DiffAugment, when on, transforms every image D sees, real or fake, in every phas
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -44,10 +45,18 @@ class GANStep:
     clip: float = 0.01  # WGAN weight clipping bound (used when loss.weight_clipping)
     aux_weight: float = 1.0  # ACGAN auxiliary loss weight
     augment: str = ""  # DiffAugment policy
+    bf16: bool = False  # forward passes under bfloat16 autocast (weights, optimizers and losses stay float32)
+    simultaneous: bool = False  # one D pass serves the D and the G loss (see joint_step)
+
+    def amp(self) -> contextlib.AbstractContextManager:
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(next(self.G.parameters()).device.type, dtype=torch.bfloat16)
 
     def critic(self, x: Tensor, y: Tensor | None, D: nn.Module | None = None) -> Tensor | tuple[Tensor, Tensor]:
-        """D as every phase sees it: through DiffAugment when that is on."""
-        return (D or self.D)(diff_augment(x, self.augment) if self.augment else x, y)
+        """D as every phase sees it: through DiffAugment when that is on, under autocast when asked."""
+        with self.amp():
+            return (D or self.D)(diff_augment(x, self.augment) if self.augment else x, y)
 
     def __call__(self, batches: Callable[[int], tuple[Tensor, Tensor]], sample_z: Callable[[int], tuple],
                  d_step0: int) -> dict[str, Tensor]:
@@ -56,8 +65,10 @@ class GANStep:
         for k in range(self.n_critic):
             real, y = batches(d_step0 + k)
             z, y_fake = sample_z(real.shape[0])
+            if self.simultaneous:
+                return self.joint_step(real, y, z, y_fake, d_step0)
             last = k == self.n_critic - 1
-            with torch.set_grad_enabled(last):  # only the last fakes are reused by the G step
+            with torch.set_grad_enabled(last), self.amp():  # only the last fakes are reused by the G step
                 fake = self.G(z, y_fake)  # [B, C, H, W]
             stats.update(self.d_step(real, y, fake.detach(), y_fake, d_step0 + k))
         stats.update(self.g_step(real, y, fake, y_fake))
@@ -66,42 +77,81 @@ class GANStep:
     def d_step(self, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None,
                d_index: int) -> dict[str, Tensor]:
         out_real, out_fake = self.critic(real, y), self.critic(fake, y_fake)
-        real_logits, fake_logits = adversarial(out_real), adversarial(out_fake)
-        loss_d = self.loss.d_loss(real_logits, fake_logits)
-        stats = {"loss_d": loss_d.detach()}
-        if isinstance(out_real, tuple):  # ACGAN: classify both real and fake images by their labels
-            aux = acgan_loss(out_real[1], y) + acgan_loss(out_fake[1], y_fake)
-            loss_d = loss_d + self.aux_weight * aux
-            stats["aux_d"] = aux.detach()
-            stats["aux_acc_real"] = (out_real[1].argmax(1) == y).float().mean()
-        if self.reg is not None and d_index % self.reg_every == 0:
-            penalty = self.reg.fn(self.critic, real, fake, y)
-            loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
-            stats["penalty"] = penalty.detach()
+        loss_d, stats = self.d_loss(out_real, out_fake, real, y, fake, y_fake, d_index)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
         if self.loss.weight_clipping:
             clip_weights_(self.D, self.clip)
-        stats.update(_d_outputs(self.loss, real_logits, fake_logits))
         return stats
+
+    def d_loss(self, out_real, out_fake, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None,
+               d_index: int) -> tuple[Tensor, dict[str, Tensor]]:
+        """D's loss from its outputs on real and fake images: adversarial + ACGAN + penalty."""
+        real_logits, fake_logits = adversarial(out_real).float(), adversarial(out_fake).float()
+        loss_d = self.loss.d_loss(real_logits, fake_logits)
+        stats = {"loss_d": loss_d.detach(), **_d_outputs(self.loss, real_logits, fake_logits)}
+        if isinstance(out_real, tuple):  # ACGAN: classify both real and fake images by their labels
+            aux = acgan_loss(out_real[1].float(), y) + acgan_loss(out_fake[1].float(), y_fake)
+            loss_d = loss_d + self.aux_weight * aux
+            stats["aux_d"] = aux.detach()
+            stats["aux_acc_real"] = (out_real[1].argmax(1) == y).float().mean()
+        if self.reg is not None and d_index % self.reg_every == 0:
+            penalty = self.reg.fn(self.critic, real, fake.detach(), y).float()
+            loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
+            stats["penalty"] = penalty.detach()
+        return loss_d, stats
+
+    def g_loss(self, out_fake, out_real, y_fake: Tensor | None) -> tuple[Tensor, dict[str, Tensor]]:
+        """G's loss from D's outputs on its fakes (and on real images, for RaGAN)."""
+        real_logits = adversarial(out_real).float() if out_real is not None else None
+        loss_g = self.loss.g_loss(adversarial(out_fake).float(), real_logits)
+        stats = {}
+        if isinstance(out_fake, tuple):
+            aux = acgan_loss(out_fake[1].float(), y_fake)
+            loss_g = loss_g + self.aux_weight * aux
+            stats["aux_g"] = aux.detach()
+        stats["loss_g"] = loss_g.detach()
+        return loss_g, stats
+
+    def joint_step(self, real: Tensor, y: Tensor | None, z: Tensor, y_fake: Tensor | None,
+                   d_index: int) -> dict[str, Tensor]:
+        """The D and G updates from one pass of D over real and fake images, as the
+        TensorFlow DCGAN tutorial computes them: both gradients are taken at the same
+        (pre-update) parameters, which saves one D forward pass per step.
+
+        D's gradient comes from D's loss alone and G's from G's loss alone, each with
+        torch.autograd.grad, which computes only what it is asked for: no D weight
+        gradients for G's loss, nothing of G for D's loss.
+        """
+        with self.amp():  # one autocast region: D's weights are cast to bfloat16 once for both passes
+            fake = self.G(z, y_fake)  # [B, C, H, W]
+            out_real, out_fake = self.critic(real, y), self.critic(fake, y_fake)
+            loss_d, stats = self.d_loss(out_real, out_fake, real, y, fake, y_fake, d_index)
+            loss_g, g_stats = self.g_loss(out_fake, out_real if self.loss.g_uses_real else None, y_fake)
+        d_params = [p for p in self.D.parameters() if p.requires_grad]
+        g_params = [p for p in self.G.parameters() if p.requires_grad]
+        d_grads = torch.autograd.grad(loss_d, d_params, retain_graph=True, allow_unused=True)
+        g_grads = torch.autograd.grad(loss_g, g_params, allow_unused=True)
+        for params, grads in ((d_params, d_grads), (g_params, g_grads)):
+            for p, g in zip(params, grads):
+                p.grad = g
+        self.opt_d.step()
+        self.opt_g.step()
+        if self.loss.weight_clipping:
+            clip_weights_(self.D, self.clip)
+        return {**stats, **g_stats}
 
     def g_step(self, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None) -> dict[str, Tensor]:
         D = self.D_g or self.D
         D.requires_grad_(False)
         out_fake = self.critic(fake, y_fake, D)
-        real_logits = adversarial(self.critic(real, y, D)) if self.loss.g_uses_real else None
-        loss_g = self.loss.g_loss(adversarial(out_fake), real_logits)
-        stats = {}
-        if isinstance(out_fake, tuple):
-            aux = acgan_loss(out_fake[1], y_fake)
-            loss_g = loss_g + self.aux_weight * aux
-            stats["aux_g"] = aux.detach()
+        out_real = self.critic(real, y, D) if self.loss.g_uses_real else None
+        loss_g, stats = self.g_loss(out_fake, out_real, y_fake)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         self.opt_g.step()
         D.requires_grad_(True)
-        stats["loss_g"] = loss_g.detach()
         return stats
 
 

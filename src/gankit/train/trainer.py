@@ -92,12 +92,15 @@ class Trainer:
 
     def _gan_step(self) -> GANStep:
         cfg = self.cfg
+        if cfg.optim.update == "simultaneous" and (self.n_critic > 1 or self.dist.active):
+            raise ConfigError("optim.update=simultaneous needs optim.n_critic=1 and a single process")
         loss = LOSSES.get(cfg.loss.name)
         reg, weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
         return GANStep(self.G_step, self.D_step, self.opt_g, self.opt_d, loss, D_g=self.D, n_critic=self.n_critic,
                        reg=reg,
                        reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
-                       aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy)
+                       aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy,
+                       bf16=cfg.train.precision == "bf16", simultaneous=cfg.optim.update == "simultaneous")
 
     def _fixed_batch(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
         """One fixed noise batch for the epoch pictures, drawn on the CPU (the same on every device).
