@@ -38,7 +38,7 @@ def usage_error(capsys, *argv):
 def tiny_flags(mnist_root, out):
     return ["--dataset", "mnist", "--data-root", str(mnist_root), "--split", "test", "--device", "cpu",
             "--batch-size", "32", "--out", str(out), "--set", "data.subset=256", "--set", "log.grid=16",
-            "--set", "log.tensorboard=false", "--quiet"]
+            "--set", "log.tensorboard=false", "--set", "train.precision=fp32", "--quiet"]
 
 
 @pytest.mark.parametrize("what, expected", [

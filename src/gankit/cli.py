@@ -153,16 +153,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     dist = distributed.init(args.device or "auto")  # joins the process group under torchrun
     try:
-        code = resume_train(args, dist) if args.resume else new_train(args, dist)
+        return resume_train(args, dist) if args.resume else new_train(args, dist)
     finally:
         if dist.active:
             import torch.distributed
 
             torch.distributed.destroy_process_group()
-    return code if dist.main else 0
 
 
 def new_train(args: argparse.Namespace, dist: Any) -> int:
+    """A new run; under torchrun every rank calls this, and only rank 0 reports."""
     from gankit.errors import CheckpointError
     from gankit.train import distributed
     from gankit.train.loop import train

@@ -156,8 +156,9 @@ class TrainConfig:
                                     "resumes included (null: no limit)", positive)
     seed: int = opt(0, "seed of weights, data order, noise and dropout: same seed, same run", non_negative)
     device: str = opt("auto", "auto (CUDA when present), cpu, cuda or cuda:N", device_name)
-    precision: str = opt("fp32", "fp32, or bf16: forward passes under bfloat16 autocast (weights, optimizer "
-                         "states and losses stay float32)", one_of("fp32", "bf16"))
+    precision: str = opt("auto", "bf16: forward passes under bfloat16 autocast (weights, optimizer states and "
+                         "losses stay float32); fp32; auto: bf16 where the device computes it natively (GPUs "
+                         "with bf16, CPUs with AVX512-BF16 or AMX), else fp32", one_of("auto", "fp32", "bf16"))
     sync_bn: bool = opt(False, "under torchrun: BatchNorm statistics over the global batch instead of each rank's")
 
 

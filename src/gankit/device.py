@@ -23,3 +23,21 @@ def resolve_device(name: str) -> torch.device:
     elif device.type != "cpu":
         raise ConfigError(f"device {name!r} is not supported; use auto, cpu, cuda or cuda:N")
     return device
+
+
+def native_bf16(device: torch.device) -> bool:
+    """True where bfloat16 matrix products run natively, and so faster than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:  # not Linux: no cheap way to tell, so stay with float32
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(name: str, device: torch.device) -> str:
+    """'auto' -> 'bf16' where native, else 'fp32'."""
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return name

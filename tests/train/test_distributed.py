@@ -18,7 +18,7 @@ def flags(mnist_root, out, batch, steps=STEPS, *extra):
     return ["train", "--dataset", "mnist", "--data-root", str(mnist_root), "--split", "test", "--device", "cpu",
             "--batch-size", str(batch), "--steps", str(steps), "--out", str(out), "--quiet",
             "--set", "data.subset=256", "--set", "model.dropout=0", "--set", "log.grid=16", "--set", "log.every=1",
-            "--set", "log.tensorboard=false",
+            "--set", "log.tensorboard=false", "--set", "train.precision=fp32",
             # Adam divides each gradient by its own running size, so where a gradient is
             # near its eps (1e-8) float rounding (the ranks sum in another order) moves an
             # update by a share of lr: a small lr keeps those differences well under 1e-5.

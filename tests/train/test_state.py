@@ -48,6 +48,7 @@ class Exploit:
         return (print, ("this code must never run",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the crafted file uses protocol 4
 def test_loading_never_runs_code_from_the_file(tmp_path, capsys):
     evil = tmp_path / "evil.pt"
     with open(evil, "wb") as f:

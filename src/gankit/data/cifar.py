@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from gankit.data import sources
-from gankit.data.datasets import SPECS, DatasetSpec, ImageDataset, check_labels, check_split
+from gankit.data.datasets import NO_OPTIONS, SPECS, DataOptions, DatasetSpec, ImageDataset, check_labels, check_split
 from gankit.data.sources import PathLike
 from gankit.errors import DataError
 from gankit.registry import DATASETS
@@ -254,11 +254,7 @@ def load_cifar10(
     root: PathLike | None = None,
     download: bool = True,
     device: str | torch.device = "cpu",
-    *,
-    resolution: int | None = None,
-    channels: int | None = None,
-    labels_from_folders: bool = False,
-    size: int | None = None,
+    options: DataOptions = NO_OPTIONS,
 ) -> ImageDataset:
     """CIFAR-10 from the python-version archive or its extracted folder: uint8 [N, 3, 32, 32].
 

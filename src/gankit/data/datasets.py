@@ -202,6 +202,18 @@ CIFAR10 = DatasetSpec(
     ),
 )
 
+@dataclass(frozen=True)
+class DataOptions:
+    """Options that some datasets use; each builder reads those that concern it."""
+
+    resolution: int | None = None  # imagefolder: pixels a side (None: its default)
+    channels: int | None = None  # imagefolder: 1 or 3
+    labels_from_folders: bool = False  # imagefolder: sub-folders are classes
+    size: int | None = None  # toy-ring, toy-grid, stacked-mnist: samples to draw
+
+
+NO_OPTIONS = DataOptions()
+
 SPECS: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST, CIFAR10)}
 
 
@@ -226,16 +238,8 @@ def load_dataset(
     the table in this module's docstring); None means the dataset's default.
     """
     builder = DATASETS.get(name)  # an unknown name gets the registry's message
-    return builder(
-        split=split,
-        root=root,
-        download=download,
-        device=device,
-        resolution=resolution,
-        channels=channels,
-        labels_from_folders=labels_from_folders,
-        size=size,
-    )
+    options = DataOptions(resolution, channels, labels_from_folders, size)
+    return builder(split=split, root=root, download=download, device=device, options=options)
 
 
 def check_split(name: str, split: str, splits: Iterable[str] = SPLITS) -> None:
@@ -324,11 +328,7 @@ def _make_builder(name: str) -> Callable[..., ImageDataset]:
         root: PathLike | None = None,
         download: bool = True,
         device: str | torch.device = "cpu",
-        *,
-        resolution: int | None = None,
-        channels: int | None = None,
-        labels_from_folders: bool = False,
-        size: int | None = None,
+        options: DataOptions = NO_OPTIONS,
     ) -> ImageDataset:
         return build(SPECS[name], split=split, root=root, download=download, device=device)
 

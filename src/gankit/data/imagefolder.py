@@ -28,7 +28,7 @@ import torch
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from gankit.data.datasets import ImageDataset, option_or_default
+from gankit.data.datasets import NO_OPTIONS, DataOptions, ImageDataset, option_or_default
 from gankit.data.sources import PathLike
 from gankit.errors import ConfigError, DataError
 from gankit.registry import DATASETS
@@ -172,11 +172,7 @@ def load_imagefolder(
     root: PathLike | None = None,
     download: bool = True,
     device: str | torch.device = "cpu",
-    *,
-    resolution: int | None = None,
-    channels: int | None = None,
-    labels_from_folders: bool = False,
-    size: int | None = None,
+    options: DataOptions = NO_OPTIONS,
 ) -> ImageDataset:
     """The images under ``root`` as uint8 [N, channels, resolution, resolution] on ``device``.
 
@@ -185,12 +181,15 @@ def load_imagefolder(
     is ignored (only recorded), as are download and size.
     """
     folder = _check_folder(root)
-    resolution = option_or_default(resolution, "data.resolution", DEFAULT_RESOLUTION)
-    channels = _check_channels(channels)
+    resolution = option_or_default(options.resolution, "data.resolution", DEFAULT_RESOLUTION)
+    channels = _check_channels(options.channels)
     files = list_images(folder)
     if not files:
         raise DataError(f"{folder}: no image files ({', '.join(SUFFIXES)}) in the folder or its sub-folders")
-    labels, class_names = folder_labels(folder, files) if labels_from_folders else (np.zeros(len(files), np.int64), ())
+    if options.labels_from_folders:
+        labels, class_names = folder_labels(folder, files)
+    else:
+        labels, class_names = np.zeros(len(files), np.int64), ()
 
     images, kept, failed = load_all(files, resolution, channels)
     if not len(images):

@@ -15,7 +15,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gankit.data.datasets import SPECS, SPLITS, ImageDataset, build, check_split, option_or_default
+from gankit.data.datasets import (
+    NO_OPTIONS,
+    SPECS,
+    SPLITS,
+    DataOptions,
+    ImageDataset,
+    build,
+    check_split,
+    option_or_default,
+)
 from gankit.data.sources import PathLike
 from gankit.registry import DATASETS
 
@@ -55,11 +64,7 @@ def load_stacked_mnist(
     root: PathLike | None = None,
     download: bool = True,
     device: str | torch.device = "cpu",
-    *,
-    resolution: int | None = None,
-    channels: int | None = None,
-    labels_from_folders: bool = False,
-    size: int | None = None,
+    options: DataOptions = NO_OPTIONS,
 ) -> ImageDataset:
     """``size`` stacked images (default 128,000, whatever the split) drawn from MNIST's ``split``.
 
@@ -67,7 +72,7 @@ def load_stacked_mnist(
     for ``mnist``), device and size; the image options do not apply.
     """
     check_split("stacked-mnist", split, SPLITS)
-    size = option_or_default(size, "data.size", DEFAULT_SIZE)
+    size = option_or_default(options.size, "data.size", DEFAULT_SIZE)
     mnist = build(SPECS["mnist"], split=split, root=root, download=download, device=device)
     triples = torch.from_numpy(draw_triples(len(mnist), size, SPLIT_SEEDS[split])).to(mnist.images.device)
     images, modes = stack_digits(mnist.images[:, 0], mnist.labels, triples)

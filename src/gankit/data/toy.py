@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from gankit.data.datasets import SPLITS, ImageDataset, check_split, option_or_default
+from gankit.data.datasets import NO_OPTIONS, SPLITS, DataOptions, ImageDataset, check_split, option_or_default
 from gankit.data.sources import PathLike
 from gankit.metrics.modes import grid_centers, ring_centers
 from gankit.registry import DATASETS
@@ -120,13 +120,9 @@ def _make_builder(name: str) -> Callable[..., ImageDataset]:
         root: PathLike | None = None,
         download: bool = True,
         device: str | torch.device = "cpu",
-        *,
-        resolution: int | None = None,
-        channels: int | None = None,
-        labels_from_folders: bool = False,
-        size: int | None = None,
+        options: DataOptions = NO_OPTIONS,
     ) -> ImageDataset:
-        return load_mixture(MIXTURES[name], split=split, device=device, size=size)
+        return load_mixture(MIXTURES[name], split=split, device=device, size=options.size)
 
     builder.__name__ = builder.__qualname__ = f"load_{name.replace('-', '_')}"
     builder.__doc__ = MIXTURES[name].help

@@ -169,6 +169,6 @@ def _banner(t: Trainer, run: RunDir, total: int, resume: bool) -> str:
     what = f"resuming at step {t.step}" if resume else "training"
     return (
         f"gankit {what}: {t.cfg.model.arch} on {t.data.name}/{t.data.split} ({t.batches.images.shape[0]} samples from "
-        f"{t.data.source}), G {n_g / 1e6:.2f}M + D {n_d / 1e6:.2f}M params, {t.device}, "
+        f"{t.data.source}), G {n_g / 1e6:.2f}M + D {n_d / 1e6:.2f}M params, {t.device} {t.precision}, "
         f"{total} steps of batch {t.cfg.train.batch_size} ({t.steps_per_epoch} per epoch) -> {run.path}"
     )

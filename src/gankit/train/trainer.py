@@ -17,7 +17,7 @@ from gankit import __version__, atomic, viz
 from gankit.config import Config
 from gankit.data import load_dataset
 from gankit.data.batches import DeviceBatches
-from gankit.device import resolve_device
+from gankit.device import resolve_device, resolve_precision
 from gankit.ema import EMA
 from gankit.errors import ConfigError
 from gankit.models import build_models
@@ -55,6 +55,7 @@ class Trainer:
         n = d.subset or len(self.data)
         self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], cfg.train.batch_size,
                                      cfg.train.seed, rank=dist.rank, world_size=dist.world_size)
+        self.precision = resolve_precision(cfg.train.precision, self.device)
         self.n_critic = cfg.optim.n_critic
         self.steps_per_epoch = self.batches.steps_per_epoch // self.n_critic  # G steps
         if self.steps_per_epoch < 1:
@@ -100,7 +101,7 @@ class Trainer:
                        reg=reg,
                        reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
                        aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy,
-                       bf16=cfg.train.precision == "bf16", simultaneous=cfg.optim.update == "simultaneous")
+                       bf16=self.precision == "bf16", simultaneous=cfg.optim.update == "simultaneous")
 
     def _fixed_batch(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
         """One fixed noise batch for the epoch pictures, drawn on the CPU (the same on every device).
