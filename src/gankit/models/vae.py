@@ -28,7 +28,7 @@ from gankit.registry import MODELS
 
 # Standard deviation of the Gaussian likelihood p(x | z) = N(decoder(z), SIGMA^2 I)
 # on pixels in [-1, 1]. See elbo_loss.
-SIGMA = 0.1
+SIGMA = 0.5
 
 SIZES = {28: (7, 2), 32: (4, 3)}  # image size -> (resolution of the smallest feature map, stride-2 layers)
 
@@ -92,11 +92,13 @@ def elbo_loss(decoder: nn.Module, encoder: nn.Module, x: torch.Tensor,
     The likelihood is Gaussian on the [-1, 1] pixels every gankit model works in,
     rather than Bernoulli (BCE) on [0, 1] pixels: grey and colour images are not
     binary, and the decoder's tanh output is then the mean of the pixel density.
-    sigma (default 0.1, a twentieth of the pixel range) sets the balance of the two
-    terms. With sigma = 1 a fair reconstruction (squared error ~0.05 per pixel) costs
-    only ~20 nats for a 28x28 image, no more than a few latent dimensions' KL, so the
-    optimum buys a small KL with blurred reconstructions and samples; sigma = 0.1
-    weights reconstruction a hundred times more and keeps them detailed.
+    sigma (default 0.5, a quarter of the pixel range) sets the balance of the two
+    terms. A small sigma weights reconstruction heavily: reconstructions stay
+    detailed, but the posteriors drift far from the prior N(0, I), and samples drawn
+    from the prior come out as broken strokes. Measured on the MNIST test split
+    (vae-mnist, 3,000 steps, 10,000 samples, evaluator mnist-cnn-v1): sigma 0.1 gave
+    FID 1328 and recall 0.22 (after 3,466 steps), 0.3 gave 921 and 0.46, 0.5 gave
+    727 and 0.60, with whole, if blurred, digits.
 
     Returns ``(loss, {"recon": mean recon, "kl": mean KL})``, the stats detached.
     """
