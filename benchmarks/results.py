@@ -26,6 +26,7 @@ import gankit
 from gankit import config as C
 from gankit import presets, viz
 from gankit.metrics.evaluate import Reference, evaluate, parse_metrics
+from gankit.sampling import Sampler
 from gankit.train.loop import train
 from gankit.train.run_dir import RunDir
 
@@ -49,8 +50,7 @@ def configure(name: str, seed: int, data_root: str | None, minutes: float | None
     return C.from_dict(data)
 
 
-def score(run: Path, cfg: C.Config, name: str) -> dict:
-    sampler = gankit.load(run)
+def score(sampler: Sampler, cfg: C.Config, name: str) -> dict:
     if name in TOY_PRESETS:
         metrics, n = ["toy-modes"], 2500
     elif name == STACKED:
@@ -99,12 +99,13 @@ def main() -> None:
             run = RunDir.create(runs_root / f"{name}-seed{seed}", name)
             t0 = time.perf_counter()
             train(cfg, run, verbose=False)
-            values = score(run.path, cfg, name)
+            sampler = gankit.load(run.path)
+            values = score(sampler, cfg, name)
             values["wall_s"] = round(time.perf_counter() - t0, 1)
             raw.setdefault(name, []).append(values)
             print(name, seed, json.dumps(values), file=sys.stderr, flush=True)
             if seed == args.seeds[0]:
-                save_picture(run.path, name, Path(args.images))
+                save_picture(sampler, name, Path(args.images))
     meta = {"minutes": args.minutes, "seeds": args.seeds, "command": command_line(args)}
     if args.json:
         Path(args.json).write_text(json.dumps({**raw, "_meta": meta}, indent=1))
@@ -118,8 +119,7 @@ def command_line(args: argparse.Namespace) -> str:
             f"--out {args.out} --images {args.images}")
 
 
-def save_picture(run: Path, name: str, folder: Path) -> None:
-    sampler = gankit.load(run)
+def save_picture(sampler: Sampler, name: str, folder: Path) -> None:
     if name in TOY_PRESETS:
         viz.save_scatter(sampler.sample(2500, seed=0), folder / f"{name}.png",
                          None, title=name)

@@ -151,9 +151,11 @@ def resolve_train_config(args: argparse.Namespace) -> Any:
 def cmd_train(args: argparse.Namespace) -> int:
     from gankit.train import distributed
 
-    dist = distributed.init(args.device or "auto")  # joins the process group under torchrun
+    run, cfg = resumed_config(args) if args.resume else (None, resolve_train_config(args))
+    # joins the process group under torchrun: NCCL when the resolved config trains on CUDA, else gloo
+    dist = distributed.init(cfg.train.device)
     try:
-        return resume_train(args, dist) if args.resume else new_train(args, dist)
+        return resume_train(cfg, run, args, dist) if run else new_train(cfg, args, dist)
     finally:
         if dist.active:
             import torch.distributed
@@ -161,14 +163,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             torch.distributed.destroy_process_group()
 
 
-def new_train(args: argparse.Namespace, dist: Any) -> int:
+def new_train(cfg: Any, args: argparse.Namespace, dist: Any) -> int:
     """A new run; under torchrun every rank calls this, and only rank 0 reports."""
     from gankit.errors import CheckpointError
     from gankit.train import distributed
     from gankit.train.loop import train
     from gankit.train.run_dir import RunDir
 
-    cfg = resolve_train_config(args)
     # rank 0 chooses the run folder (its name holds the time) and tells the others,
     # or tells them why it could not
     chosen: Any = None
@@ -184,10 +185,10 @@ def new_train(args: argparse.Namespace, dist: Any) -> int:
     return report(result, args.quiet) if dist.main else 0
 
 
-def resume_train(args: argparse.Namespace, dist: Any) -> int:
+def resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(run, config) of ``--resume RUN_DIR``: the run's saved config with the flags a resume may change."""
     from gankit import config as C
     from gankit.train import state
-    from gankit.train.loop import train
     from gankit.train.run_dir import RunDir
 
     fixed = [f"--{k.replace('_', '-')}" for k in (*FLAG_KEYS, "config", "preset", "out")
@@ -203,7 +204,12 @@ def resume_train(args: argparse.Namespace, dist: Any) -> int:
             data = C.set_key(data, FLAG_KEYS[flag], getattr(args, flag))
     if args.epochs is not None and args.steps is None:
         data = C.set_key(data, "train.steps", None)  # a new epoch count replaces an old step cap
-    cfg = C.from_dict(data)
+    return run, C.from_dict(data)
+
+
+def resume_train(cfg: Any, run: Any, args: argparse.Namespace, dist: Any) -> int:
+    from gankit.train.loop import train
+
     result = train(cfg, run, resume=True, verbose=not args.quiet, dist=dist)
     return report(result, args.quiet) if dist.main else 0
 

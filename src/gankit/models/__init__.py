@@ -37,7 +37,7 @@ def build_models(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn
     shape = tuple(int(s) for s in shape)
     build = MODELS.get(cfg.arch)
     G, D = build(cfg, shape, int(num_classes))
-    m = getattr(cfg, "pack", 1)
+    m = cfg.pack
     if m > 1:
         if cfg.arch == "vae":
             raise ConfigError("model.pack applies to GAN discriminators, not the vae")
@@ -46,5 +46,5 @@ def build_models(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn
 
 
 def build_generator(cfg, shape: tuple, num_classes: int = 0) -> nn.Module:
-    """Build the generator alone (to load saved weights and sample)."""
-    return build_models(cfg, shape, num_classes)[0]
+    """Build the generator alone (to load saved weights and sample): no packed D is needed."""
+    return MODELS.get(cfg.arch)(cfg, tuple(int(s) for s in shape), int(num_classes))[0]

@@ -30,13 +30,13 @@ class Monitor:
         self.batch_size, self.steps_per_epoch = batch_size * dist.world_size, steps_per_epoch  # global batch
         self.dist = dist
         self.write = dist.main  # files: rank 0 only
-        self.show = show and dist.main  # screen output only: files are always written
+        self.show = show and dist.main  # screen output: rank 0 only, and not when asked to be quiet
         self._sums: dict[str, torch.Tensor] = {}
         self._count = 0
         self._t0 = time.perf_counter()
         self.tty = sys.stderr.isatty()
         self.bar = tqdm(total=total_steps, initial=start_step, unit="step", dynamic_ncols=True,
-                        disable=not (show and self.tty), file=sys.stderr)
+                        disable=not (self.show and self.tty), file=sys.stderr)
         self.writer = None
         if tensorboard and self.write:
             from torch.utils.tensorboard import SummaryWriter

@@ -37,7 +37,6 @@ class GANStep:
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
     loss: GANLoss
-    D_g: nn.Module | None = None  # D for the G step when D is a DDP wrapper: its plain module (D is not updated)
     n_critic: int = 1
     reg: Regularizer | None = None
     reg_weight: float = 0.0
@@ -76,6 +75,8 @@ class GANStep:
 
     def d_step(self, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None,
                d_index: int) -> dict[str, Tensor]:
+        # two autocast regions, not one: each pass casts D's weights itself, so the two passes'
+        # weight gradients are summed in float32 rather than in bfloat16
         out_real, out_fake = self.critic(real, y), self.critic(fake, y_fake)
         loss_d, stats = self.d_loss(out_real, out_fake, real, y, fake, y_fake, d_index)
         self.opt_d.zero_grad(set_to_none=True)
@@ -143,7 +144,7 @@ class GANStep:
         return {**stats, **g_stats}
 
     def g_step(self, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None) -> dict[str, Tensor]:
-        D = self.D_g or self.D
+        D = getattr(self.D, "module", self.D)  # a DDP wrapper's plain module: D is not updated here, so no sync
         D.requires_grad_(False)
         out_fake = self.critic(fake, y_fake, D)
         out_real = self.critic(real, y, D) if self.loss.g_uses_real else None

@@ -97,9 +97,8 @@ class Trainer:
             raise ConfigError("optim.update=simultaneous needs optim.n_critic=1 and a single process")
         loss = LOSSES.get(cfg.loss.name)
         reg, weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
-        return GANStep(self.G_step, self.D_step, self.opt_g, self.opt_d, loss, D_g=self.D, n_critic=self.n_critic,
-                       reg=reg,
-                       reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
+        return GANStep(self.G_step, self.D_step, self.opt_g, self.opt_d, loss, n_critic=self.n_critic,
+                       reg=reg, reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
                        aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy,
                        bf16=self.precision == "bf16", simultaneous=cfg.optim.update == "simultaneous")
 
