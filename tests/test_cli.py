@@ -50,7 +50,7 @@ def test_list(capsys, what, expected):
     assert code == 0 and expected in out
 
 
-@pytest.mark.parametrize("argv", [[], ["train"], ["sample"], ["list"]])
+@pytest.mark.parametrize("argv", [[], ["train"], ["sample"], ["evaluate"], ["list"]])
 def test_every_command_has_help(capsys, argv):
     with pytest.raises(SystemExit) as e:
         main(argv + ["--help"])

@@ -182,3 +182,16 @@ def test_bf16_autocast_trains_with_float32_weights(tiny_config, tmp_path, overri
     assert all(v.dtype == torch.float32 for v in ckpt["models"]["G"].values() if v.is_floating_point())
     last = [r for r in run.read_metrics() if "loss_d" in r][-1]
     assert all(np.isfinite(v) for v in last.values())
+
+
+def test_ttur_gives_each_network_its_own_learning_rate(tiny_config):
+    t = Trainer(tiny_config(optim__lr_g=1e-4, optim__lr_d=4e-4))
+
+    assert [g["lr"] for g in t.opt_g.param_groups] == [1e-4]
+    assert [g["lr"] for g in t.opt_d.param_groups] == [4e-4]
+
+
+def test_lazy_r1_is_applied_every_k_d_steps(tiny_config):
+    t = Trainer(tiny_config(reg__name="r1", reg__every=3))
+
+    assert ["penalty" in t.train_step() for _ in range(6)] == [True, False, False, True, False, False]
