@@ -195,3 +195,20 @@ def test_lazy_r1_is_applied_every_k_d_steps(tiny_config):
     t = Trainer(tiny_config(reg__name="r1", reg__every=3))
 
     assert ["penalty" in t.train_step() for _ in range(6)] == [True, False, False, True, False, False]
+
+
+def test_diffaugment_sees_real_and_fake_images_alike(tiny_config, monkeypatch):
+    from gankit.train import step as step_module
+
+    seen, augment = [], step_module.diff_augment
+
+    def recording(x, policy):
+        seen.append(x.requires_grad)  # fakes carry G's graph in the G step; real images never do
+        return augment(x, policy)
+
+    monkeypatch.setattr(step_module, "diff_augment", recording)
+    t = Trainer(tiny_config(augment__policy="translation,cutout"))
+    t.train_step()
+
+    # the D step augments the real and the (detached) fake batch, the G step the fake batch again
+    assert seen == [False, False, True]
