@@ -167,8 +167,9 @@ def _banner(t: Trainer, run: RunDir, total: int, resume: bool) -> str:
     n_g = sum(p.numel() for p in t.G.parameters())
     n_d = sum(p.numel() for p in t.D.parameters())
     what = f"resuming at step {t.step}" if resume else "training"
+    graph = ", one CUDA graph a step" if t.cuda_graph else ""
     return (
         f"gankit {what}: {t.cfg.model.arch} on {t.data.name}/{t.data.split} ({t.batches.images.shape[0]} samples from "
-        f"{t.data.source}), G {n_g / 1e6:.2f}M + D {n_d / 1e6:.2f}M params, {t.device} {t.precision}, "
+        f"{t.data.source}), G {n_g / 1e6:.2f}M + D {n_d / 1e6:.2f}M params, {t.device} {t.precision}{graph}, "
         f"{total} steps of batch {t.cfg.train.batch_size} ({t.steps_per_epoch} per epoch) -> {run.path}"
     )

@@ -46,16 +46,19 @@ class GANStep:
     augment: str = ""  # DiffAugment policy
     bf16: bool = False  # forward passes under bfloat16 autocast (weights, optimizers and losses stay float32)
     simultaneous: bool = False  # one D pass serves the D and the G loss (see joint_step)
+    autocast_cache: bool = True  # off inside a CUDA graph, whose replays must not reuse one replay's casts
+    channels_last: bool = False  # real batches in channels-last memory format, like the weights
 
     def amp(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
             return contextlib.nullcontext()
-        return torch.autocast(next(self.G.parameters()).device.type, dtype=torch.bfloat16)
+        return torch.autocast(next(self.G.parameters()).device.type, dtype=torch.bfloat16,
+                              cache_enabled=self.autocast_cache)
 
     def critic(self, x: Tensor, y: Tensor | None, D: nn.Module | None = None) -> Tensor | tuple[Tensor, Tensor]:
         """D as every phase sees it: through DiffAugment when that is on, under autocast when asked."""
         with self.amp():
-            return (D or self.D)(diff_augment(x, self.augment) if self.augment else x, y)
+            return (self.D if D is None else D)(diff_augment(x, self.augment) if self.augment else x, y)
 
     def __call__(self, batches: Callable[[int], tuple[Tensor, Tensor]], sample_z: Callable[[int], tuple],
                  d_step0: int) -> dict[str, Tensor]:
@@ -63,6 +66,8 @@ class GANStep:
         stats: dict[str, Tensor] = {}
         for k in range(self.n_critic):
             real, y = batches(d_step0 + k)
+            if self.channels_last and real.dim() == 4:
+                real = real.contiguous(memory_format=torch.channels_last)
             z, y_fake = sample_z(real.shape[0])
             if self.simultaneous:
                 return self.joint_step(real, y, z, y_fake, d_step0)

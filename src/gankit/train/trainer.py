@@ -29,11 +29,15 @@ from gankit.train.step import GANStep, VAEStep
 POINTS_SHOWN = 2500  # 2-D data: points in each epoch's scatter plot (VEEGAN and PacGAN score 2,500)
 
 
-def make_optimizer(params, cfg: Config, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(params, cfg: Config, lr: float, device: torch.device,
+                   capturable: bool = False) -> torch.optim.Optimizer:
+    """Adam (or RMSprop for WGAN); ``capturable`` when the step is replayed as a CUDA graph (the
+    optimizer then keeps its step counts on the device, where a replay can advance them)."""
     o = cfg.optim
     if o.name == "rmsprop":  # the WGAN paper: momentum-free, as Adam destabilised its critic
-        return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2))
+        return torch.optim.RMSprop(params, lr=lr, capturable=capturable)
+    fused = device.type == "cuda" if o.fused is None else o.fused
+    return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2), fused=fused or None, capturable=capturable)
 
 
 class Trainer:
@@ -67,6 +71,9 @@ class Trainer:
                 distributed.sync_batchnorm(net, self.device.type == "cuda")
         self.G.to(self.device)
         self.D.to(self.device)
+        if cfg.train.channels_last:  # 4-D weights only; G's first layer and D's last are linear
+            self.G.to(memory_format=torch.channels_last)
+            self.D.to(memory_format=torch.channels_last)
         # Under torchrun the step runs through DDP wrappers, which average gradients;
         # everything else (EMA, checkpoints, sampling) uses the plain modules.
         self.G_step, self.D_step = self.G, self.D
@@ -76,14 +83,19 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.G_step, self.D_step = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
             torch.manual_seed(cfg.train.seed + 1_000_003 * (dist.rank + 1))  # per-rank dropout, augmentation
+        self.cuda_graph = self._cuda_graph()
         if cfg.model.arch == "vae":  # D is the encoder; one optimizer trains both on the ELBO
-            self.opt_g = make_optimizer([*self.G.parameters(), *self.D.parameters()], cfg, cfg.optim.lr_g)
+            self.opt_g = make_optimizer([*self.G.parameters(), *self.D.parameters()], cfg, cfg.optim.lr_g, self.device)
             self.opt_d = None
             self.step_fn: Any = VAEStep(self.G_step, self.D_step, self.opt_g)
         else:
-            self.opt_g = make_optimizer(self.G.parameters(), cfg, cfg.optim.lr_g)
-            self.opt_d = make_optimizer(self.D.parameters(), cfg, cfg.optim.lr_d)
+            self.opt_g = make_optimizer(self.G.parameters(), cfg, cfg.optim.lr_g, self.device, self.cuda_graph)
+            self.opt_d = make_optimizer(self.D.parameters(), cfg, cfg.optim.lr_d, self.device, self.cuda_graph)
             self.step_fn = self._gan_step()
+            if self.cuda_graph:
+                from gankit.train.graphed import GraphedStep
+
+                self.step_fn = GraphedStep(self.step_fn, self.n_critic)
         self.ema = EMA(self.G, cfg.ema.half_life, cfg.ema.rampup) if cfg.ema.half_life else None
         self.noise = torch.Generator(self.device).manual_seed(cfg.train.seed)  # draws z and fake labels
         self.fixed_z, self.fixed_y, self.grid_nrow = self._fixed_batch()
@@ -100,7 +112,25 @@ class Trainer:
         return GANStep(self.G_step, self.D_step, self.opt_g, self.opt_d, loss, n_critic=self.n_critic,
                        reg=reg, reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
                        aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy,
-                       bf16=self.precision == "bf16", simultaneous=cfg.optim.update == "simultaneous")
+                       bf16=self.precision == "bf16", simultaneous=cfg.optim.update == "simultaneous",
+                       autocast_cache=not self.cuda_graph, channels_last=cfg.train.channels_last)
+
+    def _cuda_graph(self) -> bool:
+        """train.cuda_graph resolved: null is on where the step can be captured; true must be capturable."""
+        cfg = self.cfg
+        problem = None
+        if self.device.type != "cuda":
+            problem = f"needs a CUDA device, and this run trains on {self.device}"
+        elif self.dist.active:
+            problem = "runs in one process only (not under torchrun)"
+        elif cfg.model.arch == "vae":
+            problem = "is for GAN steps; the VAE baseline's step is not captured"
+        elif cfg.reg.every != 1:
+            problem = f"replays one fixed step, and reg.every={cfg.reg.every} changes the step every few steps"
+        if problem and cfg.train.cuda_graph:
+            raise ConfigError(f"train.cuda_graph=true {problem}; set train.cuda_graph=null (on where it applies) "
+                              "or false")
+        return cfg.train.cuda_graph is not False and problem is None
 
     def _fixed_batch(self) -> tuple[torch.Tensor, torch.Tensor | None, int | None]:
         """One fixed noise batch for the epoch pictures, drawn on the CPU (the same on every device).
@@ -193,9 +223,9 @@ class Trainer:
         self.D.load_state_dict(ckpt["models"]["D"])
         if self.ema:
             self.ema.load_state_dict(ckpt["ema"])
-        self.opt_g.load_state_dict(ckpt["optimizers"]["G"])
+        _load_optimizer(self.opt_g, ckpt["optimizers"]["G"])
         if self.opt_d:
-            self.opt_d.load_state_dict(ckpt["optimizers"]["D"])
+            _load_optimizer(self.opt_d, ckpt["optimizers"]["D"])
         saved_world = ckpt.get("world_size", 1)
         if saved_world != self.dist.world_size:
             raise ConfigError(f"this run was trained by {saved_world} process(es); resume it with the same number "
@@ -213,3 +243,12 @@ class Trainer:
                 "ema": str(self.ema is not None)}
         with atomic.atomic_path(path) as tmp:
             safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, saved: dict[str, Any]) -> None:
+    """Restore an optimizer's state; how it computes (fused, capturable, foreach) follows this run's
+    config, not the checkpoint's, so a run can resume on another device or with CUDA graphs."""
+    how = ("fused", "capturable", "foreach")
+    groups = [{**old, **{k: new[k] for k in how if k in new}} for old, new in zip(saved["param_groups"],
+                                                                                 opt.param_groups)]
+    opt.load_state_dict({**saved, "param_groups": groups})
