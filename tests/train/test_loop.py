@@ -100,3 +100,19 @@ def test_new_run_refuses_a_non_empty_folder(tmp_path):
     (tmp_path / "x" / "file").write_text("keep me")
     with pytest.raises(gankit.errors.CheckpointError, match="--resume"):
         RunDir.create(tmp_path / "x", "x")
+
+
+@pytest.mark.parametrize("every_s, plots", [(0.0, 3), (1e9, 2)])
+def test_gif_and_loss_plot_are_refreshed_at_most_every_summary_interval(tiny_config, tmp_path, monkeypatch,
+                                                                        every_s, plots):
+    """20 steps of 8 a epoch: grids at steps 8 and 16 and at the end. With no interval the
+    summaries follow every grid; with a long one, the first epoch's and the end's only."""
+    from gankit.train import loop
+
+    calls = []
+    monkeypatch.setattr(loop, "SUMMARY_EVERY_S", every_s)
+    monkeypatch.setattr(loop.viz, "plot_losses", lambda records, path: calls.append(records[-1]["step"]))
+    run = RunDir.create(tmp_path / "run", "run")
+    train(tiny_config(), run, verbose=False)
+    assert len(calls) == plots and calls[-1] == 20
+    assert len(run.epoch_grids()) == 3 and run.gif.is_file()
