@@ -8,7 +8,8 @@
 #                       gankit's settings, from float32 up to bf16 + channels-last + fused
 #                       Adam + the whole step as one CUDA graph; data resident on the GPU,
 #                       losses read back only at log time; + sampling 10,000 images (b128)
-#   tests               the CUDA tests (CUDA graph = eager step, resume, on by default)
+#   tests               the CUDA tests (CUDA graph = eager step, resume, on by default,
+#                       every GAN preset captured)
 #   quality             float32 against the fastest setting, same steps, FID, 2 seeds
 #   train               `gankit train` as a user runs it, defaults, 2,000 steps
 #   compile             torch.compile (default, reduce-overhead) of G and D at batch 128
@@ -51,8 +52,8 @@ for batch in 1024 8192; do
     --setting "(b) fastest=$fast" \
     --setting "(b) + simultaneous update=$fast optim.update=simultaneous"
 done
-stage tests 120 "$py" -m pytest -q -rs -p no:cacheprovider "$here/../tests/train/test_speed.py" \
-  "$here/../tests/test_device.py"
+stage tests 150 "$py" -m pytest -q -rs -p no:cacheprovider "$here/../tests/train/test_speed.py" \
+  "$here/../tests/test_device.py" "$here/../tests/test_presets.py::test_every_gan_preset_runs_as_a_cuda_graph"
 stage quality 120 "$py" "$here/fast_quality.py" --device cuda --data-root "$root" --steps 2000 --seeds 0 1 \
   --setting "fastest=$fast"
 stage train 60 "$py" -m gankit train --device cuda --data-root "$root" --split test --steps 2000 \

@@ -56,6 +56,30 @@ def test_cuda_graph_is_on_only_where_it_applies(tiny_config):
         Trainer(tiny_config(train__cuda_graph=True))
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_step_that_cannot_be_captured_runs_eagerly_or_raises_when_asked_for(tiny_config, monkeypatch, strict):
+    """The fallback, on any device: a capture that fails leaves the step eager, and the run
+    trains exactly as without the graph; asked for explicitly (strict), the failure is raised."""
+    plain = trained(tiny_config())
+    t = Trainer(tiny_config())
+    t.step_fn = GraphedStep(t.step_fn, t.n_critic, warmup=0, strict=strict)
+
+    def refuse(*args):
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(t.step_fn, "_capture", refuse)
+    if strict:
+        with pytest.raises(RuntimeError, match="not permitted"):
+            t.train_step()
+        return
+    with pytest.warns(UserWarning, match="could not be captured .*not permitted.*training goes on without it"):
+        t.train_step()
+    for _ in range(2):
+        t.train_step()
+    assert t.step_fn.eager and t.step_fn.graph is None
+    assert update_mismatch(plain, t, Trainer(tiny_config())) == 0.0  # the very same computation
+
+
 def test_a_resumed_optimizer_computes_as_this_run_asks(tiny_config):
     first = trained(tiny_config(optim__fused=False), steps=2)
     again = Trainer(tiny_config(optim__fused=True))

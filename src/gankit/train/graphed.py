@@ -15,6 +15,9 @@ Phases of a call:
   capture   the next call records the step (recording runs nothing), then replays it
   replay    every call after that: copy the inputs in, replay, copy the statistics out
 
+Should the capture fail (an operation that a graph cannot hold), the step warns once and
+runs eagerly from then on; with train.cuda_graph=true, asked for explicitly, it raises.
+
 Every call is one real training step. Inside the graph, dropout and DiffAugment
 draw from the device's default generator, which advances with each replay.
 Conditions, checked by the Trainer: CUDA, one process, a GAN step with a fixed
@@ -27,6 +30,7 @@ which a capture refuses.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -35,12 +39,15 @@ Tensor = torch.Tensor
 
 
 class GraphedStep:
-    def __init__(self, step: Callable[..., dict[str, Tensor]], n_critic: int, warmup: int = 3):
+    def __init__(self, step: Callable[..., dict[str, Tensor]], n_critic: int, warmup: int = 3,
+                 strict: bool = False):
         self.step = step  # a GANStep: step(batches, sample_z, d_step0) -> stats
         self.n_critic = n_critic
         self.warmup = warmup
+        self.strict = strict  # asked for explicitly: a failed capture is an error, not a fallback
         self.calls = 0
         self.graph: torch.cuda.CUDAGraph | None = None
+        self.eager = False  # the capture failed: every step runs eagerly
         self.inputs: list[list[Tensor | None]] = []  # per D step: real [B, C, H, W], y [B], z [B, latent], y_fake [B]
         self.outputs: dict[str, Tensor] = {}  # the step's statistics, rewritten by each replay
 
@@ -53,8 +60,19 @@ class GraphedStep:
         self.calls += 1
         if self.calls <= self.warmup:
             return self._eager_on_side_stream(drawn, d_step0)
-        if self.graph is None:
-            self._capture(drawn, d_step0)
+        if self.graph is None and not self.eager:
+            try:
+                self._capture(drawn, d_step0)
+            except RuntimeError as e:  # CUDA's capture errors included
+                if self.strict:
+                    raise
+                self.eager, self.graph = True, None
+                first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                warnings.warn(f"train.cuda_graph: this step could not be captured as a CUDA graph ({first}); "
+                              "training goes on without it (train.cuda_graph=false skips the attempt)",
+                              stacklevel=2)
+        if self.eager:
+            return self._run(drawn, d_step0)
         for fixed, new in zip(self.inputs, drawn):
             for f, t in zip(fixed, new):
                 if f is not None:

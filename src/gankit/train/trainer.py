@@ -95,7 +95,7 @@ class Trainer:
             if self.cuda_graph:
                 from gankit.train.graphed import GraphedStep
 
-                self.step_fn = GraphedStep(self.step_fn, self.n_critic)
+                self.step_fn = GraphedStep(self.step_fn, self.n_critic, strict=cfg.train.cuda_graph is True)
         self.ema = EMA(self.G, cfg.ema.half_life, cfg.ema.rampup) if cfg.ema.half_life else None
         self.noise = torch.Generator(self.device).manual_seed(cfg.train.seed)  # draws z and fake labels
         self.fixed_z, self.fixed_y, self.grid_nrow = self._fixed_batch()
