@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import gankit
-from gankit import config as C
 from gankit import presets
 from gankit.metrics.evaluate import Reference, evaluate
 from gankit.train.loop import train
@@ -42,22 +41,16 @@ def main() -> None:
                    help="a setting to compare with float32: a name, '=', then space-separated config overrides "
                         "(repeatable; default: bf16, and bf16 + simultaneous)")
     args = p.parse_args()
-    settings = {"float32": ["train.precision=fp32"]}
-    if args.setting:
-        settings.update({n: o.split() for n, _, o in (t.partition("=") for t in args.setting)})
-    else:
-        settings.update({k: v for k, v in SETTINGS.items() if k != "float32"})
+    given = {n: o.split() for n, _, o in (t.partition("=") for t in args.setting or [])}
+    settings = {"float32": SETTINGS["float32"], **given} if given else SETTINGS
     root = Path(tempfile.mkdtemp(prefix="gankit-fast-"))
     fids: dict[str, list[float]] = {}
     reference = None
     for name, sets in settings.items():
         for seed in args.seeds:
-            data = presets.load("dcgan-mnist")
-            for key, value in [("data.root", args.data_root), ("data.split", "test"), ("train.steps", args.steps),
-                               ("train.seed", seed), ("train.device", args.device), ("log.tensorboard", False),
-                               *(C.parse_override(s) for s in sets)]:
-                data = C.set_key(data, key, value)
-            cfg = C.from_dict(data)
+            cfg = presets.config("dcgan-mnist", {"data.root": args.data_root, "data.split": "test",
+                                                 "train.steps": args.steps, "train.seed": seed,
+                                                 "train.device": args.device, "log.tensorboard": False}, sets)
             run = RunDir.create(root / f"{name.replace(' ', '')}-{seed}", "r")
             t0 = time.perf_counter()
             train(cfg, run, verbose=False)

@@ -38,16 +38,12 @@ IMAGE_COLUMNS = ["fid", "precision", "recall", "density", "coverage", "classes_c
 
 
 def configure(name: str, seed: int, data_root: str | None, minutes: float | None) -> C.Config:
-    data = presets.load(name)
-    dataset = data.get("data", {}).get("dataset")
     sets = {"train.seed": seed, "log.tensorboard": False, "eval.every": None}
-    if dataset in ("mnist", "stacked-mnist"):
+    if presets.config(name).data.dataset in ("mnist", "stacked-mnist"):
         sets.update({"data.root": data_root, "data.split": "test"})
     if minutes and name not in TOY_PRESETS:
         sets["train.max_minutes"] = minutes
-    for key, value in sets.items():
-        data = C.set_key(data, key, value)
-    return C.from_dict(data)
+    return presets.config(name, sets)
 
 
 def score(sampler: Sampler, cfg: C.Config, name: str) -> dict:

@@ -114,17 +114,14 @@ def gankit_rates(args: argparse.Namespace, device: torch.device, sets: list[str]
                  compile_mode: str = "") -> list[float]:
     """gankit's Trainer with config overrides ``sets``; with ``compile_mode``, its G and D are
     also passed through torch.compile (measured, not offered: it was slower, see docs/performance.md)."""
-    from gankit import config as C
     from gankit import presets
     from gankit.train.trainer import Trainer
 
-    data = presets.load("dcgan-mnist")
-    for key, value in [("data.root", args.data_root), ("data.split", "test"), ("train.batch_size", args.batch_size),
-                       ("train.device", str(device)), *(C.parse_override(s) for s in sets)]:
-        data = C.set_key(data, key, value)
-    if compile_mode:
-        data = C.set_key(data, "train.cuda_graph", False)  # compiled modules are captured by torch.compile itself
-    trainer = Trainer(C.from_dict(data))
+    values = {"data.root": args.data_root, "data.split": "test", "train.batch_size": args.batch_size,
+              "train.device": str(device)}
+    # compiled modules are captured by torch.compile itself, not as one graph of the step
+    overrides = [*sets, "train.cuda_graph=false"] if compile_mode else sets
+    trainer = Trainer(presets.config("dcgan-mnist", values, overrides))
     step = trainer.train_step
     if compile_mode:
         s = trainer.step_fn

@@ -28,8 +28,7 @@ def cifar_root(tmp_path_factory):
 
 
 def preset_config(name: str, mnist_root, cifar_root) -> C.Config:
-    data = presets.load(name)
-    dataset = data.get("data", {}).get("dataset", "mnist")
+    dataset = presets.config(name).data.dataset
     roots = {"mnist": mnist_root, "stacked-mnist": mnist_root, "cifar10": cifar_root}
     overrides = {
         "data.root": str(roots[dataset]) if dataset in roots else None,
@@ -44,9 +43,7 @@ def preset_config(name: str, mnist_root, cifar_root) -> C.Config:
         "log.tensorboard": False,
         "eval.every": None,
     }
-    for key, value in overrides.items():
-        data = C.set_key(data, key, value)
-    return C.from_dict(data)
+    return presets.config(name, overrides)
 
 
 @pytest.mark.parametrize("name", presets.names())

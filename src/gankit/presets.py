@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from gankit.config import from_dict, read_yaml
+from gankit.config import Config, from_dict, parse_override, read_yaml, set_key
 from gankit.errors import ConfigError
 
 PRESET_DIR = Path(__file__).parent / "configs"
@@ -24,6 +25,15 @@ def load(name: str) -> dict[str, Any]:
     data = read_yaml(path)
     from_dict(data, source=str(path))  # fail early on a broken preset
     return data
+
+
+def config(name: str, values: Mapping[str, Any] | None = None, overrides: Iterable[str] = ()) -> Config:
+    """Preset ``name`` as a validated Config: dotted keys set from ``values``, then
+    ``key=value`` overrides as ``--set`` takes them."""
+    data = load(name)
+    for key, value in [*(values or {}).items(), *(parse_override(o) for o in overrides)]:
+        data = set_key(data, key, value)
+    return from_dict(data)
 
 
 def describe() -> list[tuple[str, str]]:

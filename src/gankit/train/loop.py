@@ -134,6 +134,11 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         viz.save_grid(samples, run.epoch_grid(epoch), nrow=trainer.grid_nrow)
         mon.image("samples", torch.from_numpy(viz.grid(samples, trainer.grid_nrow)).permute(2, 0, 1), trainer.step)
 
+    def summaries() -> None:
+        """progress.gif and losses.png, rebuilt from every epoch grid and metric so far."""
+        viz.save_gif(run.epoch_grids(), run.gif)
+        viz.plot_losses(run.read_metrics(), run.losses_plot)
+
     def should_stop(step: int) -> bool:
         halt = stop.requested or trainer.over_budget
         if not dist.active:
@@ -151,8 +156,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
             if main and step % spe == 0:
                 epoch_grid()
                 if time.perf_counter() - summarised >= SUMMARY_EVERY_S:
-                    viz.save_gif(run.epoch_grids(), run.gif)
-                    viz.plot_losses(run.read_metrics(), run.losses_plot)
+                    summaries()
                     summarised = time.perf_counter()
             if evaluating and step % cfg.eval.every == 0:
                 evaluate()
@@ -166,8 +170,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         if trainer.step % spe:
             epoch_grid()  # a run that stops mid-epoch still shows where it got to
         trainer.save_generator(run.generator)
-        viz.save_gif(run.epoch_grids(), run.gif)
-        viz.plot_losses(run.read_metrics(), run.losses_plot)
+        summaries()
     mon.close()
     return Result(run, trainer.step, total, interrupted=stop.requested)
 

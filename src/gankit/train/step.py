@@ -47,7 +47,6 @@ class GANStep:
     bf16: bool = False  # forward passes under bfloat16 autocast (weights, optimizers and losses stay float32)
     simultaneous: bool = False  # one D pass serves the D and the G loss (see joint_step)
     autocast_cache: bool = True  # off inside a CUDA graph, whose replays must not reuse one replay's casts
-    channels_last: bool = False  # real batches in channels-last memory format, like the weights
 
     def amp(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
@@ -66,8 +65,6 @@ class GANStep:
         stats: dict[str, Tensor] = {}
         for k in range(self.n_critic):
             real, y = batches(d_step0 + k)
-            if self.channels_last and real.dim() == 4:
-                real = real.contiguous(memory_format=torch.channels_last)
             z, y_fake = sample_z(real.shape[0])
             if self.simultaneous:
                 return self.joint_step(real, y, z, y_fake, d_step0)

@@ -113,7 +113,7 @@ class Trainer:
                        reg=reg, reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
                        aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy,
                        bf16=self.precision == "bf16", simultaneous=cfg.optim.update == "simultaneous",
-                       autocast_cache=not self.cuda_graph, channels_last=cfg.train.channels_last)
+                       autocast_cache=not self.cuda_graph)
 
     def _cuda_graph(self) -> bool:
         """train.cuda_graph resolved: null is on where the step can be captured; true must be capturable."""
@@ -159,6 +159,8 @@ class Trainer:
     def batch(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """D step i's real batch: data [B, ...] and, for conditional models, labels [B]."""
         x, y = self.batches.get(i)
+        if self.cfg.train.channels_last and x.dim() == 4:  # the layout of the weights
+            x = x.contiguous(memory_format=torch.channels_last)
         return x, (y if self.conditional else None)
 
     def sample_z(self, b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
