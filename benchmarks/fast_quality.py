@@ -1,4 +1,4 @@
-"""Does the fast setting keep quality? The seed's DCGAN trained the same number of
+"""Does the fast setting keep quality? The tutorial's DCGAN trained the same number of
 steps in float32 and in each fast setting, over several seeds, each scored with
 the default protocol (10,000 samples against the MNIST test images).
 
@@ -20,9 +20,9 @@ from pathlib import Path
 
 import gankit
 from gankit import presets
-from gankit.metrics.evaluate import Reference, evaluate
+from gankit.metrics.protocol import Reference, evaluate
+from gankit.run import RunDir
 from gankit.train.loop import train
-from gankit.train.run_dir import RunDir
 
 SETTINGS = {
     "float32": ["train.precision=fp32"],

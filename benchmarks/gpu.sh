@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU measurements of the seed's DCGAN, in one run that fits 10 minutes on an H100/H200:
+# GPU measurements of the tutorial's DCGAN, in one run that fits 10 minutes on an H100/H200:
 #   bash benchmarks/gpu.sh DIR_WITH_MNIST_TEST_SPLIT [OUT_DIR]
 #
 # Stages, most important first; each has its own time limit, so a stage that hangs

@@ -1,4 +1,4 @@
-"""The baseline: the seed's DCGAN in a plain eager PyTorch loop, written the way a
+"""The baseline: the tutorial's DCGAN in a plain eager PyTorch loop, written the way a
 person writes it first (nn.Sequential, BCEWithLogitsLoss, a DataLoader, Adam,
 the loss read back every step). benchmarks/throughput.py times it beside gankit.
 

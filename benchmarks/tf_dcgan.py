@@ -1,4 +1,4 @@
-"""The seed's own pipeline, corrected: the DCGAN in TensorFlow/Keras with its train
+"""The tutorial's own pipeline, corrected: the DCGAN in TensorFlow/Keras with its train
 step in ``tf.function``, as the TensorFlow DCGAN tutorial writes it (one forward
 pass of D on the fakes serves both losses). Used by benchmarks/throughput.py when
 TensorFlow is installed; gankit itself never imports TensorFlow.

@@ -1,11 +1,11 @@
-"""Training throughput of the seed's DCGAN (batch 128): gankit against its baselines.
+"""Training throughput of the tutorial's DCGAN (batch 128): gankit against its baselines.
 
 Runs, one after the other, on the same device, model and batch:
   (a) eager   the plain eager PyTorch loop a person writes first (reference_dcgan.py)
   (b) gankit  gankit's trainer: float32, its default (train.precision=auto: bf16 where
               the device computes it natively), and its fastest setting (+ the
               simultaneous D/G update)
-  (c) tf      the seed's TensorFlow/Keras pipeline with a tf.function step
+  (c) tf      the tutorial's TensorFlow/Keras pipeline with a tf.function step
               (tf_dcgan.py), when a Python with TensorFlow is given (--tf-python)
 and prints images/s (median of timed windows after warm-up), the ratios, and the
 fraction of the device's measured matrix-multiply peak each reaches (one training

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from gankit.cli import main
-from gankit.train import state
+from gankit.run import checkpoint
 
 
 def run_main(capsys, *argv):
@@ -64,7 +64,7 @@ def test_python_dash_m_and_console_script_agree():
 
 @pytest.mark.parametrize("argv, message", [
     (["frobnicate"], "invalid choice"),
-    (["train", "--steps", "0"], "must be >= 1"),
+    (["train", "--steps", "0"], "must be > 0"),
     (["train", "--steps", "ten"], "whole number"),
     (["train", "--split", "valid"], "invalid choice"),
     (["train", "--set", "optim.lr=1"], "unknown config key 'optim.lr'"),
@@ -93,7 +93,7 @@ def test_train_sample_resume_round_trip(capsys, mnist_root, tmp_path):
     run = tmp_path / "run"
     code, out, _ = run_main(capsys, "train", *tiny_flags(mnist_root, run), "--steps", "6")
     assert code == 0
-    assert state.load(run / "checkpoints" / "last.pt")["step"] == 6
+    assert checkpoint.load(run / "checkpoints" / "last.pt")["step"] == 6
 
     code, _, _ = run_main(capsys, "sample", str(run), "--n", "10", "--seed", "3", "--out", str(tmp_path / "s.npy"))
     arr = np.load(tmp_path / "s.npy")
@@ -112,7 +112,7 @@ def test_train_sample_resume_round_trip(capsys, mnist_root, tmp_path):
     assert "already exists" in usage_error(capsys, "train", *tiny_flags(mnist_root, run), "--steps", "2")
 
     code, _, _ = run_main(capsys, "train", "--resume", str(run), "--steps", "9", "--quiet")
-    assert code == 0 and state.load(run / "checkpoints" / "last.pt")["step"] == 9
+    assert code == 0 and checkpoint.load(run / "checkpoints" / "last.pt")["step"] == 9
 
 
 def test_ctrl_c_saves_a_checkpoint_and_the_run_resumes(mnist_root, tmp_path):
@@ -129,11 +129,11 @@ def test_ctrl_c_saves_a_checkpoint_and_the_run_resumes(mnist_root, tmp_path):
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "--resume" in err and "Traceback" not in err
-    stopped = state.load(run / "checkpoints" / "last.pt")["step"]
+    stopped = checkpoint.load(run / "checkpoints" / "last.pt")["step"]
     assert stopped >= 2 and (run / "generator.safetensors").is_file()
 
     target = stopped + 3
     done = subprocess.run([sys.executable, "-m", "gankit", "train", "--resume", str(run), "--steps", str(target),
                            "--quiet"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert state.load(run / "checkpoints" / "last.pt")["step"] == target
+    assert checkpoint.load(run / "checkpoints" / "last.pt")["step"] == target

@@ -9,11 +9,9 @@ import torch
 
 from gankit import config as C
 from gankit import presets
-from gankit.train import state
+from gankit.run import RunDir, checkpoint
 from gankit.train.loop import train
-from gankit.train.run_dir import RunDir
-from tests.conftest import FASHION_SYSTEM_DIR
-from tests.data.test_cifar import CLASS_NAMES, TRAIN_BATCHES, batch, py2_pickle, write_folder
+from tests.cifar_files import CLASS_NAMES, TRAIN_BATCHES, batch, py2_pickle, write_folder
 
 
 @pytest.fixture(scope="module")
@@ -47,15 +45,17 @@ def preset_config(name: str, mnist_root, cifar_root) -> C.Config:
 
 
 @pytest.mark.parametrize("name", presets.names())
-def test_every_preset_trains(name, mnist_root, cifar_root, tmp_path):
+def test_every_preset_trains(name, mnist_root, cifar_root, tmp_path, request):
     cfg = preset_config(name, mnist_root, cifar_root)
+    if cfg.data.dataset == "fashion-mnist":
+        request.getfixturevalue("fashion_root")  # skips, saying why, where it is not installed
     run = RunDir.create(tmp_path / name, name)
     result = train(cfg, run, verbose=False)
     assert result.step == 2 and not result.interrupted
     records = run.read_metrics()
     assert records and all(math.isfinite(v) for r in records for v in r.values() if isinstance(v, float))
     assert run.generator.is_file() and run.epoch_grids()
-    ckpt = state.load(run.last_checkpoint)
+    ckpt = checkpoint.load(run.last_checkpoint)
     assert all(torch.isfinite(v).all() for v in ckpt["models"]["G"].values() if v.is_floating_point())
 
 
@@ -68,14 +68,14 @@ def test_presets_cite_their_source():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("name", [n for n in presets.names() if n != "vae-mnist"])
-def test_every_gan_preset_runs_as_a_cuda_graph(name, mnist_root, cifar_root):
+def test_every_gan_preset_runs_as_a_cuda_graph(name, mnist_root, cifar_root, request):
     """Each preset's step (penalties, n_critic, clipping, ACGAN, projection, spectral norm,
     packing) captured and replayed: train.cuda_graph=true raises if it cannot be."""
     from gankit.train.trainer import Trainer
 
     cfg = preset_config(name, mnist_root, cifar_root)
-    if cfg.data.dataset == "fashion-mnist" and not FASHION_SYSTEM_DIR.is_dir():
-        pytest.skip(f"{FASHION_SYSTEM_DIR} is absent (Debian's dataset-fashion-mnist)")
+    if cfg.data.dataset == "fashion-mnist":
+        request.getfixturevalue("fashion_root")  # skips, saying why, where it is not installed
     data = C.set_key(C.set_key(cfg.to_dict(), "train.device", "cuda"), "train.cuda_graph", True)
     t = Trainer(C.from_dict(data))
     for _ in range(6):  # 3 eager warm-up steps, the capture, 2 replays

@@ -63,7 +63,7 @@ def batch(kind: str, b: int = 4) -> tuple[torch.Tensor, torch.Tensor, list[float
 @pytest.mark.parametrize("name", NAMES)
 def test_penalty_on_a_linear_d_is_its_closed_form(name, kind):
     real, fake, w = batch(kind)
-    value = REGULARIZERS.get(name)(LinearD(w), real, fake, None)
+    value = REGULARIZERS.get(name).fn(LinearD(w), real, fake, None)
     assert value.shape == () and value.item() == pytest.approx(CLOSED_FORM[name], rel=1e-5)
 
 
@@ -73,7 +73,7 @@ def test_penalty_gradient_reaches_d_parameters(name):
     # d/dw ||w||^2       = 2 w                                          = [6, 8]
     real, fake, _ = batch("points")
     d = LinearD(POINT_W)
-    REGULARIZERS.get(name)(d, real, fake, None).backward()
+    REGULARIZERS.get(name).fn(d, real, fake, None).backward()
     expected = [6.0, 8.0] if name == "r1" else [4.8, 6.4]
     assert d.w.grad.tolist() == pytest.approx(expected, rel=1e-5)
 
@@ -85,7 +85,7 @@ def test_penalty_trains_a_nonlinear_conv_d(name):
         nn.Conv2d(3, 4, 3, padding=1), nn.Softplus(), nn.Flatten(), nn.Linear(4 * 8 * 8, 1), nn.Flatten(0)
     )
     real, fake = torch.rand(2, 3, 8, 8) * 2 - 1, torch.rand(2, 3, 8, 8) * 2 - 1
-    REGULARIZERS.get(name)(lambda x, y: d(x), real, fake, None).backward()
+    REGULARIZERS.get(name).fn(lambda x, y: d(x), real, fake, None).backward()
     grad = d[0].weight.grad
     assert grad is not None and grad.isfinite().all() and grad.abs().sum() > 0
 
@@ -95,7 +95,7 @@ def test_acgan_and_conditional_discriminators(name):
     real, fake, w = batch("images")
     y = torch.tensor([0, 1, 2, 1])
     d = LinearD(w, classes=3, acgan=True)  # the label bias does not change grad_x
-    value = REGULARIZERS.get(name)(d, real, fake, y)
+    value = REGULARIZERS.get(name).fn(d, real, fake, y)
     assert value.item() == pytest.approx(CLOSED_FORM[name], rel=1e-5)
     assert all(seen is y for seen in d.seen_y)
 
@@ -106,7 +106,7 @@ def test_gp_draws_one_interpolation_weight_per_sample():
     real, fake = torch.ones(b, n), torch.zeros(b, n)
     d = QuadraticD()
     torch.manual_seed(3)
-    value = REGULARIZERS.get("gp")(d, real, fake, None)
+    value = REGULARIZERS.get("gp").fn(d, real, fake, None)
     (x_hat,) = d.inputs
     eps = x_hat[:, 0]
     assert (x_hat == eps[:, None]).all()  # one weight per sample, shared by its coordinates
@@ -120,7 +120,7 @@ def test_gp_draws_one_interpolation_weight_per_sample():
 def test_gp_eps_broadcasts_over_image_pixels():
     real, fake = torch.ones(3, 2, 4, 4), -torch.ones(3, 2, 4, 4)
     d = QuadraticD()
-    REGULARIZERS.get("gp")(d, real, fake, None)
+    REGULARIZERS.get("gp").fn(d, real, fake, None)
     (x_hat,) = d.inputs  # 2 eps - 1 per image
     assert (x_hat == x_hat[:, :1, :1, :1]).all()
     assert len(set(x_hat[:, 0, 0, 0].tolist())) == 3
@@ -131,7 +131,7 @@ def test_dragan_samples_near_the_real_data():
     real = torch.randn(8, 1, 4, 4)
     d = QuadraticD()
     torch.manual_seed(5)
-    REGULARIZERS.get("dragan")(d, real, None, None)
+    REGULARIZERS.get("dragan").fn(d, real, None, None)
     (x_hat,) = d.inputs
     # x_p = real + 0.5 std u (u per element), x_hat = alpha real + (1 - alpha) x_p (alpha per sample)
     torch.manual_seed(5)
@@ -150,22 +150,22 @@ def test_regularizers_are_reproducible_from_the_seed():
         values = []
         for _ in range(2):
             torch.manual_seed(11)
-            values.append(REGULARIZERS.get(name)(lambda x, y: d(x), real, fake, None).item())
+            values.append(REGULARIZERS.get(name).fn(lambda x, y: d(x), real, fake, None).item())
         assert values[0] == values[1]
 
 
 def test_gp_needs_fakes():
     real, _, w = batch("points")
     with pytest.raises(ValueError, match="fake"):
-        REGULARIZERS.get("gp")(LinearD(w), real, None, None)
+        REGULARIZERS.get("gp").fn(LinearD(w), real, None, None)
 
 
 def test_registered_weights_and_scales():
     regs: dict[str, Regularizer] = {n: REGULARIZERS.get(n) for n in NAMES}
-    assert {n: (r.default_weight, r.scale, r.needs_fake) for n, r in regs.items()} == {
-        "gp": (10.0, 1.0, True),
-        "r1": (10.0, 0.5, False),  # the trainer adds gamma * 0.5 * R1 = gamma/2 * R1
-        "dragan": (10.0, 1.0, False),
+    assert {n: (r.default_weight, r.scale) for n, r in regs.items()} == {
+        "gp": (10.0, 1.0),
+        "r1": (10.0, 0.5),  # the trainer adds gamma * 0.5 * R1 = gamma/2 * R1
+        "dragan": (10.0, 1.0),
     }
     for entry in REGULARIZERS.entries():
         assert "20" in entry.help

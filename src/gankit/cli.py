@@ -1,4 +1,4 @@
-"""The gankit command line: train, sample, list.
+"""The gankit command line: train, sample, evaluate, list.
 
 Usage errors print one line and exit with status 2; so do errors in what the
 user supplied (config values, paths, data files, run folders). An interrupted
@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from gankit import __version__
-from gankit.config import EvalConfig
+from gankit.config import EvalConfig, non_negative, positive
 from gankit.errors import GankitError
 
 
@@ -22,24 +23,24 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def whole_number(check: Callable[[Any], str | None]) -> Callable[[str], int]:
+    """An argparse type: a whole number that passes a config check (config.positive, config.non_negative)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        problem = check(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{problem}, got {value}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
+positive_int = whole_number(positive)
+non_negative_int = whole_number(non_negative)
 
 
 # Train flags that are shorthands for config keys.
@@ -166,9 +167,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 def new_train(cfg: Any, args: argparse.Namespace, dist: Any) -> int:
     """A new run; under torchrun every rank calls this, and only rank 0 reports."""
     from gankit.errors import CheckpointError
+    from gankit.run import RunDir
     from gankit.train import distributed
     from gankit.train.loop import train
-    from gankit.train.run_dir import RunDir
 
     # rank 0 chooses the run folder (its name holds the time) and tells the others,
     # or tells them why it could not
@@ -188,8 +189,7 @@ def new_train(cfg: Any, args: argparse.Namespace, dist: Any) -> int:
 def resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:
     """(run, config) of ``--resume RUN_DIR``: the run's saved config with the flags a resume may change."""
     from gankit import config as C
-    from gankit.train import state
-    from gankit.train.run_dir import RunDir
+    from gankit.run import RunDir, checkpoint
 
     fixed = [f"--{k.replace('_', '-')}" for k in (*FLAG_KEYS, "config", "preset", "out")
              if getattr(args, k) is not None and k not in RESUMABLE]
@@ -198,7 +198,7 @@ def resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:
         args.parser.error(f"--resume continues a run with its own config; {', '.join(fixed)} cannot change "
                           "(only --epochs, --steps, --device, --data-root)")
     run = RunDir.open(args.resume)
-    data = state.load(run.last_checkpoint)["config"]
+    data = checkpoint.load(run.last_checkpoint)["config"]
     for flag in RESUMABLE:
         if getattr(args, flag) is not None:
             data = C.set_key(data, FLAG_KEYS[flag], getattr(args, flag))
@@ -271,7 +271,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     import gankit
     from gankit import atomic
-    from gankit.metrics.evaluate import Reference, evaluate, parse_metrics
+    from gankit.metrics.protocol import Reference, evaluate, parse_metrics
 
     metrics = parse_metrics(args.metrics)
     sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)

@@ -51,9 +51,9 @@ def device_name(v: Any) -> str | None:
     return None if ok else "must be auto, cpu, cuda or cuda:N"
 
 
-def one_of(*choices: str) -> typing.Callable[[Any], str | None]:
+def one_of(*choices: Any) -> typing.Callable[[Any], str | None]:
     def check(v: Any) -> str | None:
-        return None if v in choices else f"must be one of: {', '.join(choices)}"
+        return None if v in choices else f"must be one of: {', '.join(map(str, choices))}"
 
     return check
 
@@ -95,7 +95,8 @@ class DataConfig:
     subset: int | None = opt(None, "train on the first N images only (quick experiments; null: all)", positive)
     resolution: int = opt(32, "imagefolder: images are resized and centre-cropped to this many pixels a side",
                           positive)
-    channels: int = opt(3, "imagefolder: 1 (grayscale) or 3 (RGB)", lambda v: None if v in (1, 3) else "must be 1 or 3")
+    channels: int = opt(3, "imagefolder: 1 (grayscale) or 3 (RGB)",
+                        lambda v: None if v in (1, 3) else "must be 1 (grayscale) or 3 (RGB)")
     labels_from_folders: bool = opt(False, "imagefolder: each sub-folder is a class (for conditional GANs)")
     size: int | None = opt(None, "toy-ring, toy-grid, stacked-mnist: number of samples to draw (null: the "
                            "dataset's default)", positive)
@@ -146,7 +147,7 @@ class OptimConfig:
                       "DCGAN tutorial (one D forward fewer; needs n_critic 1 and one process)",
                       one_of("alternating", "simultaneous"))
     fused: bool | None = opt(None, "Adam's fused update (one kernel for all of a network's weights); null: on CUDA, "
-                             "off elsewhere (no gain measured on CPU)")
+                             "off elsewhere")
 
 
 @dataclass
@@ -163,11 +164,11 @@ class TrainConfig:
                          "with bf16, CPUs with AVX512-BF16 or AMX), else fp32", one_of("auto", "fp32", "bf16"))
     sync_bn: bool = opt(False, "under torchrun: BatchNorm statistics over the global batch instead of each rank's")
     channels_last: bool = opt(False, "convolution weights and image batches in channels-last (NHWC) memory format, "
-                              "the layout of cuDNN's bf16 tensor-core kernels (no gain measured on CPU)")
+                              "the layout of cuDNN's bf16 tensor-core kernels")
     cuda_graph: bool | None = opt(None, "replay the whole training step (D step, G step, both optimizer updates) as "
-                                  "one CUDA graph: one launch per step instead of hundreds, about 5x faster at "
-                                  "batch 128 on an H200. null: on where it applies (CUDA, one process, a GAN, "
-                                  "reg.every=1); true: on, or an error saying why not")
+                                  "one CUDA graph: one launch per step instead of hundreds (docs/performance.md). "
+                                  "null: on where it applies (CUDA, one process, a GAN, reg.every=1); true: on, or "
+                                  "an error saying why not")
 
 
 @dataclass
@@ -342,6 +343,24 @@ def describe_keys(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, 
     return rows
 
 
+def format_value(value: Any) -> str:
+    """A default as YAML writes it: null, true, "", 0.0002."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value == "":
+        return '""'
+    return str(value)
+
+
+def markdown_table() -> str:
+    """The config reference as a Markdown table (the README's), from the fields' own help strings."""
+    rows = ["| key | default | meaning |", "| --- | --- | --- |"]
+    rows += [f"| `{key}` | `{format_value(default)}` | {meaning} |" for key, default, meaning in describe_keys()]
+    return "\n".join(rows) + "\n"
+
+
 def _unknown_key_message(key: str) -> str:
     close = difflib.get_close_matches(key, all_keys(), n=3)
     hint = f"; did you mean {' or '.join(close)}?" if close else "; see gankit list config"
@@ -401,6 +420,12 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: expected a mapping of keys, got {type(data).__name__}")
     return data
+
+
+def section(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    """One config section built from ``values`` and checked like a whole config: ``section(DataConfig,
+    {"dataset": "mnist", "size": 0}, "data.")`` raises "config key data.size=0: must be > 0"."""
+    return _build(cls, values, prefix)
 
 
 def from_dict(data: dict[str, Any], source: str = "") -> Config:

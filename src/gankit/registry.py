@@ -1,19 +1,22 @@
 """Name -> builder registries, so the CLI can list and validate every choice.
 
-Each kind of component (models, losses, datasets, metrics) has one registry.
-Modules register their builders at import time::
+Each kind of component (models, losses, regularizers, datasets, metrics, steps)
+has one registry. Modules register their builders at import time::
 
-    @MODELS.register("dcgan-28", help="the seed's DCGAN for 28x28 images")
+    @MODELS.register("dcgan-28", help="the tutorial's DCGAN for 28x28 images")
     def build(...): ...
 
 and code looks them up by name with ``MODELS.get(name)``, which fails with a
-message listing the valid names.
+message listing the valid names. Keyword arguments of ``register`` beyond
+``help`` are kept as the entry's attributes (``MODELS.attrs(name)``): a model's
+``kind`` ("gan", the default, or "likelihood") picks the training step
+registered under that kind in ``STEPS``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from gankit.errors import ConfigError
@@ -24,6 +27,7 @@ class Entry:
     name: str
     obj: Any
     help: str
+    attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Registry:
@@ -32,13 +36,13 @@ class Registry:
         self.plural = plural or kind + "s"
         self._entries: dict[str, Entry] = {}
 
-    def register(self, name: str, obj: Any = None, *, help: str = "") -> Any:
+    def register(self, name: str, obj: Any = None, *, help: str = "", **attrs: Any) -> Any:
         """Register ``obj`` under ``name``; without ``obj``, return a decorator."""
 
         def add(o: Any) -> Any:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            self._entries[name] = Entry(name, o, help or (o.__doc__ or "").strip().split("\n")[0])
+            self._entries[name] = Entry(name, o, help or (o.__doc__ or "").strip().split("\n")[0], attrs)
             return o
 
         return add if obj is None else add(obj)
@@ -51,6 +55,11 @@ class Registry:
                 f"unknown {self.kind} {name!r}; choose one of: {', '.join(self.names())} "
                 f"(gankit list {self.plural})"
             ) from None
+
+    def attrs(self, name: str) -> Mapping[str, Any]:
+        """The attributes ``name`` was registered with."""
+        self.get(name)  # an unknown name gets the usual message
+        return self._entries[name].attrs
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries
@@ -67,8 +76,7 @@ LOSSES = Registry("loss", "losses")
 DATASETS = Registry("dataset")
 METRICS = Registry("metric")
 REGULARIZERS = Registry("regularizer")
-
-Builder = Callable[..., Any]
+STEPS = Registry("step")
 
 
 def load_all() -> None:
@@ -78,3 +86,5 @@ def load_all() -> None:
     import gankit.metrics  # noqa: F401
     import gankit.models  # noqa: F401
     import gankit.regularizers  # noqa: F401
+    import gankit.train.elbo_step  # noqa: F401
+    import gankit.train.step  # noqa: F401

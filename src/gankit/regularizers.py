@@ -1,13 +1,13 @@
 """Discriminator regularizers, registered by name in ``gankit.registry.REGULARIZERS``.
 
-Each regularizer is called as ``reg(D, real, fake, y)`` and returns a scalar
-penalty R. The trainer adds it to D's loss as
+Each regularizer's function is called as ``reg.fn(D, real, fake, y)`` and
+returns a scalar penalty R. The GAN step adds it to D's loss as
 
     loss_d = d_loss + weight * reg.scale * R
 
 where ``weight`` is ``reg.weight`` from the config (else the loss's own
-``penalty_weight``, else ``reg.default_weight``). ``fake`` is detached; it is
-only used where ``needs_fake`` is True, so the trainer may pass None otherwise.
+``penalty_weight``, else ``reg.default_weight``). ``fake`` is detached; only
+the gradient penalty reads it.
 
 D is called as ``D(x, y)`` with y int64 labels [B] or None, and may return
 logits [B] or an ACGAN pair ``(logits [B], class_logits [B, K])``; only the
@@ -37,14 +37,9 @@ class Regularizer:
     fn: Callable[[nn.Module, Tensor, Tensor | None, Tensor | None], Tensor]
     # lambda (gp, dragan) or gamma (r1) when neither the config nor the loss sets one
     default_weight: float
-    # whether fn reads the fakes
-    needs_fake: bool
     # constant factor the trainer applies with the weight: 0.5 for r1 (gamma / 2)
     scale: float = 1.0
     help: str = ""
-
-    def __call__(self, D: nn.Module, real: Tensor, fake: Tensor | None, y: Tensor | None = None) -> Tensor:
-        return self.fn(D, real, fake, y)
 
 
 def per_sample_uniform(x: Tensor) -> Tensor:
@@ -122,15 +117,15 @@ def _register(name: str, reg: Regularizer) -> None:
 
 
 _register("gp", Regularizer(
-    gradient_penalty, default_weight=10.0, needs_fake=True,
+    gradient_penalty, default_weight=10.0,
     help="gradient penalty on real-fake interpolates, lambda 10 (Gulrajani et al. 2017)",
 ))
 _register("r1", Regularizer(
-    r1_penalty, default_weight=10.0, needs_fake=False, scale=0.5,
+    r1_penalty, default_weight=10.0, scale=0.5,
     help="gamma/2 * squared gradient norm on real data, gamma 10 (Mescheder et al. 2018)",
 ))
 _register("dragan", Regularizer(
-    dragan_penalty, default_weight=10.0, needs_fake=False,
+    dragan_penalty, default_weight=10.0,
     help="gradient penalty around perturbed real data, lambda 10 (Kodali et al. 2017)",
 ))
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import safetensors
-import safetensors.torch
 import torch
 
 from gankit import viz
@@ -23,8 +21,8 @@ from gankit.config import Config
 from gankit.device import resolve_device
 from gankit.errors import CheckpointError
 from gankit.models import build_generator
-from gankit.train import state
-from gankit.train.run_dir import RunDir
+from gankit.run import RunDir
+from gankit.run import generator as run_generator
 
 
 class Sampler:
@@ -88,46 +86,19 @@ def generate(G: torch.nn.Module, n: int, seed: int, device: torch.device, batch_
     return torch.cat(out)
 
 
-CHECKPOINTS = ("final", "last", "best")
-
-
 def load(run_dir: str | Path, device: str = "auto", checkpoint: str = "final") -> Sampler:
     """Load a run's generator.
 
     ``checkpoint``: "final" reads generator.safetensors, or the last checkpoint of a
     run that has not finished; "last" and "best" read checkpoints/<that>.pt.
     """
-    if checkpoint not in CHECKPOINTS:
-        raise ValueError(f"checkpoint must be one of {CHECKPOINTS}, got {checkpoint!r}")
-    run = RunDir.open(run_dir)
-    cfg = run.read_config()
+    saved = run_generator.read(RunDir.open(run_dir), checkpoint)
     dev = resolve_device(device)
-    if checkpoint == "final" and run.generator.is_file():
-        try:
-            with safetensors.safe_open(str(run.generator), "pt") as f:
-                meta = f.metadata()
-            shape = tuple(int(s) for s in meta["image_shape"].split(","))
-            step = int(meta["step"])
-            num_classes = int(meta.get("num_classes", 0))
-            weights = safetensors.torch.load_file(str(run.generator))
-        except Exception as e:
-            raise CheckpointError(f"{run.generator} cannot be read ({type(e).__name__}); it is corrupt") from None
-    else:
-        path = run.best_checkpoint if checkpoint == "best" else run.last_checkpoint
-        if not path.is_file():
-            what = "no checkpoint"
-            if checkpoint == "best":
-                what = "no best checkpoint (evaluation during training was off)"
-            raise CheckpointError(f"{run.path} holds {what}: {path} is missing")
-        ckpt = state.load(path)
-        shape, step, num_classes = tuple(ckpt["image_shape"]), ckpt["step"], ckpt.get("num_classes", 0)
-        # the EMA weights are the ones to sample from, when the run kept them
-        weights = ckpt["ema"] if ckpt.get("ema") else ckpt["models"]["G"]
-    G = build_generator(cfg.model, shape, num_classes)
+    G = build_generator(saved.config.model, saved.shape, saved.num_classes)
     try:
-        G.load_state_dict(weights)
+        G.load_state_dict(saved.weights)
     except RuntimeError as e:
         raise CheckpointError(
-            f"{run.path}: the saved generator does not match its config.yaml ({str(e).splitlines()[0]})"
+            f"{run_dir}: the saved generator does not match its config.yaml ({str(e).splitlines()[0]})"
         ) from None
-    return Sampler(G, cfg, dev, step)
+    return Sampler(G, saved.config, dev, saved.step)

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from PIL import Image
 
 from gankit import atomic
@@ -33,17 +35,21 @@ def grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndar
     return out
 
 
-def _pil(picture: np.ndarray, scale: int = 1) -> Image.Image:
+def upscale(picture: np.ndarray, scale: int) -> np.ndarray:
+    """A picture [H, W, C] enlarged ``scale`` times by repeating pixels (nearest), for viewing."""
+    return picture.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else picture
+
+
+def save_picture(picture: np.ndarray, path: str | Path) -> None:
+    """Save a uint8 picture [H, W, C] (C = 1, 3 or 4) as a PNG, atomically."""
     img = Image.fromarray(picture[..., 0] if picture.shape[2] == 1 else picture)
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    return img
+    with atomic.atomic_path(path) as tmp:
+        img.save(tmp, format="PNG")
 
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, scale: int = 2) -> None:
     """Save uint8 [N, C, H, W] as a PNG grid, upscaled ``scale`` times (nearest) for viewing."""
-    with atomic.atomic_path(path) as tmp:
-        _pil(grid(images, nrow), scale).save(tmp, format="PNG")
+    save_picture(upscale(grid(images, nrow), scale), path)
 
 
 def save_gif(frames: Sequence[str | Path], path: str | Path, ms_per_frame: int = 300) -> None:
@@ -59,10 +65,10 @@ def save_gif(frames: Sequence[str | Path], path: str | Path, ms_per_frame: int =
         imgs[0].save(tmp, format="GIF", save_all=True, append_images=imgs[1:], duration=durations, loop=0)
 
 
-def save_scatter(points: torch.Tensor, path: str | Path, modes: torch.Tensor | None = None, title: str = "") -> None:
+def scatter_figure(points: torch.Tensor, modes: torch.Tensor | None = None, title: str = "") -> Figure:
     """2-D samples [N, 2] as a scatter plot, over the true modes when known."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 5))
+    fig = Figure(figsize=(5, 5), dpi=100)
+    ax = fig.subplots()
     p = points.detach().cpu().numpy()
     ax.scatter(p[:, 0], p[:, 1], s=2, alpha=0.4, color="tab:blue", label="samples")
     if modes is not None:
@@ -74,7 +80,17 @@ def save_scatter(points: torch.Tensor, path: str | Path, modes: torch.Tensor | N
     ax.set_aspect("equal")
     ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
-    _save(fig, path)
+    return fig
+
+
+def save_scatter(points: torch.Tensor, path: str | Path, modes: torch.Tensor | None = None, title: str = "") -> None:
+    """2-D samples [N, 2] as a scatter plot PNG, over the true modes when known."""
+    save_figure(scatter_figure(points, modes, title), path)
+
+
+def scatter_picture(points: torch.Tensor, modes: torch.Tensor | None = None, title: str = "") -> np.ndarray:
+    """The scatter plot as a uint8 RGB picture [H, W, 3]."""
+    return figure_picture(scatter_figure(points, modes, title))
 
 
 # Groups of metrics.jsonl keys drawn together, in panels top to bottom.
@@ -96,8 +112,8 @@ def plot_losses(records: list[dict[str, Any]], path: str | Path) -> None:
     panels = [(title, keys) for title, keys in panels if keys]
     if not panels:
         return
-    plt = _pyplot()
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.6 * len(panels) + 0.6), sharex=True, squeeze=False)
+    fig = Figure(figsize=(8, 2.6 * len(panels) + 0.6), dpi=100)
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
     for ax, (title, keys) in zip(axes[:, 0], panels):
         for k in keys:
             rows = [r for r in records if k in r]
@@ -109,22 +125,20 @@ def plot_losses(records: list[dict[str, Any]], path: str | Path) -> None:
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("G step")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: str | Path) -> None:
+def save_figure(fig: Figure, path: str | Path) -> None:
+    """Save a matplotlib figure as a PNG, atomically. Figures are drawn on their own canvas,
+    never through pyplot, so gankit leaves the user's matplotlib backend alone."""
     fig.tight_layout()
     with atomic.atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    import matplotlib.pyplot as plt
+        fig.savefig(tmp, format="png")
 
-    plt.close(fig)
+
+def figure_picture(fig: Figure) -> np.ndarray:
+    """A matplotlib figure rendered to a uint8 RGB picture [H, W, 3]."""
+    fig.tight_layout()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()

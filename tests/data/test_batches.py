@@ -12,7 +12,7 @@ def make(n=100, batch=8, seed=0, **kw):
 
 def test_each_epoch_visits_distinct_images_in_a_new_order():
     b = make()
-    assert b.steps_per_epoch == 12  # 100 // 8, the partial batch is dropped
+    assert b.batches_per_epoch == 12  # 100 // 8, the partial batch is dropped
     epoch0 = torch.cat([b.get(s)[1] for s in range(12)])
     epoch1 = torch.cat([b.get(s)[1] for s in range(12, 24)])
     assert len(set(epoch0.tolist())) == 96
@@ -36,7 +36,7 @@ def test_images_are_scaled_to_minus_one_one():
 
 def test_ranks_take_disjoint_slices_of_the_same_global_batch():
     r0, r1, whole = make(batch=4, rank=0, world_size=2), make(batch=4, rank=1, world_size=2), make(batch=8)
-    assert r0.steps_per_epoch == whole.steps_per_epoch
+    assert r0.batches_per_epoch == whole.batches_per_epoch
     for step in (0, 5, 13):
         assert torch.equal(torch.cat([r0.get(step)[1], r1.get(step)[1]]), whole.get(step)[1])
 

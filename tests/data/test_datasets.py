@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from gankit.config import DataConfig
 from gankit.data import ImageDataset, datasets, load_dataset
 from gankit.data.idx import read_labels, write_idx
 from gankit.data.sources import cache_dir
@@ -83,9 +84,10 @@ def test_a_broken_local_file_is_reported_by_name(mnist_root: Path, tmp_path: Pat
         load_dataset("mnist", "test", root=tmp_path)
 
 
-def test_unknown_dataset_gets_the_registry_error() -> None:
+def test_unknown_dataset_lists_the_registered_ones() -> None:
     names = "cifar10, fashion-mnist, imagefolder, mnist, stacked-mnist, toy-grid, toy-ring"
-    with pytest.raises(ConfigError, match=rf"unknown dataset 'cifar100'; choose one of: {names}"):
+    message = rf"data\.dataset='cifar100': must be one of: {names} \(gankit list datasets\)"
+    with pytest.raises(ConfigError, match=message):
         load_dataset("cifar100")
 
 
@@ -133,17 +135,20 @@ def test_registered_builders_match_load_dataset() -> None:
         assert helps[name].startswith(datasets.SPECS[name].help)
 
 
-def test_every_builder_takes_every_option() -> None:
-    """The trainer passes the whole data config to any dataset, so no builder may refuse an option:
-    every builder takes load_dataset's arguments, its keyword options gathered in one DataOptions."""
-    expected = list(inspect.signature(load_dataset).parameters)
-    options = [f.name for f in dataclasses.fields(datasets.DataOptions)]
-    assert expected[5:] == options
+def test_every_builder_takes_the_data_config_section() -> None:
+    """The trainer hands the whole data section to any dataset: every builder takes (cfg, split, device)."""
     for entry in DATASETS.entries():
         params = inspect.signature(entry.obj).parameters
-        assert list(params) == [*expected[1:5], "options"], entry.name
-        assert params["options"].default == datasets.DataOptions(), entry.name
+        assert list(params) == ["cfg", "split", "device"], entry.name
         assert "\n" not in entry.help and len(entry.help) > 20, entry.name
+
+
+def test_load_dataset_takes_a_section_or_a_name_with_options(mnist_root: Path) -> None:
+    section = DataConfig(dataset="mnist", root=str(mnist_root), split="test", download=False)
+    a, b = load_dataset(section), load_dataset("mnist", "test", root=mnist_root, download=False)
+    assert torch.equal(a.images, b.images) and a.split == b.split == "test"
+    with pytest.raises(ConfigError, match=r"unknown config key 'data\.colour'"):
+        load_dataset(section, colour=3)
 
 
 def test_mnist_ignores_the_options_of_other_datasets(mnist_root: Path) -> None:
@@ -157,11 +162,11 @@ def test_negative_labels_are_out_of_range() -> None:
     datasets.check_labels(np.array([0, 9]), 10, "batch")  # the ends of the range pass
 
 
-@pytest.mark.parametrize("value", [0, -3, 2.5, True, "8"])
+@pytest.mark.parametrize("value", [0, -3, 2.5, True])
 def test_bad_numeric_options_name_their_key(value: object) -> None:
-    with pytest.raises(ConfigError, match=r"data\.size must be a positive whole number"):
-        datasets.option_or_default(value, "data.size", 5)  # type: ignore[arg-type]
-    assert datasets.option_or_default(None, "data.size", 5) == 5
+    with pytest.raises(ConfigError, match=r"config key data\.size"):
+        load_dataset("toy-ring", size=value)
+    assert len(load_dataset("toy-ring", size="8")) == 8  # as YAML and --set give it
 
 
 def test_image_dataset_shape_and_len() -> None:

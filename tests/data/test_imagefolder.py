@@ -168,8 +168,8 @@ def test_folder_errors(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"channels": 2}, r"data\.channels must be 1 \(grayscale\) or 3 \(RGB\), got 2"),
-    ({"resolution": 0}, r"data\.resolution must be a positive whole number, got 0"),
+    ({"channels": 2}, r"config key data\.channels=2: must be 1 \(grayscale\) or 3 \(RGB\)"),
+    ({"resolution": 0}, r"config key data\.resolution=0: must be > 0"),
 ])
 def test_bad_options(folder: Path, options: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -17,7 +17,7 @@ from tests.mirror import MirrorServer
 
 LABELS = "t10k-labels-idx1-ubyte"
 IMAGES = "t10k-images-idx3-ubyte"
-MNIST_CHECKSUMS = datasets.MNIST.checksums
+MNIST_CHECKSUMS = datasets.SPECS["mnist"].checksums
 
 
 @pytest.fixture

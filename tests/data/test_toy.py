@@ -60,7 +60,7 @@ def test_default_size_and_ignored_options() -> None:
 
 
 def test_bad_size_and_split() -> None:
-    with pytest.raises(ConfigError, match=r"data\.size must be a positive whole number, got 0"):
+    with pytest.raises(ConfigError, match=r"data\.size=0: must be > 0"):
         load_dataset("toy-ring", size=0)
     with pytest.raises(ConfigError, match=r"unknown split 'valid' for dataset toy-grid"):
         load_dataset("toy-grid", "valid")

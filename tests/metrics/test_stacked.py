@@ -2,7 +2,7 @@ import torch
 
 from gankit.data import load_dataset
 from gankit.metrics import Embedding, compute
-from gankit.metrics.evaluate import get_evaluator
+from gankit.metrics.protocol import get_evaluator
 from gankit.metrics.stacked import channel_probs
 
 

@@ -13,7 +13,7 @@ def n_params(m: nn.Module) -> int:
 
 
 # ---------------------------------------------------------------------------
-# dcgan-28, the seed's model
+# dcgan-28, the tutorial's model
 # ---------------------------------------------------------------------------
 
 
@@ -22,7 +22,7 @@ def test_shapes_and_ranges():
     G, D = build_models(ModelConfig(), (1, 28, 28))
     z = torch.randn(5, 100)
     x = G(z)
-    assert x.shape == (5, 1, 28, 28)  # not the seed's 56x56
+    assert x.shape == (5, 1, 28, 28)  # not the tutorial's 56x56
     assert x.min() >= -1 and x.max() <= 1  # tanh
     assert D(x).shape == (5,)  # one logit per image
     assert G.latent_dim == 100 and G.out_shape == (1, 28, 28)
@@ -48,7 +48,7 @@ def test_parameter_names_of_saved_runs_are_kept():
 
 
 def test_same_seed_same_model_as_before_the_refactor():
-    # Values computed with the seed's dcgan-28 code before conditioning, width and
+    # Values computed with the tutorial's dcgan-28 code before conditioning, width and
     # spectral norm were added: same seed, same weights, same outputs.
     torch.manual_seed(0)
     G, D = build_models(ModelConfig(), (1, 28, 28))

@@ -3,8 +3,8 @@ import torch
 
 from gankit.config import ModelConfig
 from gankit.errors import ConfigError
+from gankit.losses import SIGMA, elbo_loss, kl_divergence
 from gankit.models import build_generator, build_models
-from gankit.models.vae import SIGMA, elbo_loss, kl_divergence
 from gankit.registry import MODELS
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from gankit.train import state
+from gankit.run import checkpoint
 
 STEPS = 3
 
@@ -38,7 +38,7 @@ def gankit(*args, procs=1, timeout=300):
 
 
 def weights(run):
-    ck = state.load(run / "checkpoints" / "last.pt")
+    ck = checkpoint.load(run / "checkpoints" / "last.pt")
     return {f"{net}.{k}": v for net in ("G", "D") for k, v in ck["models"][net].items() if v.is_floating_point()}
 
 
@@ -60,7 +60,7 @@ def test_two_processes_equal_one_with_the_same_global_batch(single, mnist_root, 
     two = weights(run)
     assert two.keys() == single.keys()
     assert max_diff(two, single) < 1e-5
-    ck = state.load(run / "checkpoints" / "last.pt")
+    ck = checkpoint.load(run / "checkpoints" / "last.pt")
     assert ck["world_size"] == 2 and len(ck["rng"]) == 2
     # rank 0 alone wrote the run: one metrics line per step, with the global batch's throughput
     records = [r for r in (run / "metrics.jsonl").read_text().splitlines() if r]

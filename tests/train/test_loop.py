@@ -9,9 +9,8 @@ from PIL import Image
 
 import gankit
 from gankit.config import load_file
-from gankit.train import state
+from gankit.run import RunDir, checkpoint
 from gankit.train.loop import Trainer, train
-from gankit.train.run_dir import RunDir
 
 
 def test_a_short_run_learns_and_fills_the_run_folder(tiny_config, tmp_path):
@@ -40,7 +39,7 @@ def test_a_short_run_learns_and_fills_the_run_folder(tiny_config, tmp_path):
     after = gankit.load(run.path, device="cpu").sample(16, seed=1)
     assert after.dtype == torch.uint8 and after.shape == (16, 1, 28, 28)
     trained = Trainer(cfg)
-    trained.load_state_dict(state.load(run.last_checkpoint))
+    trained.load_state_dict(checkpoint.load(run.last_checkpoint))
     assert not torch.equal(before, trained.sample_fixed())
     assert trained.step == 20
 
@@ -62,10 +61,10 @@ def test_resume_is_bit_exact(tiny_config, tmp_path):
 
     split = RunDir.create(tmp_path / "split", "split")
     train(tiny_config(train__steps=7), split, verbose=False)
-    assert state.load(split.last_checkpoint)["step"] == 7
+    assert checkpoint.load(split.last_checkpoint)["step"] == 7
     train(tiny_config(), split, resume=True, verbose=False)
 
-    a, b = state.load(full.last_checkpoint), state.load(split.last_checkpoint)
+    a, b = checkpoint.load(full.last_checkpoint), checkpoint.load(split.last_checkpoint)
     assert a["step"] == b["step"] == 20
     for net in ("G", "D"):
         for k, v in a["models"][net].items():
@@ -89,7 +88,7 @@ def test_same_seed_same_run_other_seed_other_run(tiny_config, tmp_path):
     def weights(seed, name):
         run = RunDir.create(tmp_path / name, name)
         train(tiny_config(train__steps=3, train__seed=seed), run, verbose=False)
-        return state.load(run.last_checkpoint)["models"]["G"]["project.0.weight"]
+        return checkpoint.load(run.last_checkpoint)["models"]["G"]["project.0.weight"]
 
     assert torch.equal(weights(0, "a"), weights(0, "b"))
     assert not torch.equal(weights(0, "c"), weights(1, "d"))

@@ -6,8 +6,8 @@ import sys
 
 import torch
 
+from gankit.run import RunDir
 from gankit.train.monitor import Monitor
-from gankit.train.run_dir import RunDir
 
 STATS = {"loss_d": torch.tensor(1.25), "loss_g": torch.tensor(0.5)}
 

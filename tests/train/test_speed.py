@@ -43,15 +43,15 @@ def test_channels_last_and_fused_adam_train_the_same_model(tiny_config):
     fast = trained(tiny_config(train__channels_last=True, optim__fused=True))
     conv = fast.G.upsample[0].weight  # [256, 128, 5, 5]
     assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
-    assert all(g["fused"] for g in fast.opt_g.param_groups + fast.opt_d.param_groups)
-    assert not any(g["fused"] for g in plain.opt_g.param_groups)  # CPU default: PyTorch's own choice
+    assert all(g["fused"] for g in [g for o in fast.step_fn.optimizers.values() for g in o.param_groups])
+    assert not any(g["fused"] for g in plain.step_fn.optimizers["G"].param_groups)  # CPU default: PyTorch's own choice
     assert update_mismatch(plain, fast, Trainer(tiny_config())) < 0.01
 
 
 def test_cuda_graph_is_on_only_where_it_applies(tiny_config):
     t = Trainer(tiny_config())  # null: on where it applies, and a CPU is not such a place
     assert t.cuda_graph is False and not isinstance(t.step_fn, GraphedStep)
-    assert not any(g["capturable"] for g in t.opt_g.param_groups)
+    assert not any(g["capturable"] for g in t.step_fn.optimizers["G"].param_groups)
     with pytest.raises(ConfigError, match="train.cuda_graph=true needs a CUDA device, and this run trains on cpu"):
         Trainer(tiny_config(train__cuda_graph=True))
 
@@ -62,7 +62,7 @@ def test_a_step_that_cannot_be_captured_runs_eagerly_or_raises_when_asked_for(ti
     trains exactly as without the graph; asked for explicitly (strict), the failure is raised."""
     plain = trained(tiny_config())
     t = Trainer(tiny_config())
-    t.step_fn = GraphedStep(t.step_fn, t.n_critic, warmup=0, strict=strict)
+    t.step_fn = GraphedStep(t.step_fn, warmup=0, strict=strict)
 
     def refuse(*args):
         raise RuntimeError("operation not permitted when stream is capturing")
@@ -84,8 +84,8 @@ def test_a_resumed_optimizer_computes_as_this_run_asks(tiny_config):
     first = trained(tiny_config(optim__fused=False), steps=2)
     again = Trainer(tiny_config(optim__fused=True))
     again.load_state_dict(first.state_dict())
-    assert all(g["fused"] for g in again.opt_g.param_groups)
-    assert int(next(iter(again.opt_g.state.values()))["step"]) == 2  # the state came along
+    assert all(g["fused"] for g in again.step_fn.optimizers["G"].param_groups)
+    assert int(next(iter(again.step_fn.optimizers["G"].state.values()))["step"]) == 2  # the state came along
     again.train_step()
 
 

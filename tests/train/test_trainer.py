@@ -1,21 +1,15 @@
-"""The Trainer's per-rank noise: each rank's slice of one shared draw of the global batch."""
+"""The Trainer's draws: per-rank noise, the random streams a checkpoint keeps, and each step's inputs."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import torch
 
-from gankit.train.distributed import Dist
-from gankit.train.trainer import Trainer
+from gankit.train.trainer import Trainer, draw_noise, rng_state, set_rng_state
 
 
-def noise_of(rank: int, world: int, batch: int, conditional: bool = True):
-    """Trainer.sample_z as rank ``rank`` of ``world`` runs it, from the same seed."""
-    t = SimpleNamespace(dist=Dist(rank, world, rank), cfg=SimpleNamespace(model=SimpleNamespace(latent_dim=5)),
-                        device=torch.device("cpu"), noise=torch.Generator().manual_seed(7),
-                        conditional=conditional, num_classes=10)
-    return Trainer.sample_z(t, batch)
+def noise_of(rank: int, world: int, batch: int, num_classes: int = 10):
+    """The noise rank ``rank`` of ``world`` draws, from the same seed as every rank."""
+    return draw_noise(torch.Generator().manual_seed(7), batch, 5, num_classes, rank, world)
 
 
 def test_ranks_draw_different_noise_whose_union_is_one_process_draw():
@@ -28,5 +22,35 @@ def test_ranks_draw_different_noise_whose_union_is_one_process_draw():
 
 
 def test_unconditional_runs_draw_no_labels():
-    z, y = noise_of(1, 2, 4, conditional=False)
+    z, y = noise_of(1, 2, 4, num_classes=0)
     assert y is None and z.shape == (4, 5)
+
+
+def test_rng_state_round_trip():
+    noise = torch.Generator().manual_seed(5)
+    saved = rng_state(noise)
+    a = (torch.rand(3), torch.randn(3, generator=noise))
+    set_rng_state(saved, noise)
+    b = (torch.rand(3), torch.randn(3, generator=noise))
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_draw_gives_n_critic_batches_and_their_noise_in_data_order(tiny_config):
+    t = Trainer(tiny_config(optim__n_critic=3, model__conditioning="cgan"))
+    inputs = t.draw()
+    assert len(inputs.reals) == len(inputs.labels) == len(inputs.z) == len(inputs.fake_labels) == 3
+    assert inputs.d_index == 0
+    for k in range(3):  # D step k's batch is batch k of the data order
+        x, y = t.batches.get(k)
+        assert torch.equal(inputs.reals[k], x) and torch.equal(inputs.labels[k], y)
+        assert inputs.z[k].shape == (32, 100) and inputs.fake_labels[k].shape == (32,)
+    assert not torch.equal(inputs.z[0], inputs.z[1])
+    t.train_step()
+    assert t.draw().d_index == 3
+
+
+def test_unconditional_and_likelihood_steps_draw_what_they_use(tiny_config):
+    gan = Trainer(tiny_config()).draw()
+    assert gan.labels == (None,) and gan.fake_labels == (None,) and len(gan.z) == 1
+    vae = Trainer(tiny_config(model__arch="vae")).draw()
+    assert len(vae.reals) == 1 and vae.z == () and vae.fake_labels == ()

@@ -6,7 +6,7 @@ Importing this package registers every dataset in
 ``toy-ring`` and ``toy-grid`` (2-D points) and ``stacked-mnist``.
 """
 
-from gankit.data import cifar, imagefolder, stacked, toy  # noqa: F401 (imported for their registrations)
+from gankit.data import cifar, imagefolder, mnist, stacked, toy  # noqa: F401 (imported for their registrations)
 from gankit.data.datasets import ImageDataset, load_dataset
 
 __all__ = ["ImageDataset", "load_dataset"]

@@ -38,28 +38,24 @@ class DeviceBatches:
         self.rank, self.world_size = rank, world_size
         # Every rank walks the same permutation and takes its own slice of each
         # global batch; the last partial global batch of an epoch is dropped.
-        self.steps_per_epoch = n // global_batch
+        self.batches_per_epoch = n // global_batch
         self._epoch = -1
         self._perm = torch.empty(0)
-
-    def epoch_of(self, step: int) -> int:
-        """0-based epoch that step ``step`` (0-based) belongs to."""
-        return step // self.steps_per_epoch
 
     def permutation(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
         return torch.randperm(self.images.shape[0], generator=g).to(self.images.device)
 
-    def get(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The batch of G step ``step`` and its labels [B].
+    def get(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``i`` of the run (0-based, counted over epochs) and its labels [B].
 
         uint8 images come back as float [B, C, H, W] in [-1, 1]; float data (e.g.
         points [B, 2]) comes back unchanged.
         """
-        epoch, i = divmod(step, self.steps_per_epoch)
+        epoch, k = divmod(i, self.batches_per_epoch)
         if epoch != self._epoch:
             self._epoch, self._perm = epoch, self.permutation(epoch)
-        start = (i * self.world_size + self.rank) * self.batch_size
+        start = (k * self.world_size + self.rank) * self.batch_size
         idx = self._perm[start : start + self.batch_size]
         x = self.images[idx]
         if x.dtype == torch.uint8:

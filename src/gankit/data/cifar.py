@@ -19,7 +19,7 @@ anything else (``os.system`` ...) before it can run. Members are read straight
 out of the tar, never extracted, so a crafted member name cannot write anywhere.
 
 The decoded arrays are not cached separately: decoding the whole archive takes
-2-3 s, and a second, 180 MB uncompressed copy in the cache would save little
+seconds, and a second, 180 MB uncompressed copy in the cache would save little
 of that once it had been hashed to check it still matches the archive.
 """
 
@@ -36,9 +36,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from gankit.config import DataConfig
 from gankit.data import sources
-from gankit.data.datasets import NO_OPTIONS, SPECS, DataOptions, DatasetSpec, ImageDataset, check_labels, check_split
-from gankit.data.sources import PathLike
+from gankit.data.datasets import SPECS, DatasetSpec, ImageDataset, check_labels, check_split, register_spec
+from gankit.data.sources import Checksum, PathLike
 from gankit.errors import DataError
 from gankit.registry import DATASETS
 
@@ -50,6 +51,26 @@ PIXELS = 3 * SIDE * SIDE  # 3072 bytes per image: R plane, G plane, B plane
 MAX_MEMBER_BYTES = 64 << 20  # a genuine batch is about 31 MB; refuse to read a far larger one into memory
 
 _REDOWNLOAD = "delete it and download again"
+
+CIFAR10 = register_spec(DatasetSpec(
+    name="cifar10",
+    splits={
+        "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+        "test": ("test_batch",),
+    },
+    mirrors=("https://www.cs.toronto.edu/~kriz/",),
+    # The archive is cifar-10-python.tar.gz; sources.locate takes base names without ".gz".
+    checksums={"cifar-10-python.tar": Checksum(md5_gz="c58f30108f718f92721af3b95e74349a")},
+    system_dirs=(),
+    # The names in the archive's batches.meta, which is what a load reports.
+    class_names=("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    help="CIFAR-10 (Krizhevsky 2009; python version from cs.toronto.edu), 32x32 RGB, 10 classes (50,000 / 10,000)",
+    hint=(
+        "A folder may hold the archive cifar-10-python.tar.gz or the cifar-10-batches-py/ folder "
+        "extracted from it."
+    ),
+))
+
 
 
 def _latin1_encode(text: object, encoding: str = "utf-8") -> bytes:
@@ -248,22 +269,16 @@ def decode_meta(obj: Any, where: str, num_classes: int) -> tuple[str, ...]:
     return tuple(n.decode("latin-1") if isinstance(n, bytes) else str(n) for n in names)
 
 
-@DATASETS.register("cifar10", help=SPECS["cifar10"].help)
-def load_cifar10(
-    split: str = "train",
-    root: PathLike | None = None,
-    download: bool = True,
-    device: str | torch.device = "cpu",
-    options: DataOptions = NO_OPTIONS,
-) -> ImageDataset:
+@DATASETS.register("cifar10", help=CIFAR10.help)
+def load_cifar10(cfg: DataConfig, split: str, device: str | torch.device = "cpu") -> ImageDataset:
     """CIFAR-10 from the python-version archive or its extracted folder: uint8 [N, 3, 32, 32].
 
-    Uses split, root, download and device; the other options do not apply.
+    Reads data.root and data.download.
     """
     spec = SPECS["cifar10"]  # looked up now, so tests can point it at a local mirror
     check_split(spec.name, split, spec.splits)
     batches = spec.splits[split]
-    source = find_source(spec, split, root, download)
+    source = find_source(spec, split, cfg.root, cfg.download)
     members = read_members(source, [*batches, META])
 
     images, labels = [], []

@@ -28,15 +28,14 @@ import torch
 from PIL import Image, ImageOps
 from tqdm import tqdm
 
-from gankit.data.datasets import NO_OPTIONS, DataOptions, ImageDataset, option_or_default
+from gankit.config import DataConfig
+from gankit.data.datasets import ImageDataset
 from gankit.data.sources import PathLike
 from gankit.errors import ConfigError, DataError
 from gankit.registry import DATASETS
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 PIL_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
-DEFAULT_RESOLUTION = 32
-DEFAULT_CHANNELS = 3
 MODES = {1: "L", 3: "RGB"}  # channels -> Pillow mode
 PROGRESS_MIN_FILES = 500  # fewer files load in a moment; no bar
 _NAMES_SHOWN = 5  # how many skipped files a warning names
@@ -155,38 +154,23 @@ def _check_folder(root: PathLike | None) -> Path:
     return folder
 
 
-def _check_channels(channels: int | None) -> int:
-    channels = DEFAULT_CHANNELS if channels is None else channels
-    if channels not in MODES:
-        raise ConfigError(f"data.channels must be 1 (grayscale) or 3 (RGB), got {channels!r}")
-    return channels
-
-
 @DATASETS.register(
     "imagefolder",
     help="any folder of PNG/JPEG/BMP/GIF/WebP images (--data-root), resized and centre-cropped; "
     "split is ignored",
 )
-def load_imagefolder(
-    split: str = "train",
-    root: PathLike | None = None,
-    download: bool = True,
-    device: str | torch.device = "cpu",
-    options: DataOptions = NO_OPTIONS,
-) -> ImageDataset:
-    """The images under ``root`` as uint8 [N, channels, resolution, resolution] on ``device``.
+def load_imagefolder(cfg: DataConfig, split: str, device: str | torch.device = "cpu") -> ImageDataset:
+    """The images under data.root as uint8 [N, channels, resolution, resolution] on ``device``.
 
-    Uses root (the folder, required), device, resolution (default 32), channels (1
-    or 3, default 3) and labels_from_folders. A folder has no splits, so ``split``
-    is ignored (only recorded), as are download and size.
+    Reads data.root (the folder, required), data.resolution, data.channels and
+    data.labels_from_folders. A folder has no splits, so ``split`` is only recorded.
     """
-    folder = _check_folder(root)
-    resolution = option_or_default(options.resolution, "data.resolution", DEFAULT_RESOLUTION)
-    channels = _check_channels(options.channels)
+    folder = _check_folder(cfg.root)
+    resolution, channels = cfg.resolution, cfg.channels
     files = list_images(folder)
     if not files:
         raise DataError(f"{folder}: no image files ({', '.join(SUFFIXES)}) in the folder or its sub-folders")
-    if options.labels_from_folders:
+    if cfg.labels_from_folders:
         labels, class_names = folder_labels(folder, files)
     else:
         labels, class_names = np.zeros(len(files), np.int64), ()

@@ -15,17 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gankit.data.datasets import (
-    NO_OPTIONS,
-    SPECS,
-    SPLITS,
-    DataOptions,
-    ImageDataset,
-    build,
-    check_split,
-    option_or_default,
-)
-from gankit.data.sources import PathLike
+from gankit.config import DataConfig
+from gankit.data.datasets import SPECS, SPLITS, ImageDataset, check_split, read_idx_split
 from gankit.registry import DATASETS
 
 DEFAULT_SIZE = 128_000  # the training set size of VEEGAN and PacGAN
@@ -59,21 +50,15 @@ def stack_digits(
     help="Stacked MNIST (Metz et al. 2017; VEEGAN; PacGAN): 3 MNIST digits as R, G, B, 28x28, 1000 modes "
     "(128,000 drawn by default)",
 )
-def load_stacked_mnist(
-    split: str = "train",
-    root: PathLike | None = None,
-    download: bool = True,
-    device: str | torch.device = "cpu",
-    options: DataOptions = NO_OPTIONS,
-) -> ImageDataset:
-    """``size`` stacked images (default 128,000, whatever the split) drawn from MNIST's ``split``.
+def load_stacked_mnist(cfg: DataConfig, split: str, device: str | torch.device = "cpu") -> ImageDataset:
+    """data.size stacked images (default 128,000, whatever the split) drawn from MNIST's ``split``.
 
-    Uses split, root and download (passed on to find the MNIST files, exactly as
-    for ``mnist``), device and size; the image options do not apply.
+    Reads data.root and data.download (to find the MNIST files, exactly as for
+    ``mnist``) and data.size.
     """
     check_split("stacked-mnist", split, SPLITS)
-    size = option_or_default(options.size, "data.size", DEFAULT_SIZE)
-    mnist = build(SPECS["mnist"], split=split, root=root, download=download, device=device)
+    size = cfg.size or DEFAULT_SIZE
+    mnist = read_idx_split(SPECS["mnist"], split=split, root=cfg.root, download=cfg.download, device=device)
     triples = torch.from_numpy(draw_triples(len(mnist), size, SPLIT_SEEDS[split])).to(mnist.images.device)
     images, modes = stack_digits(mnist.images[:, 0], mnist.labels, triples)
     return ImageDataset(

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from gankit.data.datasets import NO_OPTIONS, SPLITS, DataOptions, ImageDataset, check_split, option_or_default
-from gankit.data.sources import PathLike
+from gankit.config import DataConfig
+from gankit.data.datasets import SPLITS, ImageDataset, check_split
 from gankit.metrics.modes import grid_centers, ring_centers
 from gankit.registry import DATASETS
 
@@ -90,7 +90,7 @@ def load_mixture(
 ) -> ImageDataset:
     """One split of ``mixture`` as a "points" dataset on ``device``; labels are the mode indices."""
     check_split(mixture.name, split, SPLITS)
-    size = option_or_default(size, "data.size", DEFAULT_SIZE)
+    size = size or DEFAULT_SIZE
     seed = SPLIT_SEEDS[split]
     centers = mixture.centers()  # [M, 2]
     points, labels = sample_mixture(centers, mixture.std, size, seed)
@@ -108,26 +108,14 @@ def load_mixture(
     )
 
 
-def _make_builder(name: str) -> Callable[..., ImageDataset]:
-    """A registry builder for the mixture ``name``, with ``load_dataset``'s signature minus ``name``.
+def _register(mixture: Mixture) -> None:
+    def load(cfg: DataConfig, split: str, device: str | torch.device = "cpu") -> ImageDataset:
+        """Reads data.size; the split picks the seed (train 0, test 1). There are no files."""
+        return load_mixture(mixture, split=split, device=device, size=cfg.size)
 
-    Uses split (which picks the seed: train 0, test 1), device and size; there are
-    no files, so root and download are ignored, as are the image options.
-    """
-
-    def builder(
-        split: str = "train",
-        root: PathLike | None = None,
-        download: bool = True,
-        device: str | torch.device = "cpu",
-        options: DataOptions = NO_OPTIONS,
-    ) -> ImageDataset:
-        return load_mixture(MIXTURES[name], split=split, device=device, size=options.size)
-
-    builder.__name__ = builder.__qualname__ = f"load_{name.replace('-', '_')}"
-    builder.__doc__ = MIXTURES[name].help
-    return builder
+    load.__name__ = load.__qualname__ = f"load_{mixture.name.replace('-', '_')}"
+    DATASETS.register(mixture.name, load, help=mixture.help)
 
 
 for _mixture in MIXTURES.values():
-    DATASETS.register(_mixture.name, _make_builder(_mixture.name), help=_mixture.help)
+    _register(_mixture)

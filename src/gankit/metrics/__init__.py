@@ -29,6 +29,7 @@ from gankit.metrics import fid as _fid
 from gankit.metrics import kid as _kid
 from gankit.metrics import modes as _modes
 from gankit.metrics import prdc as _prdc
+from gankit.metrics.inception_score import inception_score
 from gankit.registry import METRICS
 
 
@@ -47,18 +48,6 @@ class Metric:
     fn: Callable[[Embedding, Embedding, int], dict[str, float]]
     keys: tuple[str, ...]  # the numbers it reports
     lower_is_better: tuple[str, ...] = ()
-
-
-def inception_score(probs: torch.Tensor, splits: int = 10, seed: int = 0) -> dict[str, float]:
-    """exp(E_x KL(p(y|x) || p(y))) over ``splits`` shuffled chunks: mean and std."""
-    p = probs.double()
-    p = p[torch.randperm(len(p), generator=torch.Generator().manual_seed(seed))]
-    scores = []
-    for chunk in p.chunk(splits):
-        marginal = chunk.mean(0, keepdim=True)
-        kl = (chunk * (chunk.clamp_min(1e-12).log() - marginal.clamp_min(1e-12).log())).sum(1).mean()
-        scores.append(kl.exp().item())
-    return {"is_mean": float(np.mean(scores)), "is_std": float(np.std(scores))}
 
 
 METRICS.register("fid", Metric(lambda r, f, s: {"fid": _fid.fid(r.features, f.features)}, ("fid",), ("fid",)),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from gankit.metrics.evaluator import load_evaluator
+from gankit.metrics.classifiers import load_evaluator
 
 
 class StackedMNISTEvaluator:

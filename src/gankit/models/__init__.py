@@ -11,8 +11,10 @@ unlabelled data) and returns ``(generator, discriminator)``:
   ``D(x, y=None) -> logits [B]``, or ``(logits [B], class_logits [B, K])`` when
   ``model.conditioning`` is acgan. cgan and projection D's require y.
 
-``vae`` is the exception: it returns ``(decoder, encoder)``; the decoder is a
-generator as above and ``gankit.models.vae.elbo_loss`` trains the pair.
+Each model is registered with its ``kind``, which picks the training step:
+"gan" (the default) for a generator and discriminator; "likelihood" for the
+``vae`` baseline, whose builder returns ``(decoder, encoder)``: the decoder is a
+generator as above and ``gankit.losses.elbo_loss`` trains the pair.
 
 A shape an architecture cannot make, or conditioning without classes, is a
 one-line ConfigError.
@@ -39,8 +41,8 @@ def build_models(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn
     G, D = build(cfg, shape, int(num_classes))
     m = cfg.pack
     if m > 1:
-        if cfg.arch == "vae":
-            raise ConfigError("model.pack applies to GAN discriminators, not the vae")
+        if model_kind(cfg.arch) != "gan":
+            raise ConfigError(f"model.pack applies to GAN discriminators, and {cfg.arch} is not a GAN")
         D = Packed(build(cfg, packed_shape(shape, m), int(num_classes))[1], m)
     return G, D
 
@@ -48,3 +50,8 @@ def build_models(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn
 def build_generator(cfg, shape: tuple, num_classes: int = 0) -> nn.Module:
     """Build the generator alone (to load saved weights and sample): no packed D is needed."""
     return MODELS.get(cfg.arch)(cfg, tuple(int(s) for s in shape), int(num_classes))[0]
+
+
+def model_kind(arch: str) -> str:
+    """The kind ``arch`` was registered with: "gan" or "likelihood" (it picks the training step)."""
+    return MODELS.attrs(arch).get("kind", "gan")

@@ -1,11 +1,11 @@
-"""DCGANs: the seed's 28x28 model (``dcgan-28``) and the paper's 32x32 and 64x64 ones.
+"""DCGANs: the tutorial's 28x28 model (``dcgan-28``) and the paper's 32x32 and 64x64 ones.
 
-``dcgan-28``: the seed's DCGAN for 28x28 images (MNIST, Fashion-MNIST), corrected.
-The seed's Keras generator has three stride-2 transposed convolutions after the
+``dcgan-28``: the tutorial's DCGAN for 28x28 images (MNIST, Fashion-MNIST), corrected.
+The tutorial's Keras generator has three stride-2 transposed convolutions after the
 7x7 start (7 -> 14 -> 28 -> 56), so it emits 56x56 images that its own 28x28
 discriminator cannot take. Two stride-2 layers reach 28x28, as in the TensorFlow
-DCGAN tutorial the seed follows; the extra 32-channel layer is dropped. Layers
-mirror the seed: Keras ``padding='same'`` becomes explicit padding, Keras
+DCGAN tutorial the tutorial follows; the extra 32-channel layer is dropped. Layers
+mirror the tutorial: Keras ``padding='same'`` becomes explicit padding, Keras
 Dense/Conv defaults (Glorot-uniform kernels, zero biases) are kept, and the
 discriminator ends in a raw logit (``Dense(1)``, no sigmoid) so that losses can
 be computed stably from logits. Width w (default 64): G 4w/2w/w channels, D w/2w.
@@ -62,7 +62,7 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 # ---------------------------------------------------------------------------
-# dcgan-28: the seed's model
+# dcgan-28: the tutorial's model
 # ---------------------------------------------------------------------------
 
 
@@ -129,7 +129,7 @@ class Discriminator28(nn.Module):
         return self.head(self.features(x), y)  # logits [B] (ACGAN: and class logits [B, K])
 
 
-@MODELS.register("dcgan-28", help="the seed's DCGAN for 28x28 images (Radford et al. 2015, as the TF tutorial)")
+@MODELS.register("dcgan-28", help="the tutorial's DCGAN for 28x28 images (Radford et al. 2015, as the TF tutorial)")
 def build_dcgan28(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     channels, _ = image_shape(shape, "dcgan-28", (28,))
     k = class_count(cfg, num_classes, "dcgan-28")

@@ -229,10 +229,9 @@ def class_count(cfg, num_classes: int, arch: str) -> int:
 
 
 class Dropout(nn.Module):
-    """nn.Dropout with a mask that is about 5x cheaper to draw on a CPU.
+    """nn.Dropout with a mask that is cheaper to draw on a CPU (docs/performance.md).
 
-    torch's dropout draws one random number per element (a Bernoulli sample), which
-    on a CPU cost the seed's discriminator about a fifth of its training step. Here
+    torch's dropout draws one random number per element (a Bernoulli sample). Here
     one 64-bit draw from torch's generator gives four 15-bit uniform numbers, each
     compared with the threshold: the same kind of mask from the same (checkpointed,
     per-rank) random stream, with p rounded to a multiple of 1/32768.

@@ -1,14 +1,13 @@
 """The whole training step as one CUDA graph (train.cuda_graph).
 
-At batch 128 the seed's DCGAN step is a few hundred small kernels (forward and
+At batch 128 the tutorial's DCGAN step is a few hundred small kernels (forward and
 backward of G and D, losses, two Adam updates) that each run for microseconds: on
 a GPU, launching them from Python costs more than running them. A CUDA graph
 records the step's kernels once and replays them with one launch.
 
-Phases of a call:
-  inputs    eager: D step k's real batch (DeviceBatches) and noise (the trainer's
-            generator) are drawn as in any step, then copied into the graph's
-            fixed input tensors
+Phases of a call ``graphed(inputs)``, with the step's inputs drawn by the Trainer
+as for any step:
+  inputs    the inputs are copied into the graph's fixed input tensors
   warm-up   the first ``warmup`` calls run the step eagerly on a side stream, so
             that cuDNN has chosen its algorithms and Adam has created its state
             before anything is recorded
@@ -31,38 +30,38 @@ which a capture refuses.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 
 import torch
+
+from gankit.train.interface import Step, StepInputs
 
 Tensor = torch.Tensor
 
 
 class GraphedStep:
-    def __init__(self, step: Callable[..., dict[str, Tensor]], n_critic: int, warmup: int = 3,
-                 strict: bool = False):
-        self.step = step  # a GANStep: step(batches, sample_z, d_step0) -> stats
-        self.n_critic = n_critic
+    def __init__(self, step: Step, warmup: int = 3, strict: bool = False):
+        self.step = step  # a capturable step: step(inputs) -> stats
         self.warmup = warmup
         self.strict = strict  # asked for explicitly: a failed capture is an error, not a fallback
         self.calls = 0
         self.graph: torch.cuda.CUDAGraph | None = None
         self.eager = False  # the capture failed: every step runs eagerly
-        self.inputs: list[list[Tensor | None]] = []  # per D step: real [B, C, H, W], y [B], z [B, latent], y_fake [B]
+        self.inputs: StepInputs | None = None  # the graph's fixed inputs, rewritten before each replay
         self.outputs: dict[str, Tensor] = {}  # the step's statistics, rewritten by each replay
 
-    def __call__(self, batches: Callable[[int], tuple], sample_z: Callable[[int], tuple],
-                 d_step0: int) -> dict[str, Tensor]:
-        drawn = []
-        for k in range(self.n_critic):
-            real, y = batches(d_step0 + k)
-            drawn.append([real, y, *sample_z(real.shape[0])])
+    # the step's own description, so the Trainer can treat this as the step
+    capturable = True
+    n_batches = property(lambda self: self.step.n_batches)
+    uses_noise = property(lambda self: self.step.uses_noise)
+    optimizers = property(lambda self: self.step.optimizers)
+
+    def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
         self.calls += 1
         if self.calls <= self.warmup:
-            return self._eager_on_side_stream(drawn, d_step0)
+            return self._eager_on_side_stream(inputs)
         if self.graph is None and not self.eager:
             try:
-                self._capture(drawn, d_step0)
+                self._capture(inputs)
             except RuntimeError as e:  # CUDA's capture errors included
                 if self.strict:
                     raise
@@ -72,34 +71,22 @@ class GraphedStep:
                               "training goes on without it (train.cuda_graph=false skips the attempt)",
                               stacklevel=2)
         if self.eager:
-            return self._run(drawn, d_step0)
-        for fixed, new in zip(self.inputs, drawn):
-            for f, t in zip(fixed, new):
-                if f is not None:
-                    f.copy_(t)
+            return self.step(inputs)
+        self.inputs.copy_(inputs)
         self.graph.replay()
         return {k: v.clone() for k, v in self.outputs.items()}  # the next replay overwrites the outputs
 
-    def _run(self, inputs: list[list[Tensor | None]], d_step0: int) -> dict[str, Tensor]:
-        return self.step(lambda i: tuple(inputs[i - d_step0][:2]), _replay_noise(inputs), d_step0)
-
-    def _eager_on_side_stream(self, inputs, d_step0: int) -> dict[str, Tensor]:
+    def _eager_on_side_stream(self, inputs: StepInputs) -> dict[str, Tensor]:
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
-            out = self._run(inputs, d_step0)
+            out = self.step(inputs)
         torch.cuda.current_stream().wait_stream(side)
         return out
 
-    def _capture(self, drawn, d_step0: int) -> None:
-        self.inputs = [[t.clone() if t is not None else None for t in ts] for ts in drawn]
+    def _capture(self, inputs: StepInputs) -> None:
+        self.inputs = inputs.clone()
         torch.cuda.synchronize()
         self.graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(self.graph):
-            self.outputs = self._run(self.inputs, d_step0)
-
-
-def _replay_noise(inputs: list[list[Tensor | None]]) -> Callable[[int], tuple]:
-    """A sample_z that hands out D step k's (z, y_fake) on its k-th call."""
-    calls = iter(range(len(inputs)))
-    return lambda b: tuple(inputs[next(calls)][2:])
+            self.outputs = self.step(self.inputs)

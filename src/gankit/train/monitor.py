@@ -12,11 +12,12 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
+from gankit.run import RunDir
 from gankit.train import distributed
-from gankit.train.run_dir import RunDir
 
 
 class Monitor:
@@ -96,9 +97,10 @@ class Monitor:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if not k.endswith("_std"))
         self.note(f"eval at step {step}: {shown}")
 
-    def image(self, tag: str, picture_chw: torch.Tensor, step: int) -> None:
+    def image(self, tag: str, picture: np.ndarray, step: int) -> None:
+        """A uint8 picture [H, W, C] to TensorBoard."""
         if self.writer:
-            self.writer.add_image(tag, picture_chw, step)
+            self.writer.add_image(tag, picture, step, dataformats="HWC")
 
     def note(self, text: str) -> None:
         if self.show:

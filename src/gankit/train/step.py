@@ -1,7 +1,9 @@
 """One training step of a GAN: n_critic D steps, then a G step.
 
-Shapes: real [B, C, H, W] in [-1, 1] (or points [B, 2]); y int64 [B] or None;
-z [B, latent]; logits [B]; class logits [B, K] (ACGAN).
+The step is called with its inputs, drawn by the Trainer (see interface.py):
+``GANStep(inputs)``, where D step k takes ``inputs.reals[k]`` and the fakes of
+``inputs.z[k]``. Shapes: real [B, C, H, W] in [-1, 1] (or points [B, 2]); y int64
+[B] or None; z [B, latent]; logits [B]; class logits [B, K] (ACGAN).
 
 Phases of a step:
   D step       raise D on real data, lower it on fakes (the fakes detached, so the
@@ -17,22 +19,31 @@ DiffAugment, when on, transforms every image D sees, real or fake, in every phas
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 from torch import nn
 
 from gankit.augment import diff_augment
+from gankit.config import Config
+from gankit.errors import ConfigError
 from gankit.losses import GANLoss, acgan_loss, adversarial, clip_weights_
+from gankit.registry import LOSSES, STEPS
 from gankit.regularizers import Regularizer
+from gankit.regularizers import resolve as resolve_regularizer
+from gankit.train.interface import Networks, StepInputs
+from gankit.train.optim import make_optimizer
 
 Tensor = torch.Tensor
 
 
 @dataclass
 class GANStep:
-    G: nn.Module
+    capturable: ClassVar[bool] = True  # one call can be recorded as a CUDA graph
+    uses_noise: ClassVar[bool] = True
+
+    G: nn.Module  # what the step runs: the networks, or their DDP wrappers under torchrun
     D: nn.Module
     opt_g: torch.optim.Optimizer
     opt_d: torch.optim.Optimizer
@@ -47,6 +58,29 @@ class GANStep:
     bf16: bool = False  # forward passes under bfloat16 autocast (weights, optimizers and losses stay float32)
     simultaneous: bool = False  # one D pass serves the D and the G loss (see joint_step)
     autocast_cache: bool = True  # off inside a CUDA graph, whose replays must not reuse one replay's casts
+    optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.optimizers = {"G": self.opt_g, "D": self.opt_d}
+
+    @property
+    def n_batches(self) -> int:
+        return self.n_critic
+
+    @classmethod
+    def build(cls, cfg: Config, nets: Networks, precision: str, graphed: bool, world_size: int = 1) -> GANStep:
+        """The step ``cfg`` describes, with its two optimizers (capturable when ``graphed``)."""
+        o = cfg.optim
+        if o.update == "simultaneous" and (o.n_critic > 1 or world_size > 1):
+            raise ConfigError("optim.update=simultaneous needs optim.n_critic=1 and a single process")
+        loss = LOSSES.get(cfg.loss.name)
+        reg, weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
+        return cls(nets.G_ddp, nets.D_ddp,
+                   make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device, graphed),
+                   make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device, graphed),
+                   loss, n_critic=o.n_critic, reg=reg, reg_weight=weight, reg_every=cfg.reg.every,
+                   clip=cfg.loss.clip, aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy,
+                   bf16=precision == "bf16", simultaneous=o.update == "simultaneous", autocast_cache=not graphed)
 
     def amp(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
@@ -59,19 +93,18 @@ class GANStep:
         with self.amp():
             return (self.D if D is None else D)(diff_augment(x, self.augment) if self.augment else x, y)
 
-    def __call__(self, batches: Callable[[int], tuple[Tensor, Tensor]], sample_z: Callable[[int], tuple],
-                 d_step0: int) -> dict[str, Tensor]:
-        """One G step. ``batches(i)`` gives D step i's real batch; ``sample_z(B)`` gives (z, y_fake)."""
+    def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
+        """One G step: a D step on each of the n_critic real batches, then the G step."""
+        if self.simultaneous:
+            return self.joint_step(inputs.reals[0], inputs.labels[0], inputs.z[0], inputs.fake_labels[0],
+                                   inputs.d_index)
         stats: dict[str, Tensor] = {}
         for k in range(self.n_critic):
-            real, y = batches(d_step0 + k)
-            z, y_fake = sample_z(real.shape[0])
-            if self.simultaneous:
-                return self.joint_step(real, y, z, y_fake, d_step0)
+            real, y, z, y_fake = inputs.reals[k], inputs.labels[k], inputs.z[k], inputs.fake_labels[k]
             last = k == self.n_critic - 1
             with torch.set_grad_enabled(last), self.amp():  # only the last fakes are reused by the G step
                 fake = self.G(z, y_fake)  # [B, C, H, W]
-            stats.update(self.d_step(real, y, fake.detach(), y_fake, d_step0 + k))
+            stats.update(self.d_step(real, y, fake.detach(), y_fake, inputs.d_index + k))
         stats.update(self.g_step(real, y, fake, y_fake))
         return stats
 
@@ -158,29 +191,12 @@ class GANStep:
         return stats
 
 
-@dataclass
-class VAEStep:
-    """The VAE baseline's step: one ELBO update of decoder and encoder together."""
-
-    decoder: nn.Module
-    encoder: nn.Module
-    opt: torch.optim.Optimizer
-
-    def __call__(self, batches: Callable[[int], tuple[Tensor, Tensor]], sample_z: Callable[[int], tuple],
-                 d_step0: int) -> dict[str, Tensor]:
-        from gankit.models.vae import elbo_loss
-
-        x, _ = batches(d_step0)
-        loss, stats = elbo_loss(self.decoder, self.encoder, x)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
-        return {"loss": loss.detach(), **{k: v.detach() for k, v in stats.items()}}
-
-
 def _d_outputs(loss: GANLoss, real_logits: Tensor, fake_logits: Tensor) -> dict[str, Tensor]:
     """Mean D(x) and D(G(z)) as probabilities (0.5: D cannot tell), or raw critic scores."""
     if loss.probabilistic:
         return {"d_real": torch.sigmoid(real_logits.detach()).mean(),
                 "d_fake": torch.sigmoid(fake_logits.detach()).mean()}
     return {"score_real": real_logits.detach().mean(), "score_fake": fake_logits.detach().mean()}
+
+
+STEPS.register("gan", GANStep, help="n_critic D steps, then a G step (train/step.py)")

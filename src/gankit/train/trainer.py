@@ -1,8 +1,10 @@
-"""The parts of a run and their state: data, G and D, optimizers, the step, EMA, RNGs.
+"""The parts of a run and their state: data, networks, the step, EMA, noise, RNGs.
 
-``Trainer(cfg)`` builds everything a config names; ``train_step()`` advances one
-G step; ``state_dict()`` / ``load_state_dict()`` capture and restore all of it,
-so that a resumed run continues exactly where it stopped.
+``Trainer(cfg)`` builds everything a config names. Each G step,
+``train_step()`` draws the step's inputs (``draw()``: real batches, labels,
+noise; the only place they are drawn) and hands them to the step, which updates
+the networks. ``state_dict()`` / ``load_state_dict()`` capture and restore all
+of it, so that a resumed run continues exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -10,34 +12,25 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import safetensors.torch
+import numpy as np
 import torch
 
-from gankit import __version__, atomic, viz
+from gankit import viz
 from gankit.config import Config
 from gankit.data import load_dataset
 from gankit.data.batches import DeviceBatches
 from gankit.device import resolve_device, resolve_precision
 from gankit.ema import EMA
 from gankit.errors import ConfigError
-from gankit.models import build_models
-from gankit.registry import LOSSES
-from gankit.regularizers import resolve as resolve_regularizer
-from gankit.train import distributed, state
-from gankit.train.step import GANStep, VAEStep
+from gankit.models import build_models, model_kind
+from gankit.registry import STEPS
+from gankit.run import generator as run_generator
+from gankit.train import distributed
+from gankit.train.interface import Networks, Step, StepInputs
+from gankit.train.optim import load_optimizer
 
 POINTS_SHOWN = 2500  # 2-D data: points in each epoch's scatter plot (VEEGAN and PacGAN score 2,500)
-
-
-def make_optimizer(params, cfg: Config, lr: float, device: torch.device,
-                   capturable: bool = False) -> torch.optim.Optimizer:
-    """Adam (or RMSprop for WGAN); ``capturable`` when the step is replayed as a CUDA graph (the
-    optimizer then keeps its step counts on the device, where a replay can advance them)."""
-    o = cfg.optim
-    if o.name == "rmsprop":  # the WGAN paper: momentum-free, as Adam destabilised its critic
-        return torch.optim.RMSprop(params, lr=lr, capturable=capturable)
-    fused = device.type == "cuda" if o.fused is None else o.fused
-    return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2), fused=fused or None, capturable=capturable)
+GRID_SCALE = 2  # epoch grids are upscaled this many times (nearest) for viewing
 
 
 class Trainer:
@@ -46,56 +39,51 @@ class Trainer:
         self.dist = dist
         self.device = device or resolve_device(distributed.device_for(dist, cfg.train.device))
         torch.manual_seed(cfg.train.seed)  # initial weights, dropout, augmentation, penalties
-        d = cfg.data
-        self.data = load_dataset(d.dataset, d.split, root=d.root, download=d.download, device=self.device,
-                                 resolution=d.resolution, channels=d.channels,
-                                 labels_from_folders=d.labels_from_folders, size=d.size)
+
+        # data: the whole split on the device, batches by index
+        self.data = load_dataset(cfg.data, cfg.data.split, self.device)
         self.points = self.data.kind == "points"
         self.conditional = cfg.model.conditioning != "none"
         self.num_classes = self.data.num_classes if self.conditional else 0
         if self.conditional and not self.num_classes:
-            raise ConfigError(f"model.conditioning={cfg.model.conditioning} needs labels, and {d.dataset} has none "
-                              "(for imagefolder: data.labels_from_folders=true)")
-        n = d.subset or len(self.data)
+            raise ConfigError(f"model.conditioning={cfg.model.conditioning} needs labels, and {cfg.data.dataset} "
+                              "has none (for imagefolder: data.labels_from_folders=true)")
+        n = cfg.data.subset or len(self.data)
         self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], cfg.train.batch_size,
                                      cfg.train.seed, rank=dist.rank, world_size=dist.world_size)
         self.precision = resolve_precision(cfg.train.precision, self.device)
-        self.n_critic = cfg.optim.n_critic
-        self.steps_per_epoch = self.batches.steps_per_epoch // self.n_critic  # G steps
-        if self.steps_per_epoch < 1:
-            raise ConfigError(f"optim.n_critic={self.n_critic} D steps need more batches than one epoch holds")
 
+        # networks: the plain modules, and the DDP wrappers the step runs under torchrun
         self.G, self.D = build_models(cfg.model, self.data.shape, self.num_classes)
         if dist.active and cfg.train.sync_bn:
             for net in (self.G, self.D):
                 distributed.sync_batchnorm(net, self.device.type == "cuda")
-        self.G.to(self.device)
-        self.D.to(self.device)
-        if cfg.train.channels_last:  # 4-D weights only; G's first layer and D's last are linear
-            self.G.to(memory_format=torch.channels_last)
-            self.D.to(memory_format=torch.channels_last)
-        # Under torchrun the step runs through DDP wrappers, which average gradients;
-        # everything else (EMA, checkpoints, sampling) uses the plain modules.
-        self.G_step, self.D_step = self.G, self.D
+        for net in (self.G, self.D):
+            net.to(self.device)
+            if cfg.train.channels_last:  # 4-D weights only; G's first layer and D's last are linear
+                net.to(memory_format=torch.channels_last)
+        self.G_ddp, self.D_ddp = self.G, self.D
         if dist.active:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
             ids = [self.device.index] if self.device.type == "cuda" else None
-            self.G_step, self.D_step = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
+            self.G_ddp, self.D_ddp = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
             torch.manual_seed(cfg.train.seed + 1_000_003 * (dist.rank + 1))  # per-rank dropout, augmentation
-        self.cuda_graph = self._cuda_graph()
-        if cfg.model.arch == "vae":  # D is the encoder; one optimizer trains both on the ELBO
-            self.opt_g = make_optimizer([*self.G.parameters(), *self.D.parameters()], cfg, cfg.optim.lr_g, self.device)
-            self.opt_d = None
-            self.step_fn: Any = VAEStep(self.G_step, self.D_step, self.opt_g)
-        else:
-            self.opt_g = make_optimizer(self.G.parameters(), cfg, cfg.optim.lr_g, self.device, self.cuda_graph)
-            self.opt_d = make_optimizer(self.D.parameters(), cfg, cfg.optim.lr_d, self.device, self.cuda_graph)
-            self.step_fn = self._gan_step()
-            if self.cuda_graph:
-                from gankit.train.graphed import GraphedStep
 
-                self.step_fn = GraphedStep(self.step_fn, self.n_critic, strict=cfg.train.cuda_graph is True)
+        # the step of this kind of model, replayed as one CUDA graph where it can be
+        step_cls = STEPS.get(model_kind(cfg.model.arch))
+        self.cuda_graph = self._cuda_graph(step_cls)
+        nets = Networks(self.G, self.D, self.G_ddp, self.D_ddp, self.device)
+        self.step_fn: Step = step_cls.build(cfg, nets, self.precision, self.cuda_graph, dist.world_size)
+        if self.cuda_graph:
+            from gankit.train.graphed import GraphedStep
+
+            self.step_fn = GraphedStep(self.step_fn, strict=cfg.train.cuda_graph is True)
+        self.n_batches = self.step_fn.n_batches  # real batches (D steps) per G step
+        self.steps_per_epoch = self.batches.batches_per_epoch // self.n_batches  # G steps
+        if self.steps_per_epoch < 1:
+            raise ConfigError(f"optim.n_critic={self.n_batches} D steps need more batches than one epoch holds")
+
         self.ema = EMA(self.G, cfg.ema.half_life, cfg.ema.rampup) if cfg.ema.half_life else None
         self.noise = torch.Generator(self.device).manual_seed(cfg.train.seed)  # draws z and fake labels
         self.fixed_z, self.fixed_y, self.grid_nrow = self._fixed_batch()
@@ -103,19 +91,7 @@ class Trainer:
         self.train_seconds = 0.0  # time spent in training steps, resumes included (train.max_minutes)
         self.best: dict[str, float] = {}  # {"fid": lowest FID so far, "step": when}
 
-    def _gan_step(self) -> GANStep:
-        cfg = self.cfg
-        if cfg.optim.update == "simultaneous" and (self.n_critic > 1 or self.dist.active):
-            raise ConfigError("optim.update=simultaneous needs optim.n_critic=1 and a single process")
-        loss = LOSSES.get(cfg.loss.name)
-        reg, weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
-        return GANStep(self.G_step, self.D_step, self.opt_g, self.opt_d, loss, n_critic=self.n_critic,
-                       reg=reg, reg_weight=weight, reg_every=cfg.reg.every, clip=cfg.loss.clip,
-                       aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy,
-                       bf16=self.precision == "bf16", simultaneous=cfg.optim.update == "simultaneous",
-                       autocast_cache=not self.cuda_graph)
-
-    def _cuda_graph(self) -> bool:
+    def _cuda_graph(self, step_cls: Any) -> bool:
         """train.cuda_graph resolved: null is on where the step can be captured; true must be capturable."""
         cfg = self.cfg
         problem = None
@@ -123,8 +99,8 @@ class Trainer:
             problem = f"needs a CUDA device, and this run trains on {self.device}"
         elif self.dist.active:
             problem = "runs in one process only (not under torchrun)"
-        elif cfg.model.arch == "vae":
-            problem = "is for GAN steps; the VAE baseline's step is not captured"
+        elif not step_cls.capturable:
+            problem = f"is for GAN steps; the step of {cfg.model.arch} is not captured"
         elif cfg.reg.every != 1:
             problem = f"replays one fixed step, and reg.every={cfg.reg.every} changes the step every few steps"
         if problem and cfg.train.cuda_graph:
@@ -148,6 +124,7 @@ class Trainer:
         z = torch.randn(n, self.cfg.model.latent_dim, generator=g).to(self.device)
         return z, (y.to(self.device) if y is not None else None), nrow
 
+    # what the loop reads ------------------------------------------------------
     @property
     def total_steps(self) -> int:
         """G steps of the whole run: train.epochs of them, capped by train.steps."""
@@ -155,31 +132,41 @@ class Trainer:
         total = t.epochs * self.steps_per_epoch
         return min(total, t.steps) if t.steps else total
 
-    # stepping ---------------------------------------------------------------
-    def batch(self, i: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """D step i's real batch: data [B, ...] and, for conditional models, labels [B]."""
-        x, y = self.batches.get(i)
-        if self.cfg.train.channels_last and x.dim() == 4:  # the layout of the weights
-            x = x.contiguous(memory_format=torch.channels_last)
-        return x, (y if self.conditional else None)
-
-    def sample_z(self, b: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """z [b, latent] and fake labels [b]: this rank's slice of the global batch's draw."""
-        w, r = self.dist.world_size, self.dist.rank
-        z = torch.randn(b * w, self.cfg.model.latent_dim, device=self.device, generator=self.noise)[r * b : (r + 1) * b]
-        y = None
-        if self.conditional:  # fake labels uniform over the classes
-            y = torch.randint(self.num_classes, (b * w,), device=self.device, generator=self.noise)[r * b : (r + 1) * b]
-        return z, y
+    @property
+    def num_samples(self) -> int:
+        """Training samples in one epoch (train.subset applied)."""
+        return self.batches.images.shape[0]
 
     @property
     def over_budget(self) -> bool:
         limit = self.cfg.train.max_minutes
         return limit is not None and self.train_seconds >= 60 * limit
 
+    def parameter_counts(self) -> tuple[int, int]:
+        return sum(p.numel() for p in self.G.parameters()), sum(p.numel() for p in self.D.parameters())
+
+    # stepping -------------------------------------------------------------------
+    def draw(self) -> StepInputs:
+        """The next G step's inputs: its real batches and labels, and its noise (see interface.py)."""
+        first = self.step * self.n_batches  # index of the step's first D step
+        reals, labels, zs, fake_labels = [], [], [], []
+        for i in range(first, first + self.n_batches):
+            x, y = self.batches.get(i)  # [B, C, H, W] in [-1, 1], int64 [B]
+            if self.cfg.train.channels_last and x.dim() == 4:  # the layout of the weights
+                x = x.contiguous(memory_format=torch.channels_last)
+            reals.append(x)
+            labels.append(y if self.conditional else None)
+            if self.step_fn.uses_noise:
+                z, y_fake = draw_noise(self.noise, x.shape[0], self.cfg.model.latent_dim, self.num_classes,
+                                       self.dist.rank, self.dist.world_size)
+                zs.append(z)
+                fake_labels.append(y_fake)
+        return StepInputs(tuple(reals), tuple(labels), tuple(zs), tuple(fake_labels), first)
+
     def train_step(self) -> dict[str, torch.Tensor]:
+        """One G step: draw its inputs, run the step, move the EMA. Returns the step's statistics."""
         t0 = time.perf_counter()
-        stats = self.step_fn(self.batch, self.sample_z, self.step * self.n_critic)
+        stats = self.step_fn(self.draw())
         self.step += 1
         if self.ema:
             b = self.cfg.train.batch_size
@@ -187,6 +174,14 @@ class Trainer:
         self.train_seconds += time.perf_counter() - t0
         return stats
 
+    def improves_best(self, values: dict[str, float]) -> bool:
+        """Keep an evaluation's FID as the best when it is the lowest so far; True when it is."""
+        if "fid" in values and values["fid"] < self.best.get("fid", float("inf")):
+            self.best = {"fid": values["fid"], "step": self.step}
+            return True
+        return False
+
+    # pictures and the generator ------------------------------------------------
     @property
     def sampling_G(self) -> torch.nn.Module:
         """The generator used for pictures, evaluation and export: the EMA when on."""
@@ -202,10 +197,23 @@ class Trainer:
         G.train(was_training)
         return out.float().cpu() if self.points else viz.to_uint8(out)
 
-    # checkpoints ------------------------------------------------------------
+    def picture(self, title: str) -> np.ndarray:
+        """What G makes of the fixed batch now, as uint8 [H, W, C]: an image grid, or a
+        scatter plot over the true modes for 2-D data."""
+        samples = self.sample_fixed()
+        if self.points:
+            return viz.scatter_picture(samples, self.data.modes, title=title)
+        return viz.upscale(viz.grid(samples, self.grid_nrow), GRID_SCALE)
+
+    def save_generator(self, path) -> None:
+        """The sampling generator's weights, with what a sampler needs (see gankit.run.generator)."""
+        run_generator.write(path, self.sampling_G, self.cfg, self.step, self.data.shape, self.num_classes,
+                            ema=self.ema is not None)
+
+    # checkpoints ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         """Everything to resume from; under torchrun a collective (every rank's RNG state is kept)."""
-        rng = distributed.gather(state.rng_state(self.noise), self.dist)
+        rng = distributed.gather(rng_state(self.noise), self.dist)
         return {
             "config": self.cfg.to_dict(),
             "step": self.step,
@@ -213,7 +221,7 @@ class Trainer:
             "num_classes": self.num_classes,
             "models": {"G": self.G.state_dict(), "D": self.D.state_dict()},
             "ema": self.ema.state_dict() if self.ema else None,
-            "optimizers": {"G": self.opt_g.state_dict(), "D": self.opt_d.state_dict() if self.opt_d else None},
+            "optimizers": {name: opt.state_dict() for name, opt in self.step_fn.optimizers.items()},
             "rng": rng if self.dist.active else rng[0],
             "world_size": self.dist.world_size,
             "best": self.best,
@@ -225,32 +233,43 @@ class Trainer:
         self.D.load_state_dict(ckpt["models"]["D"])
         if self.ema:
             self.ema.load_state_dict(ckpt["ema"])
-        _load_optimizer(self.opt_g, ckpt["optimizers"]["G"])
-        if self.opt_d:
-            _load_optimizer(self.opt_d, ckpt["optimizers"]["D"])
+        for name, opt in self.step_fn.optimizers.items():
+            load_optimizer(opt, ckpt["optimizers"][name])
         saved_world = ckpt.get("world_size", 1)
         if saved_world != self.dist.world_size:
             raise ConfigError(f"this run was trained by {saved_world} process(es); resume it with the same number "
                               f"(torchrun --nproc-per-node), not {self.dist.world_size}")
-        state.set_rng_state(ckpt["rng"][self.dist.rank] if self.dist.active else ckpt["rng"], self.noise)
+        set_rng_state(ckpt["rng"][self.dist.rank] if self.dist.active else ckpt["rng"], self.noise)
         self.step = ckpt["step"]
         self.best = ckpt.get("best", {})
         self.train_seconds = ckpt.get("train_seconds", 0.0)
 
-    def save_generator(self, path) -> None:
-        """The sampling generator's weights, with what a sampler needs in the metadata."""
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.sampling_G.state_dict().items()}
-        meta = {"config": self.cfg.to_yaml(), "gankit_version": __version__, "step": str(self.step),
-                "image_shape": ",".join(map(str, self.data.shape)), "num_classes": str(self.num_classes),
-                "ema": str(self.ema is not None)}
-        with atomic.atomic_path(path) as tmp:
-            safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
+
+def draw_noise(generator: torch.Generator, batch: int, latent_dim: int, num_classes: int, rank: int = 0,
+               world_size: int = 1) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """z [batch, latent_dim] and fake labels [batch] (None when ``num_classes`` is 0): this rank's
+    slice of one draw of the global batch, so the ranks' noise differs and together it is what
+    one process with the global batch would draw."""
+    w, r = world_size, rank
+    device = generator.device
+    z = torch.randn(batch * w, latent_dim, device=device, generator=generator)[r * batch : (r + 1) * batch]
+    y = None
+    if num_classes:  # fake labels uniform over the classes
+        y = torch.randint(num_classes, (batch * w,), device=device, generator=generator)[r * batch : (r + 1) * batch]
+    return z, y
 
 
-def _load_optimizer(opt: torch.optim.Optimizer, saved: dict[str, Any]) -> None:
-    """Restore an optimizer's state; how it computes (fused, capturable, foreach) follows this run's
-    config, not the checkpoint's, so a run can resume on another device or with CUDA graphs."""
-    how = ("fused", "capturable", "foreach")
-    groups = [{**old, **{k: new[k] for k in how if k in new}} for old, new in zip(saved["param_groups"],
-                                                                                 opt.param_groups)]
-    opt.load_state_dict({**saved, "param_groups": groups})
+def rng_state(noise: torch.Generator) -> dict[str, Any]:
+    """Every random stream a step uses: torch's global one (dropout, augmentation, penalties),
+    CUDA's, and the noise generator. The data order needs none: it derives from (seed, epoch)."""
+    state = {"torch": torch.get_rng_state(), "noise": noise.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], noise: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    noise.set_state(state["noise"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

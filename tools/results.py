@@ -1,7 +1,7 @@
 """The measured table of docs/results.md: every MNIST and Fashion-MNIST preset and
 the VAE under one CPU budget, the toy presets, and Stacked MNIST.
 
-    python benchmarks/results.py --data-root ../shared/data/mnist --minutes 3 --seeds 0 1 \
+    python tools/results.py --data-root ../shared/data/mnist --minutes 3 --seeds 0 1 \
         --out docs/results.md --images docs/images/results
 
 Each image preset trains for ``--minutes`` of training steps (train.max_minutes,
@@ -25,10 +25,10 @@ from pathlib import Path
 import gankit
 from gankit import config as C
 from gankit import presets, viz
-from gankit.metrics.evaluate import Reference, evaluate, parse_metrics
+from gankit.metrics.protocol import Reference, evaluate, parse_metrics
+from gankit.run import RunDir
 from gankit.sampling import Sampler
 from gankit.train.loop import train
-from gankit.train.run_dir import RunDir
 
 IMAGE_PRESETS = ["dcgan-mnist", "wgan-mnist", "wgan-gp-mnist", "lsgan-mnist", "hinge-sn-mnist", "dragan-mnist",
                  "acgan-mnist", "cgan-projection-mnist", "vae-mnist", "dcgan-fashion"]
@@ -111,7 +111,7 @@ def main() -> None:
 def command_line(args: argparse.Namespace) -> str:
     """The command that trains and renders this table (what docs/results.md shows)."""
     root = f" --data-root {args.data_root}" if args.data_root else ""
-    return (f"python benchmarks/results.py{root} --minutes {args.minutes:g} --seeds {' '.join(map(str, args.seeds))} "
+    return (f"python tools/results.py{root} --minutes {args.minutes:g} --seeds {' '.join(map(str, args.seeds))} "
             f"--out {args.out} --images {args.images}")
 
 

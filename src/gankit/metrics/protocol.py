@@ -27,7 +27,7 @@ from gankit.data import load_dataset
 from gankit.data.sources import cache_dir
 from gankit.errors import ConfigError
 from gankit.metrics import DEFAULT_METRICS, Embedding, compute
-from gankit.metrics import evaluator as domain
+from gankit.metrics import classifiers as domain
 from gankit.registry import METRICS
 
 EVALUATORS = ("auto", "inception", "stacked-mnist-cnn", *(f"{d}-cnn" for d in domain.available()))
@@ -106,8 +106,7 @@ class Reference:
         (default eval.split), first ``n`` (default eval.real_n), in ``evaluator``'s features."""
         d = cfg.data
         split = split or cfg.eval.split
-        data = load_dataset(d.dataset, split, root=root or d.root, download=d.download, resolution=d.resolution,
-                            channels=d.channels, labels_from_folders=d.labels_from_folders, size=d.size)
+        data = load_dataset(d, split, **({"root": root} if root else {}))
         n = n or cfg.eval.real_n
         ev = get_evaluator(evaluator, d.dataset, device, data)
         return cls(ev, data.images[:n], {"dataset": d.dataset, "split": split, "source": data.source})

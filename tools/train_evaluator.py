@@ -1,7 +1,7 @@
 """Train a dataset's evaluator network and write its weights into the package.
 
-    python benchmarks/train_evaluator.py --dataset mnist --data-root DIR
-    python benchmarks/train_evaluator.py --dataset fashion-mnist
+    python tools/train_evaluator.py --dataset mnist --data-root DIR
+    python tools/train_evaluator.py --dataset fashion-mnist
 
 writes ``src/gankit/metrics/weights/<dataset>-cnn.safetensors`` (atomically),
 with the name, held-out accuracy, split, seed and this command in its header,
@@ -11,7 +11,7 @@ split, image counts, per-epoch history, timings, the weights' sha256).
 Splits. Fashion-MNIST trains on its 60,000 train images and is scored on its
 10,000 test images. MNIST uses only its test split, since the train split cannot
 be assumed present: it trains on 8,000 of the 10,000 and is scored on the other
-2,000, chosen by :func:`gankit.metrics.evaluator.mnist_split` (class-stratified,
+2,000, chosen by :func:`gankit.metrics.classifiers.mnist_split` (class-stratified,
 seeded), which the tests call too.
 
 The run is deterministic given ``--seed`` (and the thread count, which can change
@@ -40,7 +40,7 @@ from safetensors.torch import save_file
 
 from gankit.atomic import atomic_path
 from gankit.data import load_dataset
-from gankit.metrics import evaluator as E
+from gankit.metrics import classifiers as E
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def command_line(args: argparse.Namespace, epochs: int) -> str:
     """The command that reproduces this run, with every choice spelled out."""
-    parts = ["python", "benchmarks/train_evaluator.py", "--dataset", args.dataset]
+    parts = ["python", "tools/train_evaluator.py", "--dataset", args.dataset]
     parts += ["--epochs", str(epochs), "--seed", str(args.seed)]
     if args.threads:
         parts += ["--threads", str(args.threads)]
@@ -107,7 +107,7 @@ def load_splits(dataset: str, root: str | None) -> Splits:
         train_idx, held_idx = E.mnist_split(test.labels)
         t_idx, h_idx = torch.from_numpy(train_idx), torch.from_numpy(held_idx)
         held_sha = hashlib.sha256(held_idx.astype("<i8").tobytes()).hexdigest()
-        rule = "gankit.metrics.evaluator.mnist_split"
+        rule = "gankit.metrics.classifiers.mnist_split"
         rule += f"(labels, holdout={E.MNIST_HOLDOUT_SIZE}, seed={E.MNIST_SPLIT_SEED})"
         return Splits(
             test.images[t_idx],

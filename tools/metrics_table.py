@@ -1,6 +1,6 @@
 """The metric table of docs/metrics.md: the real-data floor, then trained runs.
 
-    python benchmarks/metrics_table.py --data-root ../shared/data/mnist RUN_DIR [RUN_DIR ...]
+    python tools/metrics_table.py --data-root ../shared/data/mnist RUN_DIR [RUN_DIR ...]
 
 Rows:
   * real vs itself: the 10,000 MNIST test images scored against themselves, the
@@ -21,7 +21,7 @@ import torch
 import gankit
 from gankit.data import load_dataset
 from gankit.metrics import DEFAULT_METRICS
-from gankit.metrics.evaluate import Reference, evaluate, get_evaluator
+from gankit.metrics.protocol import Reference, evaluate, get_evaluator
 
 COLUMNS = ("fid", "kid_mean", "precision", "recall", "density", "coverage",
            "classes_covered", "kl_to_uniform", "mean_confidence")

@@ -1,12 +1,11 @@
-"""What a checkpoint holds, and how it is written and read.
+"""Checkpoints: what one holds, and how it is written and read.
 
 A checkpoint holds everything needed to continue a run exactly, bit for bit on
-the same device: model weights and buffers, optimizer states, the step counter,
-and every random number generator the step uses (the global torch RNG drives
-dropout; a dedicated generator draws the noise z; the data order is derived from
-(seed, epoch) and needs no state). It is a plain dict of tensors and numbers,
-saved with torch.save and loaded with ``weights_only=True``, so loading a
-checkpoint never runs code from the file.
+the same device: model weights and buffers, the EMA, optimizer states, the step
+counter, and every random number generator the step uses (see
+:meth:`gankit.train.trainer.Trainer.state_dict`). It is a plain dict of tensors,
+numbers and strings, saved with ``torch.save`` and loaded with
+``weights_only=True``, so loading a checkpoint never runs code from the file.
 """
 
 from __future__ import annotations
@@ -19,21 +18,7 @@ import torch
 from gankit import __version__, atomic
 from gankit.errors import CheckpointError
 
-FORMAT = 1
-
-
-def rng_state(noise: torch.Generator) -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "noise": noise.get_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def set_rng_state(state: dict[str, Any], noise: torch.Generator) -> None:
-    torch.set_rng_state(state["torch"])
-    noise.set_state(state["noise"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+FORMAT = 1  # bump when the layout of the dict changes
 
 
 def save(path: str | Path, payload: dict[str, Any]) -> None:
@@ -44,6 +29,7 @@ def save(path: str | Path, payload: dict[str, Any]) -> None:
 
 
 def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True``; a missing, damaged or foreign file is a CheckpointError."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")

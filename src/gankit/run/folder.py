@@ -1,4 +1,4 @@
-"""The run directory: the contract between training and every later command.
+"""The run folder's layout, its config and its metrics.jsonl.
 
     RUN/
       config.yaml            the resolved config (every key, every default)
@@ -12,7 +12,8 @@
       generator.safetensors  the final generator weights (+ config in metadata)
 
 Every reader and writer goes through :class:`RunDir`, so the layout is written
-down once.
+down once. Checkpoints and the generator file are read and written by
+:mod:`gankit.run.checkpoint` and :mod:`gankit.run.generator`.
 """
 
 from __future__ import annotations

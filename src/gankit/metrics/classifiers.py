@@ -12,7 +12,7 @@ classifier trained on the dataset itself:
 One network per dataset ships inside the package as
 ``metrics/weights/<dataset>-cnn.safetensors``; its safetensors header carries
 the name, held-out accuracy, split and training command, and a JSON file beside
-it carries the full training report. ``benchmarks/train_evaluator.py`` rebuilds
+it carries the full training report. ``tools/train_evaluator.py`` rebuilds
 both, deterministically given its seed.
 """
 
@@ -100,7 +100,7 @@ def weights_path(dataset: str) -> Path:
 
 def rebuild_command(dataset: str) -> str:
     """The command that retrains ``dataset``'s evaluator and rewrites its weights."""
-    command = f"python benchmarks/train_evaluator.py --dataset {dataset}"
+    command = f"python tools/train_evaluator.py --dataset {dataset}"
     return command + " --data-root DIR_WITH_THE_MNIST_TEST_SPLIT" if dataset == "mnist" else command
 
 

@@ -12,10 +12,10 @@ import torch.nn.functional as F
 from gankit.cli import main
 from gankit.data import load_dataset
 from gankit.errors import ConfigError
-from gankit.metrics import evaluate as E
-from gankit.metrics.evaluate import Reference, evaluate, get_evaluator, parse_metrics
+from gankit.metrics import protocol as E
+from gankit.metrics.protocol import Reference, evaluate, get_evaluator, parse_metrics
+from gankit.run import RunDir
 from gankit.train.loop import train
-from gankit.train.run_dir import RunDir
 
 N = 1000  # per side: small enough for seconds, large enough for stable trends
 

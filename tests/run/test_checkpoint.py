@@ -4,43 +4,43 @@ import pytest
 import torch
 
 from gankit.errors import CheckpointError
-from gankit.train import state
+from gankit.run import checkpoint
 
 
 def test_save_is_atomic_and_loads_back(tmp_path):
     path = tmp_path / "ck" / "last.pt"
-    state.save(path, {"step": 3, "w": torch.arange(4)})
-    ck = state.load(path)
-    assert ck["step"] == 3 and torch.equal(ck["w"], torch.arange(4)) and ck["format"] == state.FORMAT
+    checkpoint.save(path, {"step": 3, "w": torch.arange(4)})
+    ck = checkpoint.load(path)
+    assert ck["step"] == 3 and torch.equal(ck["w"], torch.arange(4)) and ck["format"] == checkpoint.FORMAT
     assert [p.name for p in path.parent.iterdir()] == ["last.pt"]  # no temp file left
 
 
 def test_a_failed_save_keeps_the_previous_checkpoint(tmp_path):
     path = tmp_path / "last.pt"
-    state.save(path, {"step": 1})
+    checkpoint.save(path, {"step": 1})
 
     class Unsavable:
         def __reduce__(self):
             raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
-        state.save(path, {"step": 2, "bad": Unsavable()})
-    assert state.load(path)["step"] == 1
+        checkpoint.save(path, {"step": 2, "bad": Unsavable()})
+    assert checkpoint.load(path)["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
 
 
 def test_corrupt_and_foreign_files_are_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
-        state.load(tmp_path / "nope.pt")
+        checkpoint.load(tmp_path / "nope.pt")
     cut = tmp_path / "cut.pt"
-    state.save(cut, {"step": 1, "w": torch.zeros(1000)})
+    checkpoint.save(cut, {"step": 1, "w": torch.zeros(1000)})
     cut.write_bytes(cut.read_bytes()[:200])
     with pytest.raises(CheckpointError, match="cut.pt cannot be read"):
-        state.load(cut)
+        checkpoint.load(cut)
     other = tmp_path / "other.pt"
     torch.save({"hello": 1}, other)
     with pytest.raises(CheckpointError, match="not a gankit checkpoint"):
-        state.load(other)
+        checkpoint.load(other)
 
 
 class Exploit:
@@ -52,16 +52,7 @@ class Exploit:
 def test_loading_never_runs_code_from_the_file(tmp_path, capsys):
     evil = tmp_path / "evil.pt"
     with open(evil, "wb") as f:
-        pickle.dump({"format": state.FORMAT, "x": Exploit()}, f)
+        pickle.dump({"format": checkpoint.FORMAT, "x": Exploit()}, f)
     with pytest.raises(CheckpointError):
-        state.load(evil)
+        checkpoint.load(evil)
     assert "must never run" not in capsys.readouterr().out
-
-
-def test_rng_state_round_trip():
-    noise = torch.Generator().manual_seed(5)
-    saved = state.rng_state(noise)
-    a = (torch.rand(3), torch.randn(3, generator=noise))
-    state.set_rng_state(saved, noise)
-    b = (torch.rand(3), torch.randn(3, generator=noise))
-    assert all(torch.equal(x, y) for x, y in zip(a, b))
