@@ -2,7 +2,7 @@
 steps in float32 and in each fast setting, over several seeds, each scored with
 the default protocol (10,000 samples against the MNIST test images).
 
-    python benchmarks/fast_quality.py --data-root ../shared/data/mnist --steps 1000 --seeds 0 1
+    python benchmarks/fast_quality.py --steps 1000 --seeds 0 1
     python benchmarks/fast_quality.py --device cuda --setting "graph=train.precision=bf16 train.cuda_graph=true" ...
 
 A fast setting keeps quality when its mean FID is no worse than the float32 runs'

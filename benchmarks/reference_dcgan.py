@@ -2,7 +2,7 @@
 person writes it first (nn.Sequential, BCEWithLogitsLoss, a DataLoader, Adam,
 the loss read back every step). benchmarks/throughput.py times it beside gankit.
 
-    python benchmarks/reference_dcgan.py --data-root ../shared/data/mnist --steps 50
+    python benchmarks/reference_dcgan.py --steps 50
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ fraction of the device's measured matrix-multiply peak each reaches (one trainin
 image costs about 0.49 GFLOP: D on real and fake, forward and backward, and G
 forward and backward through D).
 
-    python benchmarks/throughput.py --data-root ../shared/data/mnist [--tf-python /path/to/python]
+    python benchmarks/throughput.py [--tf-python /path/to/python]
 """
 
 from __future__ import annotations

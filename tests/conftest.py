@@ -1,18 +1,16 @@
 """Fixtures shared by the whole test suite.
 
-Tests use real data: the MNIST test split shared with this repository and the
+Tests use real data: the MNIST that ships inside the package (both splits) and the
 Fashion-MNIST copy that Debian's ``dataset-fashion-mnist`` installs. Tests that
-need one skip, saying why, where it is not present.
+need Fashion-MNIST skip, saying why, where it is not installed.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -29,17 +27,10 @@ def _isolated_data_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 
 @pytest.fixture(scope="session")
 def mnist_root() -> Path:
-    """The folder holding the real MNIST test split (t10k-*-idx?-ubyte.gz)."""
-    candidates = [
-        os.environ.get("GANKIT_TEST_MNIST"),
-        REPO.parent / "shared" / "data" / "mnist",
-        "/work/shared/data/mnist",
-    ]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    tried = ", ".join(str(c) for c in candidates[1:])
-    pytest.skip(f"the MNIST test split is not here: set GANKIT_TEST_MNIST to its folder (also looked in {tried})")
+    """The folder holding the real MNIST, both splits: the copy embedded in the package."""
+    from gankit.data.mnist import EMBEDDED_MNIST
+
+    return EMBEDDED_MNIST
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The metric table of docs/metrics.md: the real-data floor, then trained runs.
 
-    python tools/metrics_table.py --data-root ../shared/data/mnist RUN_DIR [RUN_DIR ...]
+    python tools/metrics_table.py RUN_DIR [RUN_DIR ...]
 
 Rows:
   * real vs itself: the 10,000 MNIST test images scored against themselves, the

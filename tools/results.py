@@ -1,7 +1,7 @@
 """The measured table of docs/results.md: every MNIST and Fashion-MNIST preset and
 the VAE under one CPU budget, the toy presets, and Stacked MNIST.
 
-    python tools/results.py --data-root ../shared/data/mnist --minutes 3 --seeds 0 1 \
+    python tools/results.py --minutes 3 --seeds 0 1 \
         --out docs/results.md --images docs/images/results
 
 Each image preset trains for ``--minutes`` of training steps (train.max_minutes,

@@ -310,13 +310,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         keys = config.describe_keys()
         vw = max(len(repr(v)) for _, v, _ in keys)
         rows = [(k, f"{v!r:<{vw}}  {h}") for k, v, h in keys]
+    elif args.what == "datasets":  # each with where it would be read from now
+        from gankit.data.datasets import where
+
+        rows = [(e.name, f"{e.help}\n    read from: {where(e.name)}") for e in DATASETS.entries()]
     else:
-        reg = {"models": MODELS, "losses": LOSSES, "regularizers": REGULARIZERS, "datasets": DATASETS,
-               "metrics": METRICS}[args.what]
+        reg = {"models": MODELS, "losses": LOSSES, "regularizers": REGULARIZERS, "metrics": METRICS}[args.what]
         rows = [(e.name, e.help) for e in reg.entries()]
     width = max(len(name) for name, _ in rows)
     for name, text in rows:
-        print(f"{name:<{width}}  {text}")
+        print(f"{name:<{width}}  {text}".replace("\n", "\n" + " " * width))
     return 0
 
 

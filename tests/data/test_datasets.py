@@ -15,12 +15,15 @@ import torch
 
 from gankit.config import DataConfig
 from gankit.data import ImageDataset, datasets, load_dataset
+from gankit.data.datasets import where
 from gankit.data.idx import read_labels, write_idx
+from gankit.data.mnist import EMBEDDED_MNIST
 from gankit.data.sources import cache_dir
 from gankit.errors import ConfigError, DataError
 from gankit.registry import DATASETS
 
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 
 
 def test_mnist_test_split(mnist_root: Path) -> None:
@@ -120,12 +123,53 @@ def test_nothing_anywhere_without_download_lists_the_places(tmp_path: Path, monk
     assert not os.path.exists(cache_dir())  # nothing was written while looking
 
 
-def test_mnist_train_not_found_says_it_must_be_supplied() -> None:
+def test_mnist_trains_offline_from_the_copy_in_the_package() -> None:
+    ds = load_dataset("mnist", "train", download=False)
+    assert ds.source == str(EMBEDDED_MNIST) and ds.images.shape == (60000, 1, 28, 28)
+    assert torch.bincount(ds.labels).tolist() == MNIST_TRAIN_COUNTS
+
+
+def test_the_data_root_then_the_cache_then_the_embedded_copy(tmp_path: Path) -> None:
+    test_files = ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
+    cache = cache_dir() / "mnist"
+    cache.mkdir(parents=True)
+    root = tmp_path / "root"
+    root.mkdir()
+    for name in test_files:
+        shutil.copy(EMBEDDED_MNIST / name, cache)
+        shutil.copy(EMBEDDED_MNIST / name, root)
+    assert load_dataset("mnist", "test").source == str(cache)
+    assert load_dataset("mnist", "test", root=root).source == str(root)
+    # a split comes whole from one folder: the cache lacks the train files, so the package has them
+    assert load_dataset("mnist", "train").source == str(EMBEDDED_MNIST)
+    assert where("mnist") == f"embedded copy {EMBEDDED_MNIST}"
+    assert where("mnist", root) == f"embedded copy {EMBEDDED_MNIST}"  # where the train split would come from
+
+
+def test_a_damaged_embedded_copy_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a valid IDX file whose content differs by one label from the genuine one
+    labels = read_labels(EMBEDDED_MNIST / "t10k-labels-idx1-ubyte.gz")
+    labels[0] = (labels[0] + 1) % 10
+    damaged = tmp_path / "package"
+    damaged.mkdir()
+    shutil.copy(EMBEDDED_MNIST / "t10k-images-idx3-ubyte.gz", damaged)
+    write_idx(damaged / "t10k-labels-idx1-ubyte.gz", labels)
+    monkeypatch.setitem(datasets.SPECS, "mnist", dataclasses.replace(datasets.SPECS["mnist"], embedded=damaged))
+    with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte\.gz: its content does not have the sha256 .* "
+                                        r"reinstall gankit"):
+        load_dataset("mnist", "test", download=False)
+    # the same files in a data root are the user's own: read, checked structurally
+    assert load_dataset("mnist", "test", root=damaged).labels[0] == int(labels[0])
+
+
+def test_mnist_missing_everywhere_says_how_to_supply_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = dataclasses.replace(datasets.SPECS["mnist"], embedded=tmp_path / "gone")
+    monkeypatch.setitem(datasets.SPECS, "mnist", spec)
     with pytest.raises(DataError) as info:
         load_dataset("mnist", "train", download=False)
     message = str(info.value)
-    assert "data root: none given" in message and "--data-root" in message
-    assert "train split is not on a fresh machine and must be downloaded" in message
+    assert f"embedded copy {tmp_path / 'gone'}: no such folder" in message and "--data-root" in message
+    assert "reinstall gankit" in message
 
 
 def test_registered_builders_match_load_dataset() -> None:

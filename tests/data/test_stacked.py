@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from gankit.data import load_dataset, stacked
+from gankit.data import datasets, load_dataset, stacked
 from gankit.errors import ConfigError, DataError
 
 
@@ -65,7 +66,8 @@ def test_default_size() -> None:
     assert stacked.DEFAULT_SIZE == 128_000
 
 
-def test_mnist_files_are_searched_like_mnist(tmp_path: Path) -> None:
+def test_mnist_files_are_searched_like_mnist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(datasets.SPECS, "mnist", dataclasses.replace(datasets.SPECS["mnist"], embedded=None))
     with pytest.raises(DataError, match=r"cannot find the mnist test split"):
         load_dataset("stacked-mnist", "test", root=tmp_path, download=False, size=10)
     with pytest.raises(ConfigError, match=r"data\.size=-1: must be > 0"):

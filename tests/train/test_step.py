@@ -73,6 +73,7 @@ def test_d_step_changes_d_alone_by_the_hand_computed_gradient():
     grad_w = g_real @ real + g_fake @ fake
     grad_b = g_real.sum() + g_fake.sum()
     d1 = weights(step.D)
+    assert torch.allclose(stats["grad_norm_d"], torch.cat([grad_w, grad_b.view(1)]).norm(), atol=1e-6)
     assert torch.allclose(d1["net.weight"][0], w - LR * grad_w, atol=1e-6)
     assert torch.allclose(d1["net.bias"][0], b - LR * grad_b, atol=1e-6)
     assert all(torch.equal(v, weights(step.G)[k]) for k, v in g0.items())  # G untouched
@@ -94,6 +95,7 @@ def test_g_step_changes_g_alone_by_the_hand_computed_gradient():
     grad_A = torch.outer(w, z.T @ g_logit)  # [3, 2]
     grad_c = w * g_logit.sum()
     g1 = weights(step.G)
+    assert torch.allclose(stats["grad_norm_g"], torch.cat([grad_A.flatten(), grad_c]).norm(), atol=1e-6)
     assert torch.allclose(g1["net.weight"], A - LR * grad_A, atol=1e-6)
     assert torch.allclose(g1["net.bias"], c - LR * grad_c, atol=1e-6)
     assert all(torch.equal(v, weights(step.D)[k]) for k, v in d0.items())  # D untouched
@@ -112,7 +114,7 @@ def test_a_step_is_n_critic_d_steps_on_its_batches_then_one_g_step():
 
     stats = step(inputs)
 
-    assert set(stats) == {"loss_d", "d_real", "d_fake", "loss_g"}
+    assert set(stats) == {"loss_d", "d_real", "d_fake", "grad_norm_d", "loss_g", "grad_norm_g"}
     for net, ref_net in ((step.G, ref.G), (step.D, ref.D)):
         assert all(torch.equal(v, weights(ref_net)[k]) for k, v in weights(net).items())
 

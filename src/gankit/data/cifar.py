@@ -144,14 +144,8 @@ def unpickle(data: bytes, where: str) -> Any:
 # --- finding and reading the files --------------------------------------------
 
 
-def find_source(spec: DatasetSpec, split: str, root: PathLike | None, download: bool) -> Path:
-    """The extracted folder or the archive, searched like the MNIST files.
-
-    In each local place (data root, cache, system copies) the extracted folder wins
-    over the archive, as it reads faster; a place may also be that folder itself.
-    Only when no place has either is the archive downloaded, by ``sources.locate``,
-    whose error lists every place looked at.
-    """
+def find_local(spec: DatasetSpec, root: PathLike | None) -> Path | None:
+    """The extracted folder or the archive in the first local place that holds either."""
     # sources' own list of places, so the order cannot drift from the MNIST search.
     for _place, directory in sources.local_places(spec.name, root, spec.system_dirs):
         for folder in (directory / FOLDER, directory):
@@ -160,6 +154,25 @@ def find_source(spec: DatasetSpec, split: str, root: PathLike | None, download: 
         files, _ = sources.find_in_dir(directory, [ARCHIVE])
         if files is not None:
             return files[ARCHIVE]
+    return None
+
+
+def where(root: PathLike | None) -> str:
+    found = find_local(SPECS["cifar10"], root)
+    return str(found) if found else f"a download from {SPECS['cifar10'].mirrors[0]}"
+
+
+def find_source(spec: DatasetSpec, split: str, root: PathLike | None, download: bool) -> Path:
+    """The extracted folder or the archive, searched like the MNIST files.
+
+    In each local place (data root, cache, system copies) the extracted folder wins
+    over the archive, as it reads faster; a place may also be that folder itself.
+    Only when no place has either is the archive downloaded, by ``sources.locate``,
+    whose error lists every place looked at.
+    """
+    local = find_local(spec, root)
+    if local is not None:
+        return local
     found = sources.locate(
         spec.name,
         [ARCHIVE],
@@ -269,7 +282,7 @@ def decode_meta(obj: Any, where: str, num_classes: int) -> tuple[str, ...]:
     return tuple(n.decode("latin-1") if isinstance(n, bytes) else str(n) for n in names)
 
 
-@DATASETS.register("cifar10", help=CIFAR10.help)
+@DATASETS.register("cifar10", help=CIFAR10.help, where=where)
 def load_cifar10(cfg: DataConfig, split: str, device: str | torch.device = "cpu") -> ImageDataset:
     """CIFAR-10 from the python-version archive or its extracted folder: uint8 [N, 3, 32, 32].
 

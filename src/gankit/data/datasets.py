@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -93,6 +94,7 @@ class DatasetSpec:
     class_names: tuple[str, ...]
     help: str  # one line, for `gankit list datasets`
     hint: str = ""  # appended to the error when the files are nowhere to be found
+    embedded: Path | None = None  # the copy shipped inside the package, read after the cache
 
 
 SPECS: dict[str, DatasetSpec] = {}  # name -> spec of each downloadable dataset, filled as modules register them
@@ -121,6 +123,21 @@ def load_dataset(data: DataConfig | str, split: str | None = None, device: str |
     return builder(cfg, split or cfg.split, device)
 
 
+def where(name: str, root: PathLike | None = None) -> str:
+    """Where dataset ``name`` would be read from now, without reading or downloading anything
+    (``gankit list datasets``)."""
+    return DATASETS.attrs(name)["where"](root)
+
+
+def spec_where(spec: DatasetSpec, root: PathLike | None = None, split: str = "train") -> str:
+    """The first local place holding ``split`` of a downloadable dataset, else its first mirror."""
+    files = spec.splits[split]
+    for place, directory in sources.local_places(spec.name, root, spec.system_dirs, spec.embedded):
+        if sources.find_in_dir(directory, list(files))[0] is not None:
+            return f"{place} {directory}"
+    return f"a download from {spec.mirrors[0]} into {sources.cache_dir() / spec.name}"
+
+
 def check_split(name: str, split: str, splits: Iterable[str] = SPLITS) -> None:
     """Stop an unknown split early, with the choices, before any file is touched."""
     splits = tuple(splits)
@@ -144,6 +161,7 @@ def read_idx_split(
         files,
         root=root,
         system_dirs=spec.system_dirs,
+        embedded=spec.embedded,
         mirrors=spec.mirrors,
         checksums=spec.checksums,
         download=download,
@@ -151,8 +169,10 @@ def read_idx_split(
         what=f"{spec.name} {split} split",
     )
     images_path, labels_path = found.files[files.images], found.files[files.labels]
-    images = idx.read_images(images_path)
-    labels = idx.read_labels(labels_path)
+    # a shipped copy is checked against its content hash; other local files structurally only
+    verify = found.place == sources.EMBEDDED
+    images = idx.read_images(images_path, spec.checksums[files.images].sha256 if verify else None)
+    labels = idx.read_labels(labels_path, spec.checksums[files.labels].sha256 if verify else None)
     if len(images) != len(labels):
         raise DataError(
             f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels; "

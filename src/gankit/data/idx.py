@@ -14,6 +14,7 @@ the fault and the fix, never as a struct/gzip/numpy traceback.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import struct
@@ -50,14 +51,15 @@ def read_idx(path: PathLike) -> np.ndarray:
     return _load(Path(path))[1]
 
 
-def read_images(path: PathLike) -> np.ndarray:
-    """Read an IDX image file: uint8 ``[N, H, W]``, magic 2051."""
-    return _load_expecting(Path(path), IMAGES_MAGIC)
+def read_images(path: PathLike, sha256: str | None = None) -> np.ndarray:
+    """Read an IDX image file: uint8 ``[N, H, W]``, magic 2051; with ``sha256``, the
+    decompressed content must have that hash."""
+    return _load_expecting(Path(path), IMAGES_MAGIC, sha256)
 
 
-def read_labels(path: PathLike) -> np.ndarray:
-    """Read an IDX label file: uint8 ``[N]``, magic 2049."""
-    return _load_expecting(Path(path), LABELS_MAGIC)
+def read_labels(path: PathLike, sha256: str | None = None) -> np.ndarray:
+    """Read an IDX label file: uint8 ``[N]``, magic 2049 (``sha256`` as for read_images)."""
+    return _load_expecting(Path(path), LABELS_MAGIC, sha256)
 
 
 def write_idx(path: PathLike, array: np.ndarray, compress: bool = True) -> Path:
@@ -83,8 +85,12 @@ def write_idx(path: PathLike, array: np.ndarray, compress: bool = True) -> Path:
     return path
 
 
-def _load_expecting(path: Path, magic: int) -> np.ndarray:
-    found, array = _load(path)
+def _load_expecting(path: Path, magic: int, sha256: str | None = None) -> np.ndarray:
+    data = _read_bytes(path)
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise DataError(f"{path}: its content does not have the sha256 {sha256} of the genuine file; "
+                        "the copy is damaged: reinstall gankit, or pass --data-root DIR with intact files")
+    found, array = _parse(path, data)
     if found != magic:
         raise DataError(
             f"{path}: wrong magic number {found}, expected {magic} ({_KNOWN_KINDS[magic]}); "

@@ -5,8 +5,10 @@ A split's files are looked for, in this order:
 1. the data root: the ``root`` argument (``--data-root``), else ``$GANKIT_DATA``;
    either ``ROOT/<dataset>/`` or ``ROOT/`` itself;
 2. the user cache, ``cache_dir()/<dataset>``;
-3. system copies named by the dataset (e.g. Debian's ``dataset-fashion-mnist``);
-4. a download from the dataset's mirrors into the cache, when allowed.
+3. the copy embedded in the package, for datasets that ship one (MNIST), verified
+   by the sha256 of its content when read;
+4. system copies named by the dataset (e.g. Debian's ``dataset-fashion-mnist``);
+5. a download from the dataset's mirrors into the cache, when allowed.
 
 All files of a split must come from one folder, so a dataset never mixes copies.
 In each folder a file may be gzip-compressed (``name.gz``) or raw (``name``), and
@@ -40,6 +42,7 @@ from gankit.atomic import fsync_dir
 from gankit.errors import DataError
 
 DATA_ROOT_ENV = "GANKIT_DATA"
+EMBEDDED = "embedded copy"  # the place label of data shipped inside the package
 DOWNLOAD_TIMEOUT_S = 30.0
 _CHUNK = 1 << 16
 _USER_AGENT = "gankit (python urllib)"  # some mirrors refuse urllib's default agent
@@ -69,7 +72,7 @@ class Located:
 
     directory: Path
     files: dict[str, Path]  # base name (e.g. "t10k-images-idx3-ubyte") -> the file found
-    place: str  # how the folder was found: "data root", "cache", "system copy", "download"
+    place: str  # how the folder was found: "data root", "cache", EMBEDDED, "system copy", "download"
 
 
 def cache_dir() -> Path:
@@ -114,6 +117,7 @@ def locate(
     *,
     root: PathLike | None = None,
     system_dirs: Sequence[PathLike] = (),
+    embedded: PathLike | None = None,
     mirrors: Sequence[str] = (),
     checksums: Mapping[str, Checksum] | None = None,
     download: bool = True,
@@ -132,7 +136,7 @@ def locate(
     looked: list[str] = []
     if root is None and not os.environ.get(DATA_ROOT_ENV):
         looked.append(f"data root: none given (--data-root DIR or ${DATA_ROOT_ENV})")
-    for place, directory in local_places(dataset, root, system_dirs):
+    for place, directory in local_places(dataset, root, system_dirs, embedded):
         files, why = find_in_dir(directory, names)
         if files is not None:
             return Located(directory, files, place)
@@ -155,7 +159,8 @@ def locate(
     raise DataError(_not_found_message(what or dataset, names, looked, mirrors, target, hint))
 
 
-def local_places(dataset: str, root: PathLike | None, system_dirs: Sequence[PathLike]) -> list[tuple[str, Path]]:
+def local_places(dataset: str, root: PathLike | None, system_dirs: Sequence[PathLike],
+                 embedded: PathLike | None = None) -> list[tuple[str, Path]]:
     """The local folders to search, in order, each with a label for messages."""
     places: list[tuple[str, Path]] = []
     label = "data root"
@@ -167,6 +172,8 @@ def local_places(dataset: str, root: PathLike | None, system_dirs: Sequence[Path
         # hold another dataset's files (same names) directly.
         places += [(label, base / dataset), (label, base)]
     places.append(("cache", cache_dir() / dataset))
+    if embedded is not None:
+        places.append((EMBEDDED, Path(embedded)))
     places += [("system copy", Path(d)) for d in system_dirs]
     return places
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from gankit.config import DataConfig
-from gankit.data.datasets import SPECS, SPLITS, ImageDataset, check_split, read_idx_split
+from gankit.data.datasets import SPECS, SPLITS, ImageDataset, check_split, read_idx_split, spec_where
 from gankit.registry import DATASETS
 
 DEFAULT_SIZE = 128_000  # the training set size of VEEGAN and PacGAN
@@ -47,6 +47,7 @@ def stack_digits(
 
 @DATASETS.register(
     "stacked-mnist",
+    where=lambda root: "drawn from mnist, read from " + spec_where(SPECS["mnist"], root),
     help="Stacked MNIST (Metz et al. 2017; VEEGAN; PacGAN): 3 MNIST digits as R, G, B, 28x28, 1000 modes "
     "(128,000 drawn by default)",
 )

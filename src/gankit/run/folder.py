@@ -10,6 +10,8 @@
       checkpoints/last.pt    everything needed to resume exactly
       checkpoints/best.pt    the checkpoint with the lowest FID (when evaluating during training)
       generator.safetensors  the final generator weights (+ config in metadata)
+      evaluation.json        the last `gankit evaluate` of the run: metrics and protocol
+      report.html            the run's report, one self-contained page
 
 Every reader and writer goes through :class:`RunDir`, so the layout is written
 down once. Checkpoints and the generator file are read and written by
@@ -43,6 +45,8 @@ class RunDir:
     last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
     best_checkpoint = property(lambda self: self.path / "checkpoints" / "best.pt")
     generator = property(lambda self: self.path / "generator.safetensors")
+    evaluation = property(lambda self: self.path / "evaluation.json")
+    report = property(lambda self: self.path / "report.html")
 
     def epoch_grid(self, epoch: int) -> Path:
         """Grid of epoch ``epoch`` (1-based)."""

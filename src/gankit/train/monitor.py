@@ -45,14 +45,16 @@ class Monitor:
             # purge_step drops events a crashed run logged after its last checkpoint
             self.writer = SummaryWriter(str(run.tensorboard), purge_step=start_step or None)
 
-    def update(self, step: int, stats: dict[str, torch.Tensor]) -> None:
-        """Record the stats of G step ``step`` (1-based count of steps done)."""
+    def update(self, step: int, stats: dict[str, torch.Tensor]) -> dict[str, Any] | None:
+        """Record the stats of G step ``step`` (1-based count of steps done); at log intervals
+        return the averaged record just written (on every rank), else None."""
         for k, v in stats.items():
             self._sums[k] = self._sums[k] + v if k in self._sums else v.detach().clone()
         self._count += 1
         self.bar.update(1)
         if step % self.every == 0 or step == self.total:
-            self.flush(step)
+            return self.flush(step)
+        return None
 
     def flush(self, step: int) -> dict[str, Any] | None:
         if not self._count:

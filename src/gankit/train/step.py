@@ -116,6 +116,7 @@ class GANStep:
         loss_d, stats = self.d_loss(out_real, out_fake, real, y, fake, y_fake, d_index)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
+        stats["grad_norm_d"] = grad_norm(self.opt_d)
         self.opt_d.step()
         if self.loss.weight_clipping:
             clip_weights_(self.D, self.clip)
@@ -172,6 +173,7 @@ class GANStep:
         for params, grads in ((d_params, d_grads), (g_params, g_grads)):
             for p, g in zip(params, grads):
                 p.grad = g
+        stats["grad_norm_d"], g_stats["grad_norm_g"] = grad_norm(self.opt_d), grad_norm(self.opt_g)
         self.opt_d.step()
         self.opt_g.step()
         if self.loss.weight_clipping:
@@ -186,9 +188,17 @@ class GANStep:
         loss_g, stats = self.g_loss(out_fake, out_real, y_fake)
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        stats["grad_norm_g"] = grad_norm(self.opt_g)
         self.opt_g.step()
         D.requires_grad_(True)
         return stats
+
+
+def grad_norm(opt: torch.optim.Optimizer) -> Tensor:
+    """The L2 norm of all the gradients an optimizer is about to apply, as a device tensor (no sync):
+    logged, and watched by the training doctor (a G whose gradients vanish has stopped learning)."""
+    grads = [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads).detach()
 
 
 def _d_outputs(loss: GANLoss, real_logits: Tensor, fake_logits: Tensor) -> dict[str, Tensor]:
