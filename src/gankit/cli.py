@@ -1,4 +1,4 @@
-"""The gankit command line: train, sample, evaluate, list.
+"""The gankit command line: train, sample, evaluate, report, interpolate, export, list.
 
 Usage errors print one line and exit with status 2; so do errors in what the
 user supplied (config values, paths, data files, run folders). An interrupted
@@ -41,6 +41,16 @@ def whole_number(check: Callable[[Any], str | None]) -> Callable[[str], int]:
 
 positive_int = whole_number(positive)
 non_negative_int = whole_number(non_negative)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
 
 
 # Train flags that are shorthands for config keys.
@@ -96,6 +106,9 @@ def build_parser() -> Parser:
                    help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
     s.add_argument("--out", metavar="FILE",
                    help=".png: a grid; .npy: uint8 array (N, C, H, W) (default RUN_DIR/samples/sample-seedS.png)")
+    s.add_argument("--truncation", type=positive_float, metavar="PSI",
+                   help="draw z from the normal truncated at +-PSI (BigGAN's trick): closer to the typical "
+                        "sample, less varied; e.g. 0.7")
     s.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     s.set_defaults(func=cmd_sample, parser=s)
 
@@ -115,8 +128,46 @@ def build_parser() -> Parser:
     e.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
     e.add_argument("--data-root", metavar="DIR", help="folder holding the reference dataset files")
     e.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    e.add_argument("--json", metavar="FILE", help="also write the result, with its protocol, as JSON")
+    e.add_argument("--truncation", metavar="PSI[,PSI...]",
+                   help="also score samples drawn with each truncation psi, e.g. 0.5,0.7,1.0: the precision/recall "
+                        "trade-off it buys (the report plots it)")
+    e.add_argument("--json", metavar="FILE", help="also write the result, with its protocol, as JSON "
+                   "(it is always written to RUN_DIR/evaluation.json)")
     e.set_defaults(func=cmd_evaluate, parser=e)
+
+    r = sub.add_parser("report", help="one self-contained HTML page of a run, or of several side by side",
+                       description="Write a report: config, curves, sample grids by epoch, final samples, "
+                       "evaluation and the training doctor's findings. Several runs: a comparison table too.")
+    r.add_argument("run_dirs", metavar="RUN_DIR", nargs="+")
+    r.add_argument("--out", metavar="FILE",
+                   help="the HTML file (default RUN_DIR/report.html for one run, report.html for several)")
+    r.set_defaults(func=cmd_report, parser=r)
+
+    w = sub.add_parser("interpolate", help="walk through the latent space between random points",
+                       description="Spherical interpolation between random latents: an animation (.gif) or a "
+                       "grid with one walk per row (.png).")
+    w.add_argument("run_dir", metavar="RUN_DIR")
+    w.add_argument("--out", metavar="FILE", required=True, help="walk.gif (animated) or walk.png (a grid)")
+    w.add_argument("--n", type=positive_int, default=8, help="number of walks (pairs of end points; default 8)")
+    w.add_argument("--steps", type=whole_number(lambda v: None if v >= 2 else "must be >= 2"), default=10,
+                   help="points along each walk, ends included (default 10)")
+    w.add_argument("--seed", type=non_negative_int, default=0, help="seed of the end points (default 0)")
+    w.add_argument("--class", dest="klass", type=non_negative_int, metavar="K",
+                   help="class-conditional runs: walk within class K (default: a random class per walk)")
+    w.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
+                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
+    w.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    w.set_defaults(func=cmd_interpolate, parser=w)
+
+    x = sub.add_parser("export", help="export the generator as ONNX or TorchScript",
+                       description="Export the run's generator (the EMA weights where the run kept them) with "
+                       "a dynamic batch size and the config in the file's metadata.")
+    x.add_argument("run_dir", metavar="RUN_DIR")
+    x.add_argument("--format", choices=["onnx", "torchscript"], required=True)
+    x.add_argument("--out", metavar="FILE", required=True, help="e.g. generator.onnx or generator.pt")
+    x.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
+                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
+    x.set_defaults(func=cmd_export, parser=x)
 
     ls = sub.add_parser("list", help="list presets, models, losses, regularizers, datasets, metrics or config keys",
                         description="List the registered choices.")
@@ -253,7 +304,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             labels = int(args.klass)
         else:
             args.parser.error(f"--class {args.klass}: expected 'all' or a class in 0..{k - 1}")
-    samples = sampler.sample(n, seed=args.seed, labels=labels)  # uint8 [N, C, H, W], or float points [N, 2]
+    samples = sampler.sample(n, seed=args.seed, labels=labels, truncation=args.truncation)  # uint8 [N, C, H, W]
     if out.suffix == ".npy":
         with atomic.atomic_path(out) as tmp:
             with open(tmp, "wb") as f:
@@ -272,16 +323,64 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     import gankit
     from gankit import atomic
     from gankit.metrics.protocol import Reference, evaluate, parse_metrics
+    from gankit.run import RunDir
 
     metrics = parse_metrics(args.metrics)
+    psis = [positive_float(p) for p in args.truncation.split(",")] if args.truncation else []
     sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
     reference = Reference.for_run(sampler.config, args.evaluator, args.split, args.real_n, root=args.data_root,
                                   device=sampler.device)
     result = evaluate(sampler.sample, reference, n=args.n, metrics=metrics, seed=args.seed)
     result["protocol"]["run"] = {"path": str(args.run_dir), "checkpoint": args.checkpoint, "step": sampler.step}
     print(format_result(result))
+    if psis:
+        result["truncation"] = []
+        for psi in psis:
+            truncated = evaluate(lambda n, seed, psi=psi: sampler.sample(n, seed=seed, truncation=psi), reference,
+                                 n=args.n, metrics=metrics, seed=args.seed)
+            result["truncation"].append({"psi": psi, "metrics": truncated["metrics"]})
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in truncated["metrics"].items() if not k.endswith("_std"))
+            print(f"truncation {psi:g}: {shown}")
+    text = json.dumps(result, indent=2) + "\n"
+    atomic.write_text(RunDir.open(args.run_dir).evaluation, text)
     if args.json:
-        atomic.write_text(args.json, json.dumps(result, indent=2) + "\n")
+        atomic.write_text(args.json, text)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from gankit.report import write_report
+
+    print(f"wrote {write_report(args.run_dirs, args.out)}")
+    return 0
+
+
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    import gankit
+    from gankit import viz
+
+    out = Path(args.out)
+    if out.suffix not in (".gif", ".png"):
+        args.parser.error(f"--out {out}: the file must end in .gif (an animation) or .png (a grid)")
+    sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    if args.klass is not None and not (sampler.num_classes and args.klass < sampler.num_classes):
+        k = sampler.num_classes
+        args.parser.error(f"--class {args.klass}: " + (f"expected a class in 0..{k - 1}" if k else
+                                                       f"{args.run_dir} is not class-conditional"))
+    walks = sampler.interpolate(args.n, args.steps, seed=args.seed, labels=args.klass)  # [n, steps, C, H, W]
+    if out.suffix == ".png":  # one walk per row
+        viz.save_grid(walks.flatten(0, 1), out, nrow=args.steps)
+    else:  # frame t: every walk at step t, there and back again
+        frames = [viz.upscale(viz.grid(walks[:, t]), 2) for t in [*range(args.steps), *range(args.steps - 2, 0, -1)]]
+        viz.save_animation(frames, out)
+    print(f"wrote {args.n} walks of {args.steps} steps to {out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from gankit.export import export_generator
+
+    print(f"wrote {export_generator(args.run_dir, args.format, args.out, checkpoint=args.checkpoint)}")
     return 0
 
 

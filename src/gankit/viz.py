@@ -52,6 +52,13 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, s
     save_picture(upscale(grid(images, nrow), scale), path)
 
 
+def save_animation(pictures: Sequence[np.ndarray], path: str | Path, ms_per_frame: int = 120) -> None:
+    """uint8 pictures [H, W, C] as a looping GIF."""
+    imgs = [Image.fromarray(p[..., 0] if p.shape[2] == 1 else p) for p in pictures]
+    with atomic.atomic_path(path) as tmp:
+        imgs[0].save(tmp, format="GIF", save_all=True, append_images=imgs[1:], duration=ms_per_frame, loop=0)
+
+
 def save_gif(frames: Sequence[str | Path], path: str | Path, ms_per_frame: int = 300) -> None:
     """Animate PNG frames into a looping GIF; the last frame is held longer."""
     if not frames:

@@ -7,7 +7,10 @@ Phases of one run:
            (n_critic D steps + a G step, train/step.py), then the EMA; at
            intervals: log, epoch picture, evaluation, checkpoint; a stop request
            (Ctrl-C, SIGTERM) ends the loop cleanly after the step in flight
-  finish   final checkpoint, generator.safetensors, progress.gif, losses.png
+  finish   final checkpoint, generator.safetensors, progress.gif, losses.png, report.html
+
+The training doctor (train/doctor.py) looks at each log interval's statistics and
+each epoch's samples, and names the failures it sees once each.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ import torch
 from gankit import viz
 from gankit.config import Config
 from gankit.metrics.protocol import Reference, evaluate, parse_metrics
+from gankit.report import write_report
 from gankit.run import RunDir, checkpoint
 from gankit.sampling import generate
 from gankit.train import distributed
+from gankit.train.doctor import Doctor
 from gankit.train.monitor import Monitor
 from gankit.train.trainer import Trainer
 
@@ -92,6 +97,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
     main = dist.main
     trainer = Trainer(cfg, dist=dist)
     periodic_eval = PeriodicEval(cfg, trainer.device) if cfg.eval.every and main else None
+    doctor = Doctor(cfg, trainer.data, trainer.device) if main else None
     evaluating = bool(cfg.eval.every)
     if resume:
         trainer.load_state_dict(checkpoint.load(run.last_checkpoint))
@@ -121,9 +127,12 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
 
     def epoch_picture() -> None:
         epoch = -(-trainer.step // spe)  # 1-based epoch holding the last step done
-        picture = trainer.picture(f"epoch {epoch}")  # uint8 [H, W, C]
+        samples = trainer.sample_fixed()  # uint8 [N, C, H, W], or float points [N, 2]
+        picture = trainer.picture(samples, f"epoch {epoch}")  # uint8 [H, W, C]
         viz.save_picture(picture, run.epoch_grid(epoch))
         mon.image("samples", picture, trainer.step)
+        for finding in doctor.check_samples(trainer.step, samples):
+            mon.finding(finding)
 
     def summaries() -> None:
         """progress.gif and losses.png, rebuilt from every epoch grid and metric so far."""
@@ -143,7 +152,10 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         while trainer.step < total and not should_stop(trainer.step):
             stats = trainer.train_step()  # draws the step's inputs, runs the step, moves the EMA
             step = trainer.step
-            mon.update(step, stats)
+            record = mon.update(step, stats)  # the averaged statistics, at log intervals
+            if record and main:
+                for finding in doctor.check_log(record):
+                    mon.finding(finding)
             if main and step % spe == 0:
                 epoch_picture()
                 if time.perf_counter() - summarised >= SUMMARY_EVERY_S:
@@ -162,6 +174,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
             epoch_picture()  # a run that stops mid-epoch still shows where it got to
         trainer.save_generator(run.generator)
         summaries()
+        write_report([run.path], run.report)
     mon.close()
     return Result(run, trainer.step, total, interrupted=stop.requested)
 

@@ -99,6 +99,15 @@ class Monitor:
         shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items() if not k.endswith("_std"))
         self.note(f"eval at step {step}: {shown}")
 
+    def finding(self, finding: Any) -> None:
+        """A training doctor's finding: on screen, in metrics.jsonl and TensorBoard (rank 0 writes)."""
+        if not self.write:
+            return
+        self.run.append_metrics({**finding.record(), "epoch": finding.step / self.steps_per_epoch})
+        if self.writer:
+            self.writer.add_text("doctor", finding.line(), finding.step)
+        self.note(finding.line())
+
     def image(self, tag: str, picture: np.ndarray, step: int) -> None:
         """A uint8 picture [H, W, C] to TensorBoard."""
         if self.writer:

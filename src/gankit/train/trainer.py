@@ -197,10 +197,9 @@ class Trainer:
         G.train(was_training)
         return out.float().cpu() if self.points else viz.to_uint8(out)
 
-    def picture(self, title: str) -> np.ndarray:
-        """What G makes of the fixed batch now, as uint8 [H, W, C]: an image grid, or a
+    def picture(self, samples: torch.Tensor, title: str) -> np.ndarray:
+        """The fixed batch's samples (sample_fixed()) as uint8 [H, W, C]: an image grid, or a
         scatter plot over the true modes for 2-D data."""
-        samples = self.sample_fixed()
         if self.points:
             return viz.scatter_picture(samples, self.data.modes, title=title)
         return viz.upscale(viz.grid(samples, self.grid_nrow), GRID_SCALE)
