@@ -160,8 +160,8 @@ class TrainConfig:
     seed: int = opt(0, "seed of weights, data order, noise and dropout: same seed, same run", non_negative)
     device: str = opt("auto", "auto (CUDA when present), cpu, cuda or cuda:N", device_name)
     precision: str = opt("auto", "bf16: forward passes under bfloat16 autocast (weights, optimizer states and "
-                         "losses stay float32); fp32; auto: bf16 where the device computes it natively (GPUs "
-                         "with bf16, CPUs with AVX512-BF16 or AMX), else fp32", one_of("auto", "fp32", "bf16"))
+                         "losses stay float32); fp32; auto: bf16 where the device computes it faster (GPUs "
+                         "with bf16, CPUs with AMX, AMD CPUs with AVX512-BF16), else fp32", one_of("auto", "fp32", "bf16"))
     sync_bn: bool = opt(False, "under torchrun: BatchNorm statistics over the global batch instead of each rank's")
     channels_last: bool = opt(False, "convolution weights and image batches in channels-last (NHWC) memory format, "
                               "the layout of cuDNN's bf16 tensor-core kernels")

@@ -26,14 +26,27 @@ def resolve_device(name: str) -> torch.device:
 
 
 def native_bf16(device: torch.device) -> bool:
-    """True where bfloat16 matrix products run natively, and so faster than float32."""
+    """True where bfloat16 convolutions and matrix products run faster than float32."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     try:
-        flags = open("/proc/cpuinfo").read()
+        cpuinfo = open("/proc/cpuinfo").read()
     except OSError:  # not Linux: no cheap way to tell, so stay with float32
         return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+    return cpu_bf16_is_fast(cpuinfo)
+
+
+def cpu_bf16_is_fast(cpuinfo: str) -> bool:
+    """Whether a CPU (its /proc/cpuinfo) computes bfloat16 faster than float32.
+
+    Intel's AMX tiles (amx_bf16) do. AVX512-BF16 alone does on AMD's Zen 4 and later,
+    but not on Intel's Cooper Lake-era cores, where PyTorch's bf16 kernels ran slower
+    than float32 (docs/performance.md has both machines' numbers).
+    """
+    flags = set(cpuinfo.split())
+    if "amx_bf16" in flags:
+        return True
+    return "avx512_bf16" in flags and "AuthenticAMD" in cpuinfo
 
 
 def resolve_precision(name: str, device: torch.device) -> str:
