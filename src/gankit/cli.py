@@ -53,6 +53,11 @@ def positive_float(text: str) -> float:
     return value
 
 
+def positive_floats(text: str) -> list[float]:
+    """'0.5,0.7,1' -> [0.5, 0.7, 1.0], each a finite number > 0."""
+    return [positive_float(part.strip()) for part in text.split(",")]
+
+
 # Train flags that are shorthands for config keys.
 FLAG_KEYS = {
     "dataset": "data.dataset",
@@ -128,7 +133,7 @@ def build_parser() -> Parser:
     e.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
     e.add_argument("--data-root", metavar="DIR", help="folder holding the reference dataset files")
     e.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
-    e.add_argument("--truncation", metavar="PSI[,PSI...]",
+    e.add_argument("--truncation", type=positive_floats, metavar="PSI[,PSI...]",
                    help="also score samples drawn with each truncation psi, e.g. 0.5,0.7,1.0: the precision/recall "
                         "trade-off it buys (the report plots it)")
     e.add_argument("--json", metavar="FILE", help="also write the result, with its protocol, as JSON "
@@ -326,7 +331,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gankit.run import RunDir
 
     metrics = parse_metrics(args.metrics)
-    psis = [positive_float(p) for p in args.truncation.split(",")] if args.truncation else []
+    psis = args.truncation or []
     sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
     reference = Reference.for_run(sampler.config, args.evaluator, args.split, args.real_n, root=args.data_root,
                                   device=sampler.device)

@@ -155,3 +155,18 @@ def test_evaluate_command_and_evaluation_during_training(tiny_config, tmp_path, 
     assert result["protocol"]["run"]["step"] == best_step
     # the same protocol on the same weights gives the same number as during training
     assert result["metrics"]["fid"] == pytest.approx(min(r["fid"] for r in evals), rel=1e-6)
+    assert json.loads(run.evaluation.read_text()) == result  # kept in the run folder for the report
+
+
+def test_evaluate_scores_a_truncation_sweep(tiny_config, tmp_path, capsys):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(tiny_config(train__steps=8), run, verbose=False)
+    code = main(["evaluate", str(run.path), "--n", "300", "--real-n", "300", "--metrics", "fid,pr",
+                 "--truncation", "0.25,1"])
+    assert code == 0 and "truncation 0.25: fid" in capsys.readouterr().out
+    sweep = json.loads(run.evaluation.read_text())["truncation"]
+    assert [s["psi"] for s in sweep] == [0.25, 1.0] and {"fid", "precision", "recall"} <= set(sweep[0]["metrics"])
+    assert sweep[0]["metrics"] != sweep[1]["metrics"]
+    with pytest.raises(SystemExit) as e:
+        main(["evaluate", str(run.path), "--truncation", "0.5,-1"])
+    assert e.value.code == 2 and "--truncation: must be a finite number > 0, got -1" in capsys.readouterr().err
