@@ -21,6 +21,21 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
     return images.float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8)
 
 
+def as_target(images: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """uint8 images [N, C, h, w] shown at another shape (C', H, W) beside it: enlarged by repeating
+    pixels (a small source next to its super-resolved output), grey repeated to RGB, RGB to grey."""
+    c, h, w = shape
+    if images.shape[-2:] != (h, w):
+        images = torch.nn.functional.interpolate(images.float(), size=(h, w), mode="nearest").round().to(torch.uint8)
+    if images.shape[1] != c:
+        if c == 3:
+            images = images.expand(-1, 3, -1, -1)
+        else:
+            luma = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+            images = (images.float() * luma).sum(1, keepdim=True).round().to(torch.uint8)
+    return images
+
+
 def grid(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
     """uint8 [N, C, H, W] -> one uint8 picture [rows*(H+pad)+pad, cols*(W+pad)+pad, C]."""
     images = images.detach().cpu()
@@ -110,29 +125,46 @@ PANELS = (
 )
 LABELS = {"loss_d": "D loss", "loss_g": "G loss", "d_real": "mean D(x)", "d_fake": "mean D(G(z))",
           "score_real": "mean D(x)", "score_fake": "mean D(G(z))", "penalty": "penalty", "aux_d": "D aux loss",
-          "aux_g": "G aux loss", "loss": "loss", "recon": "reconstruction", "kl": "KL", "fid": "FID"}
+          "aux_g": "G aux loss", "loss": "loss", "recon": "reconstruction", "kl": "KL", "fid": "FID",
+          "grad_norm_d": "D gradient norm", "grad_norm_g": "G gradient norm"}
 
 
 def plot_losses(records: list[dict[str, Any]], path: str | Path) -> None:
     """Curves of every logged quantity over G steps, from metrics.jsonl records, one panel per kind."""
-    panels = [(title, [k for k in keys if any(k in r for r in records)]) for title, keys in PANELS]
+    fig = curves_figure(records)
+    if fig is not None:
+        save_figure(fig, path)
+
+
+def curves_figure(records: list[dict[str, Any]], panels: Sequence[tuple[str, Sequence[str]]] = PANELS,
+                  columns: int = 1) -> Figure | None:
+    """One panel per group of ``panels`` that ``records`` hold a key of, in ``columns`` columns
+    sharing the G-step axis; None when the records hold none of the keys."""
+    panels = [(title, [k for k in keys if any(k in r for r in records)]) for title, keys in panels]
     panels = [(title, keys) for title, keys in panels if keys]
     if not panels:
-        return
-    fig = Figure(figsize=(8, 2.6 * len(panels) + 0.6), dpi=100)
-    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)
-    for ax, (title, keys) in zip(axes[:, 0], panels):
+        return None
+    columns = max(1, min(columns, len(panels)))
+    rows = math.ceil(len(panels) / columns)
+    fig = Figure(figsize=(8 if columns == 1 else 10.4, 2.6 * rows + 0.6), dpi=100)
+    axes = fig.subplots(rows, columns, sharex=True, squeeze=False).ravel()
+    for ax, (title, keys) in zip(axes, panels):
         for k in keys:
-            rows = [r for r in records if k in r]
-            ax.plot([r["step"] for r in rows], [r[k] for r in rows], "o-" if k == "fid" else "-",
+            kept = [r for r in records if k in r]
+            ax.plot([r["step"] for r in kept], [r[k] for r in kept], "o-" if k == "fid" else "-",
                     ms=3, label=LABELS.get(k, k))
         if keys[0] == "d_real":
             ax.axhline(0.5, color="gray", lw=0.8, ls="--")
         ax.set_ylabel(title)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("G step")
-    save_figure(fig, path)
+    for i, ax in enumerate(axes):
+        if i >= len(panels):
+            ax.set_visible(False)
+        elif i + columns >= len(panels):  # the lowest panel of its column
+            ax.set_xlabel("G step")
+            ax.xaxis.set_tick_params(labelbottom=True)
+    return fig
 
 
 def save_figure(fig: Figure, path: str | Path) -> None:
