@@ -47,7 +47,7 @@ def preset_config(name: str, mnist_root, cifar_root) -> C.Config:
 @pytest.mark.parametrize("name", presets.names())
 def test_every_preset_trains(name, mnist_root, cifar_root, tmp_path, request):
     cfg = preset_config(name, mnist_root, cifar_root)
-    if cfg.data.dataset == "fashion-mnist":
+    if "fashion-mnist" in (cfg.data.dataset, cfg.pair.dataset_b):
         request.getfixturevalue("fashion_root")  # skips, saying why, where it is not installed
     run = RunDir.create(tmp_path / name, name)
     result = train(cfg, run, verbose=False)
@@ -74,7 +74,7 @@ def test_every_gan_preset_runs_as_a_cuda_graph(name, mnist_root, cifar_root, req
     from gankit.train.trainer import Trainer
 
     cfg = preset_config(name, mnist_root, cifar_root)
-    if cfg.data.dataset == "fashion-mnist":
+    if "fashion-mnist" in (cfg.data.dataset, cfg.pair.dataset_b):
         request.getfixturevalue("fashion_root")  # skips, saying why, where it is not installed
     data = C.set_key(C.set_key(cfg.to_dict(), "train.device", "cuda"), "train.cuda_graph", True)
     t = Trainer(C.from_dict(data))

@@ -1,4 +1,4 @@
-"""The gankit command line: train, sample, evaluate, report, interpolate, export, list.
+"""The gankit command line: train, sample, evaluate, report, interpolate, export, translate, list.
 
 Usage errors print one line and exit with status 2; so do errors in what the
 user supplied (config values, paths, data files, run folders). An interrupted
@@ -136,6 +136,8 @@ def build_parser() -> Parser:
     e.add_argument("--truncation", type=positive_floats, metavar="PSI[,PSI...]",
                    help="also score samples drawn with each truncation psi, e.g. 0.5,0.7,1.0: the precision/recall "
                         "trade-off it buys (the report plots it)")
+    e.add_argument("--compare", metavar="RUN_DIR",
+                   help="translation and enhancement runs: also score this run the same way (e.g. its L1-only twin)")
     e.add_argument("--json", metavar="FILE", help="also write the result, with its protocol, as JSON "
                    "(it is always written to RUN_DIR/evaluation.json)")
     e.set_defaults(func=cmd_evaluate, parser=e)
@@ -173,6 +175,20 @@ def build_parser() -> Parser:
     x.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
                    help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
     x.set_defaults(func=cmd_export, parser=x)
+
+    tr = sub.add_parser("translate", aliases=["enhance"],
+                        help="run a translation or enhancement model on image files or folders",
+                        description="Translate or enhance images of any size with a trained run: files and folders "
+                        "of PNG/JPEG/BMP/GIF/WebP in, PNGs out (folders keep their layout under --out).")
+    tr.add_argument("run_dir", metavar="RUN_DIR")
+    tr.add_argument("inputs", metavar="INPUT", nargs="+", help="image files or folders of images")
+    tr.add_argument("--out", metavar="DIR", required=True, help="folder to write the outputs to")
+    tr.add_argument("--tile", type=positive_int, default=256,
+                    help="larger images go through the model in overlapping tiles of this many pixels (default 256)")
+    tr.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
+                    help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
+    tr.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    tr.set_defaults(func=cmd_translate, parser=tr)
 
     ls = sub.add_parser("list", help="list presets, models, losses, regularizers, datasets, metrics or config keys",
                         description="List the registered choices.")
@@ -329,10 +345,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gankit import atomic
     from gankit.metrics.protocol import Reference, evaluate, parse_metrics
     from gankit.run import RunDir
+    from gankit.translate import Translator
 
     metrics = parse_metrics(args.metrics)
     psis = args.truncation or []
     sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    if isinstance(sampler, Translator):
+        return evaluate_translation_run(sampler, args)
+    if args.compare:
+        args.parser.error("--compare is for translation and enhancement runs")
     reference = Reference.for_run(sampler.config, args.evaluator, args.split, args.real_n, root=args.data_root,
                                   device=sampler.device)
     result = evaluate(sampler.sample, reference, n=args.n, metrics=metrics, seed=args.seed)
@@ -346,6 +367,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             result["truncation"].append({"psi": psi, "metrics": truncated["metrics"]})
             shown = ", ".join(f"{k} {v:.4g}" for k, v in truncated["metrics"].items() if not k.endswith("_std"))
             print(f"truncation {psi:g}: {shown}")
+    text = json.dumps(result, indent=2) + "\n"
+    atomic.write_text(RunDir.open(args.run_dir).evaluation, text)
+    if args.json:
+        atomic.write_text(args.json, text)
+    return 0
+
+
+def evaluate_translation_run(translator: Any, args: argparse.Namespace) -> int:
+    """gankit evaluate on a translation or enhancement run: see gankit.metrics.translation."""
+    import json
+
+    import gankit
+    from gankit import atomic
+    from gankit.metrics.translation import evaluate_translation, format_translation
+    from gankit.run import RunDir
+
+    compare = gankit.load(args.compare, device=args.device) if args.compare else None
+    if compare is not None and not hasattr(compare, "translate"):
+        args.parser.error(f"--compare {args.compare}: not a translation or enhancement run")
+    result = evaluate_translation(translator, translator.config, n=args.n, seed=args.seed, evaluator=args.evaluator,
+                                  compare=compare)
+    result["protocol"]["run"] = {"path": str(args.run_dir), "checkpoint": args.checkpoint, "step": translator.step,
+                                 "compare": str(args.compare) if args.compare else None}
+    print(format_translation(result))
     text = json.dumps(result, indent=2) + "\n"
     atomic.write_text(RunDir.open(args.run_dir).evaluation, text)
     if args.json:
@@ -379,6 +424,22 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         frames = [viz.upscale(viz.grid(walks[:, t]), 2) for t in [*range(args.steps), *range(args.steps - 2, 0, -1)]]
         viz.save_animation(frames, out)
     print(f"wrote {args.n} walks of {args.steps} steps to {out}")
+    return 0
+
+
+def cmd_translate(args: argparse.Namespace) -> int:
+    import gankit
+    from gankit.translate import translate_files
+
+    translator = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    if not hasattr(translator, "translate"):
+        args.parser.error(f"{args.run_dir} generates images from noise; translate needs a translation or "
+                          "enhancement run (e.g. --preset pix2pix-inpaint-mnist); use gankit sample")
+    written, skipped = translate_files(translator, args.inputs, args.out, tile=args.tile)
+    print(f"wrote {len(written)} image(s) to {args.out}")
+    if skipped:
+        first = next(iter(skipped.values()))
+        print(f"skipped {len(skipped)} unusable image(s), e.g. {first}", file=sys.stderr)
     return 0
 
 

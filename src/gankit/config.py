@@ -76,6 +76,12 @@ def registered_or_none(registry_name: str) -> typing.Callable[[Any], str | None]
     return lambda v: None if v is None else check(v)
 
 
+def step_list(v: Any) -> str | None:
+    parts = [p.strip() for p in v.split(",") if p.strip()]
+    ok = all(p.isdigit() and int(p) > 0 for p in parts) and parts == sorted(parts, key=int)
+    return None if ok else "must be increasing G steps separated by commas, e.g. 2000,4000"
+
+
 def augment_policy(v: Any) -> str | None:
     parts = [p.strip() for p in v.split(",") if p.strip()]
     bad = [p for p in parts if p not in ("color", "translation", "cutout")]
@@ -116,6 +122,63 @@ class ModelConfig:
     conditioning: str = opt("none", "class conditioning: none, cgan (label embeddings into G and D), acgan "
                             "(auxiliary classifier on D), projection (projection D, conditional BN in G)",
                             one_of("none", "cgan", "acgan", "projection"))
+    depth: int | None = opt(None, "translation generators: stride-2 levels (U-Net) or downsamplings (ResNet); null: "
+                            "as many as the resolution allows, at most 3 (U-Net) or 2 (ResNet)", positive)
+    blocks: int | None = opt(None, "translation generators: residual blocks (ResNet, SRResNet) or RRDBs (null: the "
+                             "architecture's default)", positive)
+    d_layers: int | None = opt(None, "PatchGAN discriminator: stride-2 layers (null: the most whose receptive "
+                               "field fits the image, at most 3)", positive)
+
+
+@dataclass
+class PairConfig:
+    kind: str = opt("none", "how (source, target) pairs are made for translation and enhancement: none "
+                    "(generation from noise), degrade (the source is the target degraded, pair.degradation), "
+                    "aligned (pairs of images in data.root), unpaired (two datasets or trainA/trainB folders)",
+                    one_of("none", "degrade", "aligned", "unpaired"))
+    degradation: str = opt("sr4", "degrade: sr2, sr4 (the source is the image downsampled 2x or 4x), inpaint (a "
+                           "square hole), noise (additive Gaussian), edges (the target's edges), colorize (grayscale "
+                           "source, the digit tinted one of pair.hues colours as target)",
+                           one_of("sr2", "sr4", "inpaint", "noise", "edges", "colorize"))
+    kernel: str = opt("bicubic", "sr2, sr4: the downsampling kernel: bicubic (antialiased) or box (the mean of each "
+                      "block)", one_of("bicubic", "box"))
+    hole: int = opt(12, "inpaint: side of the square hole, in pixels", positive)
+    hole_position: str = opt("center", "inpaint: center, or random (drawn per image)", one_of("center", "random"))
+    sigma: float = opt(0.5, "noise: standard deviation of the Gaussian noise, in pixel units of [-1, 1]", positive)
+    edge_detector: str = opt("sobel", "edges: sobel (gradient magnitude) or canny (thin, thresholded edges)",
+                             one_of("sobel", "canny"))
+    hues: int = opt(6, "colorize: number of hues a digit is tinted with, one drawn per image", positive)
+    aligned: str = opt("side-by-side", "aligned: side-by-side (each file holds A | B, the pix2pix format) or folders "
+                       "(data.root/A and data.root/B hold files of matching names)",
+                       one_of("side-by-side", "folders"))
+    dataset_b: str | None = opt(None, "unpaired: the target domain's dataset (data.dataset is the source's); null "
+                                "with data.dataset=imagefolder: data.root/trainA and data.root/trainB")
+    root_b: str | None = opt(None, "unpaired: folder of pair.dataset_b's files (null: the usual search)")
+    source_channels: int | None = opt(None, "channels of the source images (null: as the data has them; a 3-channel "
+                                      "source of 1-channel data is the image repeated)",
+                                      lambda v: None if v in (None, 1, 3) else "must be 1 or 3")
+    target_channels: int | None = opt(None, "channels of the target images (null: as the data has them)",
+                                      lambda v: None if v in (None, 1, 3) else "must be 1 or 3")
+
+
+@dataclass
+class TranslateConfig:
+    adv_weight: float = opt(1.0, "weight of the adversarial loss in G's loss; 0 gives the pixel-loss baseline "
+                            "from the same code (no D is trained)", non_negative)
+    pixel_loss: str = opt("l1", "pixel loss between output and target: l1 or l2", one_of("l1", "l2"))
+    pixel_weight: float = opt(100.0, "weight of the pixel loss (pix2pix: 100)", non_negative)
+    perceptual_weight: float = opt(0.0, "weight of the perceptual loss: L1 between the features of output and target "
+                                   "in a frozen network that is not the scoring evaluator", non_negative)
+    feature_matching_weight: float = opt(0.0, "weight of D's feature matching loss (L1 between D's features of "
+                                         "output and target)", non_negative)
+    warmup_steps: int = opt(0, "G steps of pixel loss alone before the adversarial term (SRGAN's pre-training)",
+                            non_negative)
+    cycle_weight: float = opt(10.0, "unpaired: weight of the cycle-consistency L1 loss (CycleGAN: 10)",
+                              non_negative)
+    identity_weight: float = opt(0.5, "unpaired: weight of the identity loss, relative to cycle_weight (CycleGAN: "
+                                 "0.5); only where source and target have the same channels", non_negative)
+    pool_size: int = opt(50, "unpaired: past fakes kept to train D on (CycleGAN's image pool); 0: the latest only",
+                         non_negative)
 
 
 @dataclass
@@ -148,6 +211,12 @@ class OptimConfig:
                       one_of("alternating", "simultaneous"))
     fused: bool | None = opt(None, "Adam's fused update (one kernel for all of a network's weights); null: on CUDA, "
                              "off elsewhere")
+    schedule: str = opt("constant", "learning-rate schedule over G steps: constant; linear (constant until "
+                        "optim.decay_start, then linearly to 0 at the last step); multistep (times optim.gamma at "
+                        "each of optim.milestones)", one_of("constant", "linear", "multistep"))
+    decay_start: int | None = opt(None, "linear: the G step where the decay begins (null: half way)", non_negative)
+    milestones: str = opt("", "multistep: comma-separated G steps, e.g. 2000,4000", step_list)
+    gamma: float = opt(0.5, "multistep: factor applied at each milestone", positive)
 
 
 @dataclass
@@ -161,7 +230,8 @@ class TrainConfig:
     device: str = opt("auto", "auto (CUDA when present), cpu, cuda or cuda:N", device_name)
     precision: str = opt("auto", "bf16: forward passes under bfloat16 autocast (weights, optimizer states and "
                          "losses stay float32); fp32; auto: bf16 where the device computes it faster (GPUs "
-                         "with bf16, CPUs with AMX, AMD CPUs with AVX512-BF16), else fp32", one_of("auto", "fp32", "bf16"))
+                         "with bf16, CPUs with AMX, AMD CPUs with AVX512-BF16), else fp32",
+                         one_of("auto", "fp32", "bf16"))
     sync_bn: bool = opt(False, "under torchrun: BatchNorm statistics over the global batch instead of each rank's")
     channels_last: bool = opt(False, "convolution weights and image batches in channels-last (NHWC) memory format, "
                               "the layout of cuDNN's bf16 tensor-core kernels")
@@ -224,9 +294,11 @@ class Config:
     name: str = opt("dcgan-mnist", "run name: the run folder is runs/<date>-<name>")
     description: str = opt("", "one line: what this config is and where its settings come from")
     data: DataConfig = field(default_factory=DataConfig)
+    pair: PairConfig = field(default_factory=PairConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     reg: RegConfig = field(default_factory=RegConfig)
+    translate: TranslateConfig = field(default_factory=TranslateConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     ema: EMAConfig = field(default_factory=EMAConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

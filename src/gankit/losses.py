@@ -257,3 +257,74 @@ def elbo_loss(decoder: nn.Module, encoder: nn.Module, x: torch.Tensor,
     kl = kl_divergence(mu, logvar)  # [B]
     loss = (recon + kl).mean()
     return loss, {"recon": recon.mean().detach(), "kl": kl.mean().detach()}
+
+
+# ---------------------------------------------------------------------------
+# translation and enhancement: pixel, feature matching, perceptual
+# ---------------------------------------------------------------------------
+
+
+def pixel_loss(output: Tensor, target: Tensor, kind: str = "l1") -> Tensor:
+    """Mean absolute (l1) or squared (l2) error between output and target images [B, C, H, W].
+
+    L1 is pix2pix's choice: it blurs less than L2, which averages the plausible
+    outputs of an uncertain input into a grey one. Used for the cycle and identity
+    losses of CycleGAN too (always L1 there).
+    """
+    if kind == "l1":
+        return (output - target).abs().mean()
+    if kind == "l2":
+        return (output - target).pow(2).mean()
+    raise ValueError(f"pixel loss must be l1 or l2, got {kind!r}")
+
+
+def feature_matching_loss(fake_features: list[Tensor], real_features: list[Tensor]) -> Tensor:
+    """Mean over D's hidden layers of the L1 distance between its feature maps of the output and of
+    the target (pix2pixHD; Salimans et al. 2016): G matches what D looks at, not only its verdict.
+    The real features are constants (detached)."""
+    return sum((f - r.detach()).abs().mean() for f, r in zip(fake_features, real_features, strict=True)) / len(
+        fake_features)
+
+
+class PerceptualLoss(nn.Module):
+    """L1 between the hidden features of output and target in a frozen classifier (Johnson et al. 2016).
+
+    Which network: VGG's ImageNet weights are not available offline, so gankit uses the
+    conv body of one of its shipped 28x28 classifiers, and never the one that scores
+    the run (a loss measured in the scorer's own features would flatter the score):
+    the Fashion-MNIST classifier for a run scored by the MNIST one, and the MNIST
+    classifier otherwise. Images of other sizes are resized to 28x28; each channel of
+    an RGB image goes through the network as a grayscale image and the losses are
+    averaged.
+    """
+
+    TAPS = (2, 5, 8, 12)  # outputs of the body's ReLUs: [32, 14, 14], [32, 14, 14], [64, 14, 14], [64, 7, 7]
+
+    def __init__(self, scored_by: str | None = None):
+        super().__init__()
+        from gankit.metrics.classifiers import load_evaluator
+
+        dataset = "fashion-mnist" if scored_by == "mnist" else "mnist"
+        self.source = f"{dataset}-cnn"
+        body = load_evaluator(dataset).network.body
+        self.body = nn.Sequential(*list(body)[: max(self.TAPS) + 1]).eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> PerceptualLoss:
+        return super().train(False)  # the frozen network keeps BatchNorm's running statistics
+
+    def features(self, x: Tensor) -> list[Tensor]:
+        """[B, C, H, W] in [-1, 1] -> the tapped feature maps of each channel, batched as [B*C, 1, 28, 28]."""
+        x = x.flatten(0, 1).unsqueeze(1)  # [B*C, 1, H, W]
+        if x.shape[-2:] != (28, 28):
+            x = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=False, antialias=True)
+        out = []
+        for i, layer in enumerate(self.body):
+            x = layer(x)
+            if i in self.TAPS:
+                out.append(x.clone())  # the next layers write in place
+        return out
+
+    def forward(self, output: Tensor, target: Tensor) -> Tensor:
+        with torch.no_grad():
+            real = self.features(target)
+        return feature_matching_loss(self.features(output), real)

@@ -86,5 +86,7 @@ def load_all() -> None:
     import gankit.metrics  # noqa: F401
     import gankit.models  # noqa: F401
     import gankit.regularizers  # noqa: F401
+    import gankit.train.cycle_step  # noqa: F401
     import gankit.train.elbo_step  # noqa: F401
+    import gankit.train.paired_step  # noqa: F401
     import gankit.train.step  # noqa: F401

@@ -20,9 +20,10 @@ from gankit import viz
 from gankit.config import Config
 from gankit.device import resolve_device
 from gankit.errors import CheckpointError, ConfigError
-from gankit.models import build_generator
+from gankit.models import build_generator, build_translation_generator
 from gankit.run import RunDir
 from gankit.run import generator as run_generator
+from gankit.translate import Translator
 
 
 class Sampler:
@@ -154,19 +155,25 @@ def _walk_labels(k: int, pairs: int, steps: int, labels: int | None, g: torch.Ge
     return per_walk.repeat_interleave(steps)
 
 
-def load(run_dir: str | Path, device: str = "auto", checkpoint: str = "final") -> Sampler:
-    """Load a run's generator.
+def load(run_dir: str | Path, device: str = "auto", checkpoint: str = "final") -> Sampler | Translator:
+    """Load a run's generator: a Sampler, or for translation and enhancement runs a Translator.
 
     ``checkpoint``: "final" reads generator.safetensors, or the last checkpoint of a
     run that has not finished; "last" and "best" read checkpoints/<that>.pt.
     """
     saved = run_generator.read(RunDir.open(run_dir), checkpoint)
     dev = resolve_device(device)
-    G = build_generator(saved.config.model, saved.shape, saved.num_classes)
+    cfg = saved.config
+    if saved.translation:
+        G = build_translation_generator(cfg.model, saved.source_shape, saved.shape, cycle=cfg.pair.kind == "unpaired")
+    else:
+        G = build_generator(cfg.model, saved.shape, saved.num_classes)
     try:
         G.load_state_dict(saved.weights)
     except RuntimeError as e:
         raise CheckpointError(
             f"{run_dir}: the saved generator does not match its config.yaml ({str(e).splitlines()[0]})"
         ) from None
-    return Sampler(G, saved.config, dev, saved.step)
+    if saved.translation:
+        return Translator(G, cfg, dev, saved.step, saved.source_shape, saved.shape)
+    return Sampler(G, cfg, dev, saved.step)

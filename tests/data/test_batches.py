@@ -55,3 +55,36 @@ def test_float_points_are_returned_unscaled():
     assert torch.equal(seen, points[labels])  # each point exactly as stored, with its own label
     seen.zero_()  # a batch is a copy: changing it leaves the dataset alone
     assert points.abs().sum() > 0
+
+
+def make_pairs(n=40, batch=8, seed=0, **kw):
+    """Targets of value i and sources of value 2 i (half the resolution), so each pair can be checked."""
+    images = torch.arange(n, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 1, 4, 4).contiguous()
+    sources = (2 * torch.arange(n, dtype=torch.uint8)).view(n, 1, 1, 1).expand(n, 3, 2, 2).contiguous()
+    return DeviceBatches(images, torch.arange(n), batch, seed, sources=sources, **kw)
+
+
+def test_sources_are_gathered_with_the_same_indices_as_the_images():
+    b = make_pairs()
+    for step in (0, 3, 4, 11):  # epochs 0, 0, 0 and 2: the order changes, the pairing stays
+        source, target, labels = b.get_pair(step)
+        x, y = b.get(step)
+        assert torch.equal(target, x) and torch.equal(labels, y)
+        assert source.shape == (8, 3, 2, 2) and source.dtype == torch.float32
+        assert torch.allclose(source[:, 0, 0, 0], (2 * labels).float() / 127.5 - 1)  # scaled as the images
+        assert torch.allclose(target[:, 0, 0, 0], labels.float() / 127.5 - 1)
+
+
+def test_ranks_take_the_same_pairs_as_one_process():
+    r0, r1, whole = make_pairs(batch=4, rank=0, world_size=2), make_pairs(batch=4, rank=1, world_size=2), make_pairs()
+    for step in (0, 7):
+        parts = [r.get_pair(step) for r in (r0, r1)]
+        assert all(torch.equal(torch.cat([p[k] for p in parts]), whole.get_pair(step)[k]) for k in range(3))
+
+
+def test_sources_need_one_per_image_and_get_pair_needs_sources():
+    with pytest.raises(ValueError, match="one source per image"):
+        DeviceBatches(torch.zeros(10, 1, 2, 2, dtype=torch.uint8), torch.zeros(10), 2, 0,
+                      sources=torch.zeros(9, 1, 2, 2, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="sources="):
+        make().get_pair(0)

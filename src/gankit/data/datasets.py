@@ -59,6 +59,8 @@ class ImageDataset:
     kind: str = "image"
     modes: torch.Tensor | None = field(default=None, repr=False)  # float32 [M, 2]: centres of a toy mixture
     mode_std: float | None = None  # the standard deviation of each mixture component
+    # aligned pairs (translation): uint8 [N, Cs, h, w], the source of each image; ``images`` are the targets
+    sources: torch.Tensor | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

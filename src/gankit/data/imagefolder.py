@@ -87,7 +87,7 @@ def center_square(image: Image.Image, resolution: int) -> Image.Image:
     return image.resize((resolution, resolution), Image.Resampling.LANCZOS, box=box)
 
 
-def _drop_alpha(image: Image.Image) -> Image.Image:
+def drop_alpha(image: Image.Image) -> Image.Image:
     """Composite a transparent image onto black.
 
     Plain conversion would keep whatever colour hides under transparent pixels,
@@ -104,7 +104,7 @@ def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
     """Decode one file to uint8 [channels, resolution, resolution]; raises whatever Pillow raises."""
     with Image.open(path, formats=PIL_FORMATS) as opened:
         image = ImageOps.exif_transpose(opened)  # phone photos store their rotation in EXIF
-        image = _drop_alpha(image).convert(MODES[channels])
+        image = drop_alpha(image).convert(MODES[channels])
         array = np.asarray(center_square(image, resolution), dtype=np.uint8)  # [R, R] or [R, R, 3]
     return array.reshape(resolution, resolution, channels).transpose(2, 0, 1)  # -> [C, R, R]
 
@@ -131,7 +131,7 @@ def load_all(files: list[Path], resolution: int, channels: int) -> tuple[np.ndar
     return images[:count], kept, failed
 
 
-def _warn_skipped(folder: Path, total: int, failed: dict[Path, str]) -> None:
+def warn_skipped(folder: Path, total: int, failed: dict[Path, str]) -> None:
     """One warning for all skipped files: the count, a few names and the first reason."""
     names = [str(p.relative_to(folder)) for p in list(failed)[:_NAMES_SHOWN]]
     more = f" and {len(failed) - len(names)} more" if len(failed) > len(names) else ""
@@ -181,7 +181,7 @@ def load_imagefolder(cfg: DataConfig, split: str, device: str | torch.device = "
         first = next(iter(failed.values()))
         raise DataError(f"{folder}: none of the {len(files)} image files can be read (first reason: {first})")
     if failed:
-        _warn_skipped(folder, len(files), failed)
+        warn_skipped(folder, len(files), failed)
     return ImageDataset(
         name="imagefolder",
         split=split,

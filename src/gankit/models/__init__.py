@@ -25,7 +25,7 @@ from __future__ import annotations
 from torch import nn
 
 from gankit.errors import ConfigError
-from gankit.models import dcgan, mlp, resnet, vae  # noqa: F401  (register the architectures)
+from gankit.models import dcgan, mlp, patchgan, resnet, resnet_gen, srresnet, unet, vae  # noqa: F401  (register)
 from gankit.models.pack import Packed, packed_shape
 from gankit.registry import MODELS
 
@@ -53,5 +53,59 @@ def build_generator(cfg, shape: tuple, num_classes: int = 0) -> nn.Module:
 
 
 def model_kind(arch: str) -> str:
-    """The kind ``arch`` was registered with: "gan" or "likelihood" (it picks the training step)."""
+    """The kind ``arch`` was registered with: "gan", "likelihood" or "translation" (it picks the step)."""
     return MODELS.attrs(arch).get("kind", "gan")
+
+
+class CycleGenerators(nn.Module):
+    """The two generators of an unpaired (cycle) model: ``ab`` maps domain A to B, ``ba`` B to A.
+    Calling the pair is calling ``ab``: the translation a trained model is used for."""
+
+    def __init__(self, ab: nn.Module, ba: nn.Module):
+        super().__init__()
+        self.ab, self.ba = ab, ba
+        for name in ("in_shape", "out_shape", "size_multiple", "scale"):
+            setattr(self, name, getattr(ab, name))
+
+    def forward(self, x):
+        return self.ab(x)
+
+
+class CycleDiscriminators(nn.Module):
+    """The two discriminators of a cycle model: ``a`` judges images of domain A, ``b`` of B."""
+
+    def __init__(self, a: nn.Module, b: nn.Module):
+        super().__init__()
+        self.a, self.b = a, b
+
+
+def build_translator(cfg, source_shape: tuple, target_shape: tuple) -> nn.Module:
+    """The generator alone of a translation model: source [B, *source_shape] -> target [B, *target_shape]."""
+    if model_kind(cfg.arch) != "translation":
+        raise ConfigError(f"model {cfg.arch} generates from noise; translation needs one of: "
+                          f"{', '.join(n for n in MODELS.names() if model_kind(n) == 'translation')}")
+    return MODELS.get(cfg.arch)(cfg, tuple(map(int, source_shape)), tuple(map(int, target_shape)))
+
+
+def build_translation_generator(cfg, source_shape: tuple, target_shape: tuple, cycle: bool = False) -> nn.Module:
+    """The generator(s) alone of a translation model, to load saved weights: no D is built."""
+    G = build_translator(cfg, source_shape, target_shape)
+    return CycleGenerators(G, build_translator(cfg, target_shape, source_shape)) if cycle else G
+
+
+def build_translation(cfg, source_shape: tuple, target_shape: tuple,
+                      cycle: bool = False) -> tuple[nn.Module, nn.Module]:
+    """(G, D) of a translation model.
+
+    Paired: G maps sources to targets and D is a PatchGAN that judges a target-shaped image
+    together with its source (stacked as channels). Cycle (unpaired): G holds both directions
+    and D both domains' unconditional PatchGANs.
+    """
+    if not cycle:
+        G = build_translator(cfg, source_shape, target_shape)
+        return G, patchgan.build_patchgan(cfg, target_shape, source_shape)
+    G = CycleGenerators(build_translator(cfg, source_shape, target_shape),
+                        build_translator(cfg, target_shape, source_shape))
+    D = CycleDiscriminators(patchgan.build_patchgan(cfg, source_shape, None),
+                            patchgan.build_patchgan(cfg, target_shape, None))
+    return G, D

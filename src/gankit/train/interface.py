@@ -10,7 +10,8 @@ torch's global generator.
 
 Each kind of model has its step, registered in ``gankit.registry.STEPS`` under
 the kind its models are registered with (``MODELS.register(..., kind=...)``):
-"gan" (train/step.py), "likelihood" (train/elbo_step.py).
+"gan" (train/step.py), "likelihood" (train/elbo_step.py); translation models train with
+"paired" (train/paired_step.py) or, on unpaired data, "cycle" (train/cycle_step.py).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ class StepInputs:
     z            n x float [B, latent]; empty for steps that draw no noise
     fake_labels  n x int64 [B], the class each fake is asked for; None when unconditional
     d_index      index of the first of these D steps in the whole run (lazy regularization
-                 counts D steps)
+                 counts D steps; a translation step, one D step per G step, its warm-up)
+    sources      translation: n x float [B, Cs, h, w], the images to translate (reals are
+                 their targets, or for unpaired data the other domain's images); empty otherwise
     """
 
     reals: tuple[Tensor, ...]
@@ -41,6 +44,7 @@ class StepInputs:
     z: tuple[Tensor, ...] = ()
     fake_labels: tuple[Tensor | None, ...] = ()
     d_index: int = 0
+    sources: tuple[Tensor, ...] = ()
 
     def clone(self) -> StepInputs:
         """A copy with tensors of its own (a CUDA graph's fixed input buffers)."""

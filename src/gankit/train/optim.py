@@ -27,3 +27,33 @@ def load_optimizer(opt: torch.optim.Optimizer, saved: dict[str, Any]) -> None:
     groups = [{**old, **{k: new[k] for k in how if k in new}} for old, new in zip(saved["param_groups"],
                                                                                  opt.param_groups)]
     opt.load_state_dict({**saved, "param_groups": groups})
+
+
+def lr_factor(cfg: OptimConfig, step: int, total: int) -> float:
+    """The learning-rate multiplier at G step ``step`` (0-based) of a run of ``total`` steps.
+
+    Counted in steps, not epochs, and computed from the step alone, so a resumed run
+    continues its schedule exactly with no scheduler state to restore:
+    constant: 1; linear: 1 until optim.decay_start (default: half way), then down to 0
+    at the last step (pix2pix, CycleGAN); multistep: optim.gamma ** (milestones passed).
+    """
+    if cfg.schedule == "linear":
+        start = total // 2 if cfg.decay_start is None else cfg.decay_start
+        if step < start or total <= start:
+            return 1.0
+        return max(0.0, 1.0 - (step - start) / (total - start))
+    if cfg.schedule == "multistep":
+        passed = sum(step >= int(m) for m in cfg.milestones.split(",") if m.strip())
+        return cfg.gamma**passed
+    return 1.0
+
+
+def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], cfg: OptimConfig, step: int, total: int) -> None:
+    """Set every optimizer's learning rate to its base rate times lr_factor (a no-op for constant)."""
+    if cfg.schedule == "constant":
+        return
+    factor = lr_factor(cfg, step, total)
+    for opt in optimizers.values():
+        for group in opt.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = group["initial_lr"] * factor

@@ -127,7 +127,7 @@ class GANStep:
         """D's loss from its outputs on real and fake images: adversarial + ACGAN + penalty."""
         real_logits, fake_logits = adversarial(out_real).float(), adversarial(out_fake).float()
         loss_d = self.loss.d_loss(real_logits, fake_logits)
-        stats = {"loss_d": loss_d.detach(), **_d_outputs(self.loss, real_logits, fake_logits)}
+        stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits)}
         if isinstance(out_real, tuple):  # ACGAN: classify both real and fake images by their labels
             aux = acgan_loss(out_real[1].float(), y) + acgan_loss(out_fake[1].float(), y_fake)
             loss_d = loss_d + self.aux_weight * aux
@@ -201,7 +201,7 @@ def grad_norm(opt: torch.optim.Optimizer) -> Tensor:
     return torch.nn.utils.get_total_norm(grads).detach()
 
 
-def _d_outputs(loss: GANLoss, real_logits: Tensor, fake_logits: Tensor) -> dict[str, Tensor]:
+def d_outputs(loss: GANLoss, real_logits: Tensor, fake_logits: Tensor) -> dict[str, Tensor]:
     """Mean D(x) and D(G(z)) as probabilities (0.5: D cannot tell), or raw critic scores."""
     if loss.probabilistic:
         return {"d_real": torch.sigmoid(real_logits.detach()).mean(),

@@ -22,12 +22,13 @@ from gankit.data.batches import DeviceBatches
 from gankit.device import resolve_device, resolve_precision
 from gankit.ema import EMA
 from gankit.errors import ConfigError
-from gankit.models import build_models, model_kind
+from gankit.models import build_models, build_translation, model_kind
 from gankit.registry import STEPS
 from gankit.run import generator as run_generator
 from gankit.train import distributed
 from gankit.train.interface import Networks, Step, StepInputs
-from gankit.train.optim import load_optimizer
+from gankit.train.optim import load_optimizer, set_learning_rates
+from gankit.train.pairing import PairedBatches
 
 POINTS_SHOWN = 2500  # 2-D data: points in each epoch's scatter plot (VEEGAN and PacGAN score 2,500)
 GRID_SCALE = 2  # epoch grids are upscaled this many times (nearest) for viewing
@@ -41,20 +42,38 @@ class Trainer:
         torch.manual_seed(cfg.train.seed)  # initial weights, dropout, augmentation, penalties
 
         # data: the whole split on the device, batches by index
-        self.data = load_dataset(cfg.data, cfg.data.split, self.device)
-        self.points = self.data.kind == "points"
+        self.kind = model_kind(cfg.model.arch)  # gan, likelihood or translation
+        self.translation = self.kind == "translation"
         self.conditional = cfg.model.conditioning != "none"
+        if self.translation != (cfg.pair.kind != "none"):
+            raise ConfigError(f"pair.kind={cfg.pair.kind} makes (source, target) pairs for translation models, and "
+                              f"model {cfg.model.arch} {'translates' if self.translation else 'generates from noise'}"
+                              "; choose them together (gankit list models)")
+        if self.translation:
+            if self.conditional:
+                raise ConfigError("translation models take no class labels: set model.conditioning=none")
+            self.pairs = PairedBatches(cfg, self.device, dist.rank, dist.world_size)
+            self.data, self.batches = self.pairs.data, self.pairs
+            self.source_shape, self.shape = self.pairs.source_shape, self.pairs.target_shape
+        else:
+            self.data = load_dataset(cfg.data, cfg.data.split, self.device)
+            n = cfg.data.subset or len(self.data)
+            self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], cfg.train.batch_size,
+                                         cfg.train.seed, rank=dist.rank, world_size=dist.world_size)
+            self.source_shape, self.shape = None, self.data.shape
+        self.points = self.data.kind == "points"
         self.num_classes = self.data.num_classes if self.conditional else 0
         if self.conditional and not self.num_classes:
             raise ConfigError(f"model.conditioning={cfg.model.conditioning} needs labels, and {cfg.data.dataset} "
                               "has none (for imagefolder: data.labels_from_folders=true)")
-        n = cfg.data.subset or len(self.data)
-        self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], cfg.train.batch_size,
-                                     cfg.train.seed, rank=dist.rank, world_size=dist.world_size)
         self.precision = resolve_precision(cfg.train.precision, self.device)
 
         # networks: the plain modules, and the DDP wrappers the step runs under torchrun
-        self.G, self.D = build_models(cfg.model, self.data.shape, self.num_classes)
+        if self.translation:
+            self.G, self.D = build_translation(cfg.model, self.source_shape, self.shape,
+                                               cycle=cfg.pair.kind == "unpaired")
+        else:
+            self.G, self.D = build_models(cfg.model, self.shape, self.num_classes)
         if dist.active and cfg.train.sync_bn:
             for net in (self.G, self.D):
                 distributed.sync_batchnorm(net, self.device.type == "cuda")
@@ -71,7 +90,8 @@ class Trainer:
             torch.manual_seed(cfg.train.seed + 1_000_003 * (dist.rank + 1))  # per-rank dropout, augmentation
 
         # the step of this kind of model, replayed as one CUDA graph where it can be
-        step_cls = STEPS.get(model_kind(cfg.model.arch))
+        step_name = ("cycle" if cfg.pair.kind == "unpaired" else "paired") if self.translation else self.kind
+        step_cls = STEPS.get(step_name)
         self.cuda_graph = self._cuda_graph(step_cls)
         nets = Networks(self.G, self.D, self.G_ddp, self.D_ddp, self.device)
         self.step_fn: Step = step_cls.build(cfg, nets, self.precision, self.cuda_graph, dist.world_size)
@@ -85,8 +105,12 @@ class Trainer:
             raise ConfigError(f"optim.n_critic={self.n_batches} D steps need more batches than one epoch holds")
 
         self.ema = EMA(self.G, cfg.ema.half_life, cfg.ema.rampup) if cfg.ema.half_life else None
-        self.noise = torch.Generator(self.device).manual_seed(cfg.train.seed)  # draws z and fake labels
-        self.fixed_z, self.fixed_y, self.grid_nrow = self._fixed_batch()
+        # draws z and fake labels, or a translation run's degradations
+        self.noise = torch.Generator(self.device).manual_seed(cfg.train.seed)
+        if self.translation:  # the first training pairs, through G at each epoch's end
+            self.fixed_source, self.fixed_target = self.pairs.fixed(min(cfg.log.grid, 16), cfg.train.seed + 1)
+        else:
+            self.fixed_z, self.fixed_y, self.grid_nrow = self._fixed_batch()
         self.step = 0  # G steps done
         self.train_seconds = 0.0  # time spent in training steps, resumes included (train.max_minutes)
         self.best: dict[str, float] = {}  # {"fid": lowest FID so far, "step": when}
@@ -100,9 +124,13 @@ class Trainer:
         elif self.dist.active:
             problem = "runs in one process only (not under torchrun)"
         elif not step_cls.capturable:
-            problem = f"is for GAN steps; the step of {cfg.model.arch} is not captured"
+            problem = f"replays one fixed step, and the {step_cls.__name__} of {cfg.model.arch} changes between calls"
         elif cfg.reg.every != 1:
             problem = f"replays one fixed step, and reg.every={cfg.reg.every} changes the step every few steps"
+        elif cfg.optim.schedule != "constant":
+            problem = f"replays one fixed step, and optim.schedule={cfg.optim.schedule} changes its learning rates"
+        elif self.translation and cfg.translate.warmup_steps:
+            problem = "replays one fixed step, and translate.warmup_steps changes the step after the warm-up"
         if problem and cfg.train.cuda_graph:
             raise ConfigError(f"train.cuda_graph=true {problem}; set train.cuda_graph=null (on where it applies) "
                               "or false")
@@ -135,7 +163,7 @@ class Trainer:
     @property
     def num_samples(self) -> int:
         """Training samples in one epoch (train.subset applied)."""
-        return self.batches.images.shape[0]
+        return self.batches.num_samples
 
     @property
     def over_budget(self) -> bool:
@@ -147,7 +175,13 @@ class Trainer:
 
     # stepping -------------------------------------------------------------------
     def draw(self) -> StepInputs:
-        """The next G step's inputs: its real batches and labels, and its noise (see interface.py)."""
+        """The next G step's inputs: its real batches and labels, and its noise (see interface.py);
+        for translation, its (source, target) batch."""
+        if self.translation:
+            source, target = self.pairs.get(self.step, self.noise)  # [B, Cs, h, w], [B, Ct, H, W]
+            if self.cfg.train.channels_last:
+                source, target = (t.contiguous(memory_format=torch.channels_last) for t in (source, target))
+            return StepInputs((target,), (None,), d_index=self.step, sources=(source,))
         first = self.step * self.n_batches  # index of the step's first D step
         reals, labels, zs, fake_labels = [], [], [], []
         for i in range(first, first + self.n_batches):
@@ -166,6 +200,7 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         """One G step: draw its inputs, run the step, move the EMA. Returns the step's statistics."""
         t0 = time.perf_counter()
+        set_learning_rates(self.step_fn.optimizers, self.cfg.optim, self.step, self.total_steps)
         stats = self.step_fn(self.draw())
         self.step += 1
         if self.ema:
@@ -189,25 +224,34 @@ class Trainer:
 
     @torch.no_grad()
     def sample_fixed(self) -> torch.Tensor:
-        """The fixed batch through G in inference mode: uint8 images, or float points."""
+        """The fixed batch through G in inference mode: uint8 images, or float points; for
+        translation, the outputs of the fixed sources."""
         G = self.sampling_G
         was_training = G.training
         G.eval()
-        out = G(self.fixed_z, self.fixed_y)
+        out = G(self.fixed_source) if self.translation else G(self.fixed_z, self.fixed_y)
         G.train(was_training)
         return out.float().cpu() if self.points else viz.to_uint8(out)
 
     def picture(self, samples: torch.Tensor, title: str) -> np.ndarray:
         """The fixed batch's samples (sample_fixed()) as uint8 [H, W, C]: an image grid, or a
-        scatter plot over the true modes for 2-D data."""
+        scatter plot over the true modes for 2-D data; for translation, rows of
+        source | output | target (source | output for unpaired data)."""
+        if self.translation:
+            source = viz.to_uint8(self.fixed_source)
+            columns = [viz.as_target(source, samples.shape[1:]), samples.cpu()]
+            if self.fixed_target is not None:
+                columns.append(viz.to_uint8(self.fixed_target))
+            triplets = torch.stack([c.cpu() for c in columns], dim=1)  # [N, k, C, H, W]
+            return viz.upscale(viz.grid(triplets.flatten(0, 1), nrow=2 * len(columns)), GRID_SCALE)
         if self.points:
             return viz.scatter_picture(samples, self.data.modes, title=title)
         return viz.upscale(viz.grid(samples, self.grid_nrow), GRID_SCALE)
 
     def save_generator(self, path) -> None:
         """The sampling generator's weights, with what a sampler needs (see gankit.run.generator)."""
-        run_generator.write(path, self.sampling_G, self.cfg, self.step, self.data.shape, self.num_classes,
-                            ema=self.ema is not None)
+        run_generator.write(path, self.sampling_G, self.cfg, self.step, self.shape, self.num_classes,
+                            ema=self.ema is not None, source_shape=self.source_shape)
 
     # checkpoints ------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -216,7 +260,8 @@ class Trainer:
         return {
             "config": self.cfg.to_dict(),
             "step": self.step,
-            "image_shape": list(self.data.shape),  # so a sampler needs no dataset
+            "image_shape": list(self.shape),  # so a sampler needs no dataset (translation: the target's)
+            "source_shape": list(self.source_shape) if self.source_shape else None,
             "num_classes": self.num_classes,
             "models": {"G": self.G.state_dict(), "D": self.D.state_dict()},
             "ema": self.ema.state_dict() if self.ema else None,
@@ -225,6 +270,7 @@ class Trainer:
             "world_size": self.dist.world_size,
             "best": self.best,
             "train_seconds": self.train_seconds,
+            "step_state": self.step_fn.state_dict() if hasattr(self.step_fn, "state_dict") else None,
         }
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
@@ -239,6 +285,8 @@ class Trainer:
             raise ConfigError(f"this run was trained by {saved_world} process(es); resume it with the same number "
                               f"(torchrun --nproc-per-node), not {self.dist.world_size}")
         set_rng_state(ckpt["rng"][self.dist.rank] if self.dist.active else ckpt["rng"], self.noise)
+        if hasattr(self.step_fn, "load_state_dict"):
+            self.step_fn.load_state_dict(ckpt["step_state"])
         self.step = ckpt["step"]
         self.best = ckpt.get("best", {})
         self.train_seconds = ckpt.get("train_seconds", 0.0)

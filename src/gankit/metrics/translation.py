@@ -1,0 +1,136 @@
+"""The evaluation protocol of translation and enhancement runs (``gankit evaluate`` on such a run).
+
+Held-out data: the first n pairs of ``eval.split`` (the test split), made as in training
+(degradations drawn from ``eval.seed``, so every run is scored on the same inputs);
+n is at most half the split. The outputs are compared with
+  - their targets: PSNR, SSIM (paired data only);
+  - a separate set of real images, the next n targets of the split (unpaired: the
+    target domain's first n test images): FID and KID in the evaluator's features;
+  - the dataset's classifier: the share of outputs it assigns the target's class
+    (paired), or the class purity of the translation (unpaired); RGB outputs are
+    classified by their luminance, as the 28x28 classifiers are grayscale;
+  - colourfulness: the mean saturation of RGB outputs, beside the real targets';
+  - unpaired: the PSNR of the cycle A -> B -> A.
+The same numbers are given for the input itself as an output (the degraded image,
+resized bicubically to the target's size and converted to its channels: what the
+model must beat), and for another run scored the same way (``--compare RUN``, e.g.
+the pixel-loss twin). gankit's translators are deterministic (no noise input), so
+the diversity of outputs for one input is zero by construction and not reported.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from gankit import __version__, viz
+from gankit.config import Config
+from gankit.metrics import Embedding, compute
+from gankit.metrics import paired as M
+from gankit.metrics.protocol import get_evaluator
+from gankit.train.pairing import PairedBatches
+
+Tensor = torch.Tensor
+METRICS = ("fid", "kid")  # distribution metrics of outputs against real images
+
+
+def held_out(cfg: Config, n: int, seed: int) -> dict[str, Any]:
+    """The protocol's data: sources, targets (None when unpaired), labels, and the real reference."""
+    eval_cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, split=cfg.eval.split, subset=None))
+    pairs = PairedBatches(eval_cfg, torch.device("cpu"))
+    n = min(n, pairs.num_samples // 2)
+    source, target = pairs.fixed(2 * n, seed)
+    data = {"n": n, "sources": viz.to_uint8(source[:n]), "labels": pairs.batches.labels[:n],
+            "targets": None if target is None else viz.to_uint8(target[:n]), "dataset": cfg.data.dataset,
+            "source": pairs.data.source}
+    if target is not None:
+        data["reference"] = viz.to_uint8(target[n : 2 * n])
+    else:  # unpaired: the target domain's own test images
+        data["reference"] = _as_shape(pairs.data_b.images[:n], pairs.target_shape)
+        data["dataset"] = pairs.data_b.name
+    return data
+
+
+def evaluate_translation(translator: Any, cfg: Config, n: int = 5000, seed: int = 0, evaluator: str = "auto",
+                         compare: Any = None) -> dict[str, Any]:
+    """Score ``translator`` (and the input baseline, and ``compare``) on the held-out data."""
+    t0 = time.perf_counter()
+    data = held_out(cfg, n, seed)
+    ev = get_evaluator(evaluator, data["dataset"], translator.device)
+    reference = _embed(ev, data["reference"])
+    outputs = {"model": translator.translate(data["sources"])}
+    outputs["input"] = _as_input(data["sources"], outputs["model"].shape[1:])
+    if compare is not None:
+        outputs["compare"] = compare.translate(data["sources"])
+    results = {name: score(out, data, ev, reference) for name, out in outputs.items()}
+    if data["targets"] is None:  # unpaired: there and back again
+        cycle = translator.generator.ba
+        back = _through(cycle, outputs["model"], translator.device)
+        results["model"]["cycle_psnr"] = M.psnr(back, _as_shape(data["sources"], back.shape[1:]))
+    else:
+        if data["targets"].shape[1] == 3:  # how colourful the real targets are
+            results["real"] = {"saturation": M.saturation(data["targets"])}
+    protocol = {"kind": "translation", "pair": cfg.pair.kind, "degradation": cfg.pair.degradation,
+                "held_out": data["n"], "split": cfg.eval.split, "dataset": data["dataset"], "seed": seed,
+                "evaluator": {"name": ev.name, "sha256": ev.sha256}, "gankit_version": __version__,
+                "source": data["source"]}
+    return {"metrics": results, "protocol": protocol, "seconds": {"total": round(time.perf_counter() - t0, 2)}}
+
+
+def score(outputs: Tensor, data: dict[str, Any], ev: Any, reference: Embedding) -> dict[str, float]:
+    """The protocol's numbers for one set of outputs uint8 [n, C, H, W]."""
+    fake = _embed(ev, outputs)
+    values: dict[str, float] = dict(compute(list(METRICS), reference, fake))
+    if data["targets"] is not None:
+        values["psnr"] = M.psnr(outputs, data["targets"])
+        values["ssim"] = M.ssim(outputs, data["targets"])
+        values["accuracy"] = M.accuracy(fake.probs, data["labels"])
+    else:
+        values.update(M.class_purity(data["labels"], fake.probs.argmax(1), fake.probs.shape[1]))
+    if outputs.shape[1] == 3:
+        values["saturation"] = M.saturation(outputs)
+    return values
+
+
+def _embed(ev: Any, images: Tensor) -> Embedding:
+    """The evaluator's embedding; RGB images go to a grayscale classifier as their luminance."""
+    if images.shape[1] == 3 and getattr(ev, "dataset", None) in ("mnist", "fashion-mnist"):
+        images = viz.as_target(images, (1, *images.shape[-2:]))
+    return Embedding(*ev.embed(images))
+
+
+def _as_input(sources: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """The degraded input as an output: bicubic to the target size, the target's channels."""
+    x = sources.float()
+    if x.shape[-2:] != tuple(shape[-2:]):
+        x = F.interpolate(x, size=tuple(shape[-2:]), mode="bicubic", align_corners=False)
+    return viz.as_target(x.round().clamp(0, 255).to(torch.uint8), tuple(shape))
+
+
+def _as_shape(images: Tensor, shape: tuple[int, ...]) -> Tensor:
+    return viz.as_target(images, tuple(shape))
+
+
+@torch.inference_mode()
+def _through(G: torch.nn.Module, images: Tensor, device: torch.device) -> Tensor:
+    x = images.float().div(127.5).sub(1.0).to(device)
+    return viz.to_uint8(torch.cat([G(b) for b in x.split(500)]).cpu())
+
+
+def format_translation(result: dict[str, Any]) -> str:
+    """The numbers as a table: one row per metric, one column per output set."""
+    columns = list(result["metrics"])
+    keys = list(dict.fromkeys(k for c in columns for k, v in result["metrics"][c].items() if not isinstance(v, str)))
+    lines = [f"{'metric':<14}" + "".join(f"{c:>12}" for c in columns)]
+    for k in keys:
+        cells = [result["metrics"][c].get(k) for c in columns]
+        lines.append(f"{k:<14}" + "".join(f"{v:>12.4f}" if isinstance(v, float) else f"{'':>12}" for v in cells))
+    p = result["protocol"]
+    lines.append(f"protocol: {p['held_out']} held-out {p['dataset']}/{p['split']} pairs ({p['pair']}"
+                 f"{', ' + p['degradation'] if p['pair'] == 'degrade' else ''}), evaluator {p['evaluator']['name']}, "
+                 f"seed {p['seed']}, gankit {p['gankit_version']}")
+    return "\n".join(lines)

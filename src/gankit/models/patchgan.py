@@ -1,0 +1,136 @@
+"""The PatchGAN discriminator of every translation model (Isola et al. 2017).
+
+Instead of one verdict per image, D gives one logit per overlapping patch: its last
+layer sees a ``receptive_field(d_layers)``-pixel square of the input, so it judges local
+texture and sharpness and leaves the global structure to the pixel loss. Layers, with
+w = ``model.width`` (default 64) and n = ``model.d_layers``:
+
+- n 4x4 stride-2 convs (w, 2w, 4w, ... channels, capped at 8w), each halving the size;
+- one 4x4 stride-1 conv (the next channel count);
+- a 4x4 stride-1 conv to 1 channel: the patch logits.
+
+All convs have padding 1; LeakyReLU (``model.leaky_slope``) after every hidden conv,
+BatchNorm after all but the first (none under ``model.spectral_norm``, which normalises
+every conv). With n = 3 this is the paper's 70x70 PatchGAN. The default n is the most
+layers whose receptive field fits the image, at most 3 (``DEFAULT_MAX_LAYERS``: the
+paper found 70x70 patches better than larger ones): 1 at 28x28 and 32x32 (16x16 patches),
+2 at 64x64 (34x34), 3 from 70x70 on. An explicit n whose field is larger than the image
+is a ConfigError.
+
+Conditional (paired) D's judge an image together with its source, stacked as channels;
+a source of another size (super-resolution) is resized to the image's size (bicubic)
+first. Weights ~ N(0, 0.02), BatchNorm gammas ~ N(1, 0.02), biases 0, as in the paper.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gankit.errors import ConfigError
+from gankit.models.dcgan import dcgan_init
+from gankit.models.layers import apply_spectral_norm
+from gankit.models.unet import level_channels
+
+KERNEL = 4
+DEFAULT_WIDTH = 64
+DEFAULT_MAX_LAYERS = 3
+
+
+def receptive_field(d_layers: int) -> int:
+    """Side, in pixels, of the input square one patch logit sees (3 layers: 70).
+
+    Walking back from one output pixel, a k x k conv of stride s turns a field r into
+    (r - 1) * s + k.
+    """
+    field = 1
+    for stride in [1, 1] + [2] * d_layers:  # the logit conv, the stride-1 conv, then the stride-2 convs
+        field = (field - 1) * stride + KERNEL
+    return field
+
+
+def patch_grid(size: int, d_layers: int) -> int:
+    """Patches along a side of ``size`` pixels: each stride-2 conv floors size / 2, each stride-1 conv takes 1."""
+    for _ in range(d_layers):
+        size //= 2
+    return size - 2
+
+
+def resolve_layers(d_layers: int | None, height: int, width: int) -> int:
+    """``model.d_layers``, or the most (at most ``DEFAULT_MAX_LAYERS``) whose field fits; else a ConfigError."""
+    side, smallest = min(height, width), receptive_field(0)
+    if side < smallest:
+        raise ConfigError(f"the PatchGAN needs images of at least {smallest}x{smallest}, but they are "
+                          f"{height}x{width} (model.d_layers)")
+    fits = 0  # the most stride-2 layers whose field fits
+    while receptive_field(fits + 1) <= side:
+        fits += 1
+    if d_layers is None:
+        return min(fits, DEFAULT_MAX_LAYERS)
+    if d_layers > fits:
+        fix = (f"set model.d_layers to {fits} or less ({receptive_field(fits)} px)" if fits
+               else "leave model.d_layers null (no stride-2 layer fits)")
+        raise ConfigError(f"model.d_layers={d_layers} gives the PatchGAN a receptive field of "
+                          f"{receptive_field(d_layers)} px, larger than the {height}x{width} images: {fix}")
+    return d_layers
+
+
+class PatchGAN(nn.Module):
+    """Image [B, C, H, W] (+ its source) -> patch logits [B, P]."""
+
+    def __init__(self, image_shape: tuple[int, ...], source_shape: tuple[int, ...] | None, d_layers: int,
+                 width: int = DEFAULT_WIDTH, slope: float = 0.2, spectral_norm: bool = False):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.source_shape = tuple(source_shape) if source_shape is not None else None
+        self.conditional = source_shape is not None
+        self.d_layers, self.patch_size = d_layers, receptive_field(d_layers)
+        c_in = self.image_shape[0] + (self.source_shape[0] if self.conditional else 0)
+        strides = [2] * d_layers + [1]
+        hidden = []
+        for i, (stride, c) in enumerate(zip(strides, level_channels(width, d_layers + 1))):
+            # [B, c_in, H', W'] -> [B, c, H'/2, W'/2] (stride 2) or [B, c, H'-1, W'-1] (stride 1)
+            norm = i > 0 and not spectral_norm
+            layers = [nn.Conv2d(c_in, c, KERNEL, stride=stride, padding=1, bias=not norm)]
+            layers += [nn.BatchNorm2d(c)] if norm else []
+            hidden.append(nn.Sequential(*layers, nn.LeakyReLU(slope)))
+            c_in = c
+        self.hidden = nn.ModuleList(hidden)
+        self.head = nn.Conv2d(c_in, 1, KERNEL, stride=1, padding=1)  # -> [B, 1, H'-1, W'-1]: one logit a patch
+        dcgan_init(self)
+        if spectral_norm:
+            apply_spectral_norm(self)
+
+    def stack(self, x: torch.Tensor, source: torch.Tensor | None) -> torch.Tensor:
+        """D's input: x, or [x, source resized to x's size] along channels."""
+        if not self.conditional:
+            if source is not None:
+                raise ValueError("this PatchGAN is unconditional: call it with the image alone")
+            return x
+        if source is None:
+            raise ValueError("this PatchGAN judges an image with its source: pass source [B, Cs, h, w]")
+        if source.shape[-2:] != x.shape[-2:]:
+            source = F.interpolate(source, size=x.shape[-2:], mode="bicubic", align_corners=False)
+        return torch.cat([x, source], dim=1)  # [B, C + Cs, H, W]
+
+    def forward(self, x: torch.Tensor, source: torch.Tensor | None = None,
+                features: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        h = self.stack(x, source)
+        maps = []
+        for layer in self.hidden:
+            h = layer(h)
+            maps.append(h)
+        logits = self.head(h).flatten(1)  # [B, P]
+        return (logits, maps) if features else logits
+
+
+def build_patchgan(cfg, image_shape: tuple, source_shape: tuple | None) -> nn.Module:
+    """The PatchGAN for images of ``image_shape`` (C, H, W), conditioned on sources of ``source_shape`` unless None."""
+    shapes = [image_shape] + ([source_shape] if source_shape is not None else [])
+    if any(len(s) != 3 for s in shapes):
+        raise ConfigError(f"the PatchGAN judges images (C, H, W), but got shapes {', '.join(map(str, shapes))}")
+    image = tuple(int(s) for s in image_shape)
+    source = tuple(int(s) for s in source_shape) if source_shape is not None else None
+    d_layers = resolve_layers(cfg.d_layers, image[1], image[2])
+    return PatchGAN(image, source, d_layers, cfg.width or DEFAULT_WIDTH, cfg.leaky_slope, cfg.spectral_norm)

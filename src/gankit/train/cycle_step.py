@@ -1,0 +1,162 @@
+"""The unpaired translation step: CycleGAN (Zhu et al. 2017).
+
+Two generators, ``G.ab`` (A -> B) and ``G.ba`` (B -> A), and two discriminators,
+``D.a`` and ``D.b``, each judging real images of its domain against the other
+generator's outputs. With no pairs to compare with, translating there and back must
+give the image again (cycle consistency); a generator fed an image of its own output
+domain should leave it as it is (identity; only where both domains have the same
+channels). Shapes: a [B, Ca, H, W], b [B, Cb, H, W] in [-1, 1]; D logits [B, P].
+
+Phases of a step (inputs.sources[0] is a batch of A, inputs.reals[0] a batch of B):
+  G step   fake_b = G.ab(a), fake_a = G.ba(b), judged by the frozen D.b and D.a,
+           + cycle_weight * (|G.ba(fake_b) - a| + |G.ab(fake_a) - b|)
+           + identity_weight * cycle_weight * (|G.ab(b) - b| + |G.ba(a) - a|)
+  D step   D.b: b against fakes from a pool of past fake_b; D.a likewise. The pool
+           (Shrivastava et al. 2017) keeps pool_size past fakes; each new fake either
+           goes straight to D or, half of the time once the pool is full, replaces a
+           random pooled fake, which D sees instead: D is not trained on the latest
+           generator alone, which damps oscillation.
+The pool is part of the step's state and is checkpointed; its random choices draw from
+torch's global generator, which checkpoints restore.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from gankit.config import Config
+from gankit.losses import GANLoss, pixel_loss
+from gankit.registry import LOSSES, STEPS
+from gankit.train.interface import Networks, StepInputs
+from gankit.train.optim import make_optimizer
+from gankit.train.step import d_outputs, grad_norm
+
+Tensor = torch.Tensor
+
+
+class FakePool:
+    """Up to ``size`` past generator outputs of one domain (CycleGAN's image pool)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.images: list[Tensor] = []  # each [C, H, W], detached
+
+    def query(self, fakes: Tensor) -> Tensor:
+        """The batch D trains on: each fake [B, C, H, W], or a pooled one it replaces."""
+        if self.size == 0:
+            return fakes
+        out = []
+        for x in fakes.detach():
+            if len(self.images) < self.size:
+                self.images.append(x.clone())
+                out.append(x)
+            elif torch.rand(()) < 0.5:
+                i = int(torch.randint(self.size, ()))
+                out.append(self.images[i].clone())
+                self.images[i] = x.clone()
+            else:
+                out.append(x)
+        return torch.stack(out)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"images": torch.stack(self.images) if self.images else None}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        saved = state["images"]
+        self.images = [] if saved is None else [x.clone() for x in saved]
+
+
+@dataclass
+class CycleStep:
+    capturable: ClassVar[bool] = False  # the pool's Python-side choices change the step from call to call
+    uses_noise: ClassVar[bool] = False
+    n_batches: ClassVar[int] = 1
+
+    G: nn.Module  # CycleGenerators: .ab, .ba
+    D: nn.Module  # CycleDiscriminators: .a, .b
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    loss: GANLoss
+    cycle_weight: float = 10.0
+    identity_weight: float = 0.5  # relative to cycle_weight
+    adv_weight: float = 1.0
+    pool_size: int = 50
+    bf16: bool = False
+    optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
+    pools: dict[str, FakePool] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.optimizers = {"G": self.opt_g, "D": self.opt_d}
+        self.pools = {"a": FakePool(self.pool_size), "b": FakePool(self.pool_size)}
+
+    @classmethod
+    def build(cls, cfg: Config, nets: Networks, precision: str, graphed: bool, world_size: int = 1) -> CycleStep:
+        t, o = cfg.translate, cfg.optim
+        return cls(nets.G_ddp, nets.D_ddp,
+                   make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device),
+                   make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device),
+                   LOSSES.get(cfg.loss.name), cycle_weight=t.cycle_weight, identity_weight=t.identity_weight,
+                   adv_weight=t.adv_weight, pool_size=t.pool_size, bf16=precision == "bf16")
+
+    def amp(self) -> contextlib.AbstractContextManager:
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(next(self.G.parameters()).device.type, dtype=torch.bfloat16)
+
+    def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
+        a, b = inputs.sources[0], inputs.reals[0]  # [B, Ca, H, W], [B, Cb, H, W]
+        G = getattr(self.G, "module", self.G)  # the pair's two directions (DDP wraps the pair)
+        D = getattr(self.D, "module", self.D)
+        stats, fake_a, fake_b = self.g_step(G, D, a, b)
+        stats.update(self.d_step(D, a, b, fake_a, fake_b))
+        return stats
+
+    def g_step(self, G: nn.Module, D: nn.Module, a: Tensor, b: Tensor) -> tuple[dict[str, Tensor], Tensor, Tensor]:
+        D.requires_grad_(False)
+        with self.amp():
+            fake_b, fake_a = G.ab(a), G.ba(b)  # [B, Cb, H, W], [B, Ca, H, W]
+            adv = self.loss.g_loss(D.b(fake_b).float()) + self.loss.g_loss(D.a(fake_a).float())
+            cycle = pixel_loss(G.ba(fake_b).float(), a) + pixel_loss(G.ab(fake_a).float(), b)
+            loss_g = self.adv_weight * adv + self.cycle_weight * cycle
+            stats = {"adv_g": adv.detach(), "cycle": cycle.detach()}
+            if self.identity_weight > 0 and a.shape[1:] == b.shape[1:]:
+                identity = pixel_loss(G.ab(b).float(), b) + pixel_loss(G.ba(a).float(), a)
+                loss_g = loss_g + self.identity_weight * self.cycle_weight * identity
+                stats["identity"] = identity.detach()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        stats["loss_g"] = loss_g.detach()
+        stats["grad_norm_g"] = grad_norm(self.opt_g)
+        self.opt_g.step()
+        D.requires_grad_(True)
+        return stats, fake_a.detach(), fake_b.detach()
+
+    def d_step(self, D: nn.Module, a: Tensor, b: Tensor, fake_a: Tensor, fake_b: Tensor) -> dict[str, Tensor]:
+        pooled_a, pooled_b = self.pools["a"].query(fake_a), self.pools["b"].query(fake_b)
+        with self.amp():
+            real_b, fake_b_logits = D.b(b).float(), D.b(pooled_b).float()  # [B, P]
+            real_a, fake_a_logits = D.a(a).float(), D.a(pooled_a).float()
+        loss_d = self.loss.d_loss(real_b, fake_b_logits) + self.loss.d_loss(real_a, fake_a_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_b, fake_b_logits),
+                 "grad_norm_d": grad_norm(self.opt_d)}
+        self.opt_d.step()
+        return stats
+
+    def state_dict(self) -> dict[str, Any]:
+        """The fake pools: part of what a resumed run needs to continue exactly."""
+        return {name: pool.state_dict() for name, pool in self.pools.items()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, pool in self.pools.items():
+            pool.load_state_dict(state[name])
+
+
+STEPS.register("cycle", CycleStep, help="unpaired translation: CycleGAN's G step (adversarial, cycle, identity), "
+                                        "then D on pooled fakes (train/cycle_step.py)")

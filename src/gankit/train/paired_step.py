@@ -1,0 +1,147 @@
+"""The paired translation step: pix2pix, SRGAN/ESRGAN-style enhancement, inpainting.
+
+G maps a source to its target; a conditional PatchGAN D judges (source, image) pairs,
+so G is rewarded for outputs that are real *for that source*. Shapes: source
+[B, Cs, h, w], target and output [B, Ct, H, W] in [-1, 1]; D's logits [B, P], one per
+patch.
+
+Phases of a step (inputs.sources[0] -> inputs.reals[0]):
+  output     fake = G(source)
+  D step     raise D on (source, target), lower it on (source, fake.detach());
+             skipped during the pixel-only warm-up and when adv_weight is 0
+  G step     adv_weight * adversarial + pixel_weight * pixel (L1/L2)
+             + perceptual_weight * perceptual + feature_matching_weight * feature matching,
+             with D frozen; the adversarial term is left out during the warm-up
+             (translate.warmup_steps G steps, SRGAN's pre-training) and when adv_weight
+             is 0: the pixel-loss baseline, from the same code.
+The relativistic loss (ESRGAN) also judges the targets in the G step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from gankit.config import Config
+from gankit.losses import GANLoss, PerceptualLoss, feature_matching_loss, pixel_loss
+from gankit.registry import LOSSES, STEPS
+from gankit.train.interface import Networks, StepInputs
+from gankit.train.optim import make_optimizer
+from gankit.train.step import d_outputs, grad_norm
+
+Tensor = torch.Tensor
+
+
+@dataclass
+class PairedStep:
+    capturable: ClassVar[bool] = True  # a fixed computation when there is no warm-up (the Trainer checks)
+    uses_noise: ClassVar[bool] = False
+    n_batches: ClassVar[int] = 1
+
+    G: nn.Module
+    D: nn.Module
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer | None  # None for the pixel-loss baseline (adv_weight 0): no D is trained
+    loss: GANLoss
+    adv_weight: float = 1.0
+    pixel: str = "l1"
+    pixel_weight: float = 100.0
+    perceptual: nn.Module | None = None
+    perceptual_weight: float = 0.0
+    feature_matching_weight: float = 0.0
+    warmup_steps: int = 0
+    bf16: bool = False
+    autocast_cache: bool = True
+    optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.optimizers = {"G": self.opt_g, **({"D": self.opt_d} if self.opt_d is not None else {})}
+
+    @classmethod
+    def build(cls, cfg: Config, nets: Networks, precision: str, graphed: bool, world_size: int = 1) -> PairedStep:
+        t, o = cfg.translate, cfg.optim
+        adversarial = t.adv_weight > 0
+        perceptual = None
+        if t.perceptual_weight > 0:
+            target = cfg.pair.dataset_b if cfg.pair.kind == "unpaired" else cfg.data.dataset
+            perceptual = PerceptualLoss(scored_by=target).to(nets.device)
+        return cls(nets.G_ddp, nets.D_ddp,
+                   make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device, graphed),
+                   make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device, graphed) if adversarial else None,
+                   LOSSES.get(cfg.loss.name), adv_weight=t.adv_weight, pixel=t.pixel_loss,
+                   pixel_weight=t.pixel_weight, perceptual=perceptual, perceptual_weight=t.perceptual_weight,
+                   feature_matching_weight=t.feature_matching_weight, warmup_steps=t.warmup_steps,
+                   bf16=precision == "bf16", autocast_cache=not graphed)
+
+    def amp(self) -> contextlib.AbstractContextManager:
+        if not self.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(next(self.G.parameters()).device.type, dtype=torch.bfloat16,
+                              cache_enabled=self.autocast_cache)
+
+    def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
+        source, target = inputs.sources[0], inputs.reals[0]  # [B, Cs, h, w], [B, Ct, H, W]
+        adversarial = self.adv_weight > 0 and inputs.d_index >= self.warmup_steps  # d_index counts G steps here
+        with self.amp():
+            fake = self.G(source)  # [B, Ct, H, W]
+        stats: dict[str, Tensor] = {}
+        if adversarial:
+            stats.update(self.d_step(source, target, fake.detach()))
+        stats.update(self.g_step(source, target, fake, adversarial))
+        return stats
+
+    def d_step(self, source: Tensor, target: Tensor, fake: Tensor) -> dict[str, Tensor]:
+        with self.amp():
+            real_logits, fake_logits = self.D(target, source).float(), self.D(fake, source).float()  # [B, P]
+        loss_d = self.loss.d_loss(real_logits, fake_logits)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits),
+                 "grad_norm_d": grad_norm(self.opt_d)}
+        self.opt_d.step()
+        return stats
+
+    def g_step(self, source: Tensor, target: Tensor, fake: Tensor, adversarial: bool) -> dict[str, Tensor]:
+        D = getattr(self.D, "module", self.D)  # D is not updated here: its plain module, no DDP sync
+        stats: dict[str, Tensor] = {}
+        with self.amp():
+            pixel = pixel_loss(fake.float(), target, self.pixel)
+            loss_g = self.pixel_weight * pixel
+            stats["pixel"] = pixel.detach()
+            if adversarial:
+                D.requires_grad_(False)
+                fm = self.feature_matching_weight > 0
+                out_fake = D(fake, source, features=fm)
+                fake_logits = (out_fake[0] if fm else out_fake).float()
+                real_logits, real_features = None, None
+                if self.loss.g_uses_real or fm:
+                    with torch.no_grad():
+                        out_real = D(target, source, features=fm)
+                    real_logits, real_features = (out_real if fm else (out_real, None))
+                    real_logits = real_logits.float()
+                adv = self.loss.g_loss(fake_logits, real_logits)
+                loss_g = loss_g + self.adv_weight * adv
+                stats["adv_g"] = adv.detach()
+                if fm:
+                    matching = feature_matching_loss(out_fake[1], real_features)
+                    loss_g = loss_g + self.feature_matching_weight * matching
+                    stats["feature_matching"] = matching.detach()
+            if self.perceptual is not None:
+                perceptual = self.perceptual(fake.float(), target)
+                loss_g = loss_g + self.perceptual_weight * perceptual
+                stats["perceptual"] = perceptual.detach()
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        stats["loss_g"] = loss_g.detach()
+        stats["grad_norm_g"] = grad_norm(self.opt_g)
+        self.opt_g.step()
+        D.requires_grad_(True)
+        return stats
+
+
+STEPS.register("paired", PairedStep, help="paired translation: a conditional D step, then G on adversarial + pixel "
+                                          "losses (train/paired_step.py)")

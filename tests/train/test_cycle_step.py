@@ -1,0 +1,88 @@
+"""The cycle (unpaired translation) step on tiny networks, its losses checked by hand, and its pool of fakes."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from gankit.models import CycleDiscriminators, CycleGenerators
+from gankit.registry import LOSSES
+from gankit.train.cycle_step import CycleStep, FakePool
+from gankit.train.interface import StepInputs
+
+
+class Scale(nn.Module):
+    """A 'generator' that multiplies by a learnt scalar: x -> w x."""
+
+    def __init__(self, w: float):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(w))
+        self.in_shape = self.out_shape = (1, 2, 2)
+        self.size_multiple, self.scale = 1, 1
+
+    def forward(self, x):
+        return self.w * x
+
+
+class Mean(nn.Module):
+    """A 'discriminator': logits [B, 1] = v * mean(x)."""
+
+    def __init__(self, v: float):
+        super().__init__()
+        self.v = nn.Parameter(torch.tensor(v))
+
+    def forward(self, x, source=None):
+        return (self.v * x.flatten(1).mean(1)).unsqueeze(1)
+
+
+def make(identity=0.5, pool=0):
+    G = CycleGenerators(Scale(2.0), Scale(0.25))
+    D = CycleDiscriminators(Mean(1.0), Mean(-1.0))
+    return CycleStep(G, D, torch.optim.SGD(G.parameters(), lr=0.0), torch.optim.SGD(D.parameters(), lr=0.0),
+                     LOSSES.get("lsgan"), cycle_weight=10.0, identity_weight=identity, pool_size=pool)
+
+
+def test_g_loss_is_adversarial_plus_cycle_plus_identity():
+    a, b = torch.full((2, 1, 2, 2), 0.5), torch.full((2, 1, 2, 2), -0.4)
+    stats = make()(StepInputs((b,), (None,), sources=(a,)))
+    # fake_b = 2a = 1.0 judged by D.b (v=-1): logit -1; fake_a = 0.25 b = -0.1 by D.a (v=1): logit -0.1
+    adv = 0.5 * (-1 - 1) ** 2 + 0.5 * (-0.1 - 1) ** 2  # LSGAN g: 1/2 (D - 1)^2 for each direction
+    cycle = abs(0.25 * 2 * 0.5 - 0.5) + abs(2 * 0.25 * -0.4 + 0.4)  # |G.ba(G.ab(a)) - a| + |G.ab(G.ba(b)) - b|
+    identity = abs(2 * -0.4 + 0.4) + abs(0.25 * 0.5 - 0.5)  # |G.ab(b) - b| + |G.ba(a) - a|
+    assert torch.isclose(stats["adv_g"], torch.tensor(adv))
+    assert torch.isclose(stats["cycle"], torch.tensor(cycle))
+    assert torch.isclose(stats["identity"], torch.tensor(identity))
+    assert torch.isclose(stats["loss_g"], torch.tensor(adv + 10 * cycle + 0.5 * 10 * identity))
+    assert {"loss_d", "grad_norm_d", "grad_norm_g"} <= set(stats)
+
+
+def test_no_identity_loss_between_domains_of_different_channels():
+    class Channels(Scale):
+        def __init__(self, channels):
+            super().__init__(1.0)
+            self.channels = channels
+
+        def forward(self, x):  # 1 -> 3 channels by repeating, 3 -> 1 by the mean
+            x = x.expand(-1, 3, -1, -1) if self.channels == 3 else x.mean(1, keepdim=True)
+            return self.w * x
+
+    step = make()
+    step.G.ab, step.G.ba = Channels(3), Channels(1)
+    a, b = torch.zeros(2, 1, 2, 2), torch.zeros(2, 3, 2, 2)
+    assert "identity" not in step(StepInputs((b,), (None,), sources=(a,)))
+
+
+def test_the_pool_keeps_past_fakes_and_resumes_exactly():
+    torch.manual_seed(0)
+    pool = FakePool(4)
+    first = torch.arange(4.0).view(4, 1, 1, 1)
+    assert torch.equal(pool.query(first), first)  # filling: the fakes themselves
+    state = pool.state_dict()
+    rng = torch.get_rng_state()
+    later = pool.query(torch.full((4, 1, 1, 1), 9.0))
+    assert (later != 9).any() and set(later.flatten().tolist()) <= {0.0, 1.0, 2.0, 3.0, 9.0}
+    again = FakePool(4)
+    again.load_state_dict(state)
+    torch.set_rng_state(rng)
+    assert torch.equal(again.query(torch.full((4, 1, 1, 1), 9.0)), later)
+    assert torch.equal(FakePool(0).query(first), first)  # pool_size 0: the latest only

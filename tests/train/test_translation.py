@@ -1,0 +1,167 @@
+"""Translation and enhancement runs end to end: training, resume, pictures, evaluation, the translate command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import gankit
+from gankit import config as C
+from gankit.cli import main
+from gankit.run import RunDir, checkpoint
+from gankit.train.loop import train
+from gankit.train.optim import lr_factor
+
+
+def translation_config(mnist_root, **sets):
+    """A seconds-long translation run: 256 MNIST test digits, batch 32, narrow networks."""
+    data = {
+        "name": "tiny-translation",
+        "data": {"dataset": "mnist", "root": str(mnist_root), "split": "test", "subset": 256, "download": False},
+        "pair": {"kind": "degrade", "degradation": "inpaint", "hole": 10, "hole_position": "random"},
+        "model": {"arch": "unet", "width": 8},
+        "train": {"batch_size": 32, "steps": 12, "seed": 0, "device": "cpu", "precision": "fp32"},
+        "log": {"every": 4, "grid": 8, "tensorboard": False},
+        "checkpoint": {"every": 5},
+        "eval": {"n": 200},
+    }
+    for key, value in sets.items():
+        data = C.set_key(data, key.replace("__", "."), value)
+    return C.from_dict(data)
+
+
+def weights_equal(a: dict, b: dict) -> bool:
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.parametrize("sets", [
+    {},  # paired: the degradation's random hole positions come from the checkpointed noise generator
+    {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
+     "model__blocks": 1, "loss__name": "lsgan", "translate__pool_size": 6},  # cycle: the fake pools too
+])
+def test_a_resumed_translation_run_is_bit_exact(mnist_root, tmp_path, sets):
+    full = RunDir.create(tmp_path / "full", "f")
+    train(translation_config(mnist_root, **sets), full, verbose=False)
+    split = RunDir.create(tmp_path / "split", "s")
+    train(translation_config(mnist_root, train__steps=7, **sets), split, verbose=False)
+    train(translation_config(mnist_root, **sets), split, resume=True, verbose=False)
+    a, b = checkpoint.load(full.last_checkpoint), checkpoint.load(split.last_checkpoint)
+    assert a["step"] == b["step"] == 12
+    for net in ("G", "D"):
+        assert weights_equal(a["models"][net], b["models"][net]), net
+
+
+def test_epoch_pictures_show_source_output_target(mnist_root, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(translation_config(mnist_root, pair__degradation="sr4", model__arch="srresnet", model__blocks=1,
+                             train__steps=8), run, verbose=False)
+    picture = np.asarray(Image.open(run.epoch_grids()[-1]))
+    # 8 fixed pairs, 2 triplets a row: 4 rows of 6 cells of 28 px + 2 px padding, shown twice as large
+    assert picture.shape[:2] == (2 * (4 * 30 + 2), 2 * (6 * 30 + 2))
+    saved = gankit.run.generator.read(run)
+    assert saved.source_shape == (1, 7, 7) and saved.shape == (1, 28, 28)
+
+
+def test_the_pixel_baseline_trains_no_discriminator(mnist_root, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(translation_config(mnist_root, translate__adv_weight=0.0, train__steps=4), run, verbose=False)
+    ckpt = checkpoint.load(run.last_checkpoint)
+    assert list(ckpt["optimizers"]) == ["G"]
+    assert {"pixel", "loss_g"} <= set(run.read_metrics()[-1]) and "loss_d" not in run.read_metrics()[-1]
+
+
+def test_learning_rate_schedules_count_steps():
+    linear = C.OptimConfig(schedule="linear", decay_start=50)
+    assert [lr_factor(linear, s, 100) for s in (0, 49, 50, 75, 99)] == [1.0, 1.0, 1.0, 0.5, pytest.approx(0.02)]
+    halfway = C.OptimConfig(schedule="linear")
+    assert lr_factor(halfway, 60, 100) == pytest.approx(0.8)
+    multi = C.OptimConfig(schedule="multistep", milestones="10,20", gamma=0.1)
+    assert [lr_factor(multi, s, 100) for s in (9, 10, 25)] == [1.0, 0.1, pytest.approx(0.01)]
+    assert lr_factor(C.OptimConfig(), 99, 100) == 1.0
+
+
+def test_a_linear_schedule_is_applied_and_resumed(mnist_root, tmp_path):
+    cfg = translation_config(mnist_root, optim__schedule="linear", optim__decay_start=0, train__steps=8)
+    run = RunDir.create(tmp_path / "run", "r")
+    train(cfg, run, verbose=False)
+    ckpt = checkpoint.load(run.last_checkpoint)
+    lr = ckpt["optimizers"]["G"]["param_groups"][0]["lr"]
+    assert lr == pytest.approx(2e-4 * (1 - 7 / 8))  # the factor of the last step taken (step 7 of 8)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A tiny paired run and its pixel-loss twin, trained once for the evaluation and translate tests."""
+    from gankit.data.mnist import EMBEDDED_MNIST
+
+    runs = {}
+    for name, sets in (("gan", {}), ("l1", {"translate__adv_weight": 0.0})):
+        run = RunDir.create(tmp_path_factory.mktemp(name) / "run", name)
+        train(translation_config(EMBEDDED_MNIST, train__steps=16, **sets), run, verbose=False)
+        runs[name] = run.path
+    return runs
+
+
+def test_evaluate_scores_model_input_and_the_compared_run(trained, capsys):
+    code = main(["evaluate", str(trained["gan"]), "--n", "100", "--compare", str(trained["l1"])])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "psnr" in printed and "compare" in printed and "held-out mnist/test pairs (degrade, inpaint)" in printed
+    result = json.loads((trained["gan"] / "evaluation.json").read_text())
+    assert set(result["metrics"]) == {"model", "input", "compare"}
+    for column in result["metrics"].values():
+        assert {"fid", "kid_mean", "psnr", "ssim", "accuracy"} <= set(column)
+        assert 0 <= column["accuracy"] <= 1 and column["psnr"] > 0
+    assert result["protocol"]["held_out"] == 100 and result["protocol"]["kind"] == "translation"
+
+
+def test_tiles_give_what_the_whole_image_gives(trained):
+    t = gankit.load(trained["gan"], device="cpu")
+    images = (torch.rand(1, 1, 96, 120) * 255).to(torch.uint8)
+    whole = t.translate(images, tile=512)
+    tiled = t.translate(images, tile=48, overlap=16)
+    assert tiled.shape == whole.shape == (1, 1, 96, 120)
+    assert (tiled.float() - whole.float()).abs().mean() < 3  # blended seams: the same picture
+
+
+def test_translate_command_reads_files_and_folders(trained, tmp_path, capsys):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    Image.fromarray((np.random.default_rng(0).random((30, 45, 3)) * 255).astype(np.uint8)).save(folder / "rgb.jpg")
+    Image.fromarray(np.zeros((33, 20), np.uint8)).save(folder / "sub" / "odd.png")
+    (folder / "sub" / "broken.png").write_bytes(b"\x89PNG not really")
+    Image.fromarray(np.zeros((2, 2), np.uint8)).save(folder / "tiny.png")  # below the U-Net's 8 px minimum
+    out = tmp_path / "out"
+    assert main(["translate", str(trained["gan"]), str(folder), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "wrote 2 image(s)" in captured.out and "skipped 2 unusable image(s)" in captured.err
+    assert Image.open(out / "in" / "rgb.png").size == (45, 30) and Image.open(out / "in" / "rgb.png").mode == "L"
+    assert Image.open(out / "in" / "sub" / "odd.png").size == (20, 33)  # padded to the size multiple, cropped back
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "not a readable"),
+    (b"GIF89a broken", "not a readable"),
+])
+def test_a_bad_file_named_directly_stops_before_anything_is_written(trained, tmp_path, capsys, content, message):
+    good = tmp_path / "good.png"
+    Image.fromarray(np.zeros((28, 28), np.uint8)).save(good)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    out = tmp_path / "out"
+    assert main(["enhance", str(trained["gan"]), str(good), str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "bad.png" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_translate_refuses_noise_generators_and_missing_inputs(tmp_path, capsys, tiny_config):
+    run = RunDir.create(tmp_path / "gan", "g")
+    train(tiny_config(train__steps=2), run, verbose=False)
+    with pytest.raises(SystemExit) as e:
+        main(["translate", str(run.path), str(tmp_path), "--out", str(tmp_path / "o")])
+    assert e.value.code == 2 and "use gankit sample" in capsys.readouterr().err
