@@ -301,3 +301,25 @@ def test_a_failed_write_leaves_the_old_file_whole(ema_run: Path, tmp_path: Path,
         export_generator(ema_run, "torchscript", out)
     assert out.read_bytes() == b"the previous export"
     assert [p.name for p in tmp_path.iterdir()] == ["g.pt"]
+
+
+@pytest.mark.parametrize("arch, degradation, blocks", [("unet", "inpaint", None), ("srresnet", "sr4", 1)])
+def test_a_translator_exports_with_free_batch_height_and_width(tiny_config, tmp_path, arch, degradation, blocks):
+    cfg = tiny_config(train__steps=2, model__arch=arch, model__width=8, model__blocks=blocks, pair__kind="degrade",
+                      pair__degradation=degradation)
+    run = trained(cfg, tmp_path / "run")
+    out = tmp_path / "t.onnx"
+    assert main(["export", str(run), "--format", "onnx", "--out", str(out)]) == 0
+    session = onnxruntime.InferenceSession(str(out))
+    assert [i.name for i in session.get_inputs()] == ["source"]
+    translator = gankit.load(run, device="cpu")
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    m, scale = json.loads(meta["size_multiple"]), json.loads(meta["scale"])
+    assert scale == translator.scale and m == translator.size_multiple
+    for shape in [(1, *translator.source_shape), (3, 1, 4 * m, 6 * m)]:  # other batch, height and width
+        x = torch.rand(*shape) * 2 - 1
+        got = session.run(None, {"source": x.numpy()})[0]
+        with torch.no_grad():
+            expected = translator.generator(x).numpy()
+        assert got.shape == (shape[0], 1, shape[2] * scale, shape[3] * scale)
+        np.testing.assert_allclose(got, expected, atol=1e-4)
