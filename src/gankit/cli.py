@@ -118,16 +118,17 @@ def build_parser() -> Parser:
     s.set_defaults(func=cmd_sample, parser=s)
 
     e = sub.add_parser("evaluate", help="score a trained run: FID, KID, precision/recall, density/coverage, modes",
-                       description="Score a run's generator against real images in an evaluator's features. "
-                       "Default protocol: 10,000 generated vs 10,000 real test images.")
+                       description="Score a run's generator against real images in an evaluator's features, with "
+                       "the run's own evaluation settings (eval.* in its config) unless told otherwise. Default "
+                       "protocol: 10,000 generated vs 10,000 real test images.")
     e.add_argument("run_dir", metavar="RUN_DIR")
-    e.add_argument("--n", type=positive_int, default=10_000, help="generated images (default 10000)")
-    e.add_argument("--metrics", default=EvalConfig().metrics,
-                   help=f"comma-separated (gankit list metrics); default {EvalConfig().metrics}")
-    e.add_argument("--split", choices=["train", "test"], default="test", help="real reference split (default test)")
-    e.add_argument("--real-n", type=positive_int, default=10_000, help="real reference images (default 10000)")
-    e.add_argument("--evaluator", default="auto",
-                   help="auto (the dataset's classifier, else Inception-v3), inception, mnist-cnn, fashion-mnist-cnn")
+    e.add_argument("--n", type=positive_int, help=f"generated images (default: the run's eval.n, {EvalConfig().n})")
+    e.add_argument("--metrics", help=f"comma-separated (gankit list metrics); default: the run's eval.metrics "
+                   f"({EvalConfig().metrics} unless its preset says otherwise, e.g. toy-modes for 2-D data)")
+    e.add_argument("--split", choices=["train", "test"], help="real reference split (default: the run's eval.split)")
+    e.add_argument("--real-n", type=positive_int, help="real reference images (default: the run's eval.real_n)")
+    e.add_argument("--evaluator", help="auto (the dataset's classifier, else Inception-v3), inception, mnist-cnn, "
+                   "fashion-mnist-cnn, or a version such as mnist-cnn-v1 (default: the run's eval.evaluator)")
     e.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
                    help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
     e.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
@@ -347,13 +348,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from gankit.run import RunDir
     from gankit.translate import Translator
 
-    metrics = parse_metrics(args.metrics)
     psis = args.truncation or []
     sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    own = sampler.config.eval  # the run's own evaluation settings fill what the command line leaves out
+    args.n, args.real_n = args.n or own.n, args.real_n or own.real_n
+    args.split, args.evaluator = args.split or own.split, args.evaluator or own.evaluator
     if isinstance(sampler, Translator):
         return evaluate_translation_run(sampler, args)
     if args.compare:
         args.parser.error("--compare is for translation and enhancement runs")
+    metrics = parse_metrics(args.metrics or own.metrics)
     reference = Reference.for_run(sampler.config, args.evaluator, args.split, args.real_n, root=args.data_root,
                                   device=sampler.device)
     result = evaluate(sampler.sample, reference, n=args.n, metrics=metrics, seed=args.seed)

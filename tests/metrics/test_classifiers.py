@@ -34,28 +34,38 @@ def accuracy(ev: E.Evaluator, images: torch.Tensor, labels: torch.Tensor) -> flo
     return float((probs.argmax(1) == labels).float().mean())
 
 
-@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
-def test_loads_with_metadata(dataset: str) -> None:
-    ev = E.load_evaluator(dataset)
-    report = E.read_report(dataset)
+@pytest.mark.parametrize("name", sorted(E.EVALUATORS))
+def test_loads_with_metadata(name: str) -> None:
+    ev = E.load_evaluator(name)
+    report = E.read_report(name)
+    dataset = E.EVALUATORS[name]
 
     assert dataset in E.available()
-    assert (ev.dataset, ev.name) == (dataset, f"{dataset}-cnn-v1") == (report["dataset"], report["name"])
+    assert (ev.dataset, ev.name) == (dataset, name) == (report["dataset"], report["name"])
     assert (ev.feature_dim, ev.num_classes) == (128, 10)
     assert ev.accuracy == pytest.approx(report["accuracy"], abs=1e-5)
     for key in ("heldout", "command", "seed", "epochs", "train"):
         assert ev.metadata[key], key
-    assert f"train_evaluator.py --dataset {dataset} " in ev.metadata["command"]
-    assert ev.metadata["command"] == report["command"]
-    assert E.weights_path(dataset).stat().st_size < 5_000_000
+    assert "train_evaluator.py --" in ev.metadata["command"] and ev.metadata["command"] == report["command"]
+    assert E.weights_path(name).stat().st_size < 5_000_000
 
 
-@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
-def test_sha256_matches_the_file_and_the_report(dataset: str) -> None:
-    ev = E.load_evaluator(dataset)
-    digest = hashlib.sha256(E.weights_path(dataset).read_bytes()).hexdigest()
+def test_each_dataset_scores_with_its_latest_evaluator_by_default() -> None:
+    assert E.load_evaluator("mnist").name == E.evaluator_name("mnist-cnn") == "mnist-cnn-v2"
+    assert E.load_evaluator("fashion-mnist").name == "fashion-mnist-cnn-v1"
+    report = E.read_report("mnist-cnn-v2")
+    assert report["num_train"] == 60_000 and report["num_heldout"] == 10_000  # never trained on a test image
+    assert "train split" in report["split"]["train"] and "test split" in report["split"]["heldout"]
+    with pytest.raises(ConfigError, match="no evaluator 'mnist-cnn-v9'"):
+        E.evaluator_name("mnist-cnn-v9")
 
-    assert ev.sha256 == digest == E.read_report(dataset)["weights_sha256"]
+
+@pytest.mark.parametrize("name", sorted(E.EVALUATORS))
+def test_sha256_matches_the_file_and_the_report(name: str) -> None:
+    ev = E.load_evaluator(name)
+    digest = hashlib.sha256(E.weights_path(name).read_bytes()).hexdigest()
+
+    assert ev.sha256 == digest == E.read_report(name)["weights_sha256"]
 
 
 def test_mnist_split_is_stratified_disjoint_and_the_one_trained_with(mnist_root: Path) -> None:
@@ -67,16 +77,25 @@ def test_mnist_split_is_stratified_disjoint_and_the_one_trained_with(mnist_root:
     share = np.bincount(labels[held], minlength=10) / np.bincount(labels, minlength=10)
     assert np.all(np.abs(share - 0.2) < 0.01)  # every class held out in proportion
     assert hashlib.sha256(held.astype("<i8").tobytes()).hexdigest() == (
-        E.read_report("mnist")["split"]["heldout_indices_sha256"]
+        E.read_report("mnist-cnn-v1")["split"]["heldout_indices_sha256"]
     )
 
 
-def test_mnist_heldout_accuracy(mnist: E.Evaluator, mnist_root: Path) -> None:
+def test_mnist_v2_accuracy_on_the_whole_test_split(mnist: E.Evaluator, mnist_root: Path) -> None:
+    ds = load_dataset("mnist", "test", root=mnist_root)
+    acc = accuracy(mnist, ds.images, ds.labels)
+    assert acc >= 0.99
+    assert acc == pytest.approx(mnist.accuracy, abs=0.0002)  # the header's number is the one measured
+
+
+def test_mnist_v1_heldout_accuracy(mnist_root: Path) -> None:
+    v1 = E.load_evaluator("mnist-cnn-v1")
     ds = load_dataset("mnist", "test", root=mnist_root)
     _, held = E.mnist_split(ds.labels)
     held_t = torch.from_numpy(held)
 
-    acc = accuracy(mnist, ds.images[held_t], ds.labels[held_t])
+    acc = accuracy(v1, ds.images[held_t], ds.labels[held_t])
+    mnist = v1
 
     assert acc >= 0.97
     assert acc == pytest.approx(mnist.accuracy, abs=0.002)  # the header's number is the one measured
@@ -136,7 +155,7 @@ def test_truncated_weights_are_a_checkpoint_error(tmp_path: Path) -> None:
     with open(path, "r+b") as f:
         f.truncate(path.stat().st_size // 2)
 
-    with pytest.raises(CheckpointError, match="corrupt.*train_evaluator.py --dataset mnist"):
+    with pytest.raises(CheckpointError, match="corrupt.*train_evaluator.py --name mnist-cnn-v2"):
         E.load_evaluator("mnist", path=path)
 
 
@@ -151,7 +170,7 @@ def test_garbage_weights_are_a_checkpoint_error(tmp_path: Path) -> None:
 def test_missing_weights_say_how_to_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(E, "WEIGHTS_DIR", tmp_path)
 
-    with pytest.raises(CheckpointError, match="missing.*python tools/train_evaluator.py --dataset fashion-mnist"):
+    with pytest.raises(CheckpointError, match="missing.*python tools/train_evaluator.py --name fashion-mnist-cnn-v1"):
         E.load_evaluator("fashion-mnist")
 
 

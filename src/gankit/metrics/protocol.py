@@ -30,7 +30,8 @@ from gankit.metrics import DEFAULT_METRICS, Embedding, compute
 from gankit.metrics import classifiers as domain
 from gankit.registry import METRICS
 
-EVALUATORS = ("auto", "inception", "stacked-mnist-cnn", *(f"{d}-cnn" for d in domain.available()))
+EVALUATORS = ("auto", "inception", "stacked-mnist-cnn", *(f"{d}-cnn" for d in domain.available()),
+              *sorted(domain.EVALUATORS))
 
 
 def parse_metrics(text: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -65,8 +66,8 @@ def get_evaluator(name: str, dataset: str, device: str | torch.device = "cpu", d
         from gankit.metrics.inception import InceptionEvaluator
 
         return InceptionEvaluator(device)
-    if name.endswith("-cnn") and name[: -len("-cnn")] in domain.available():
-        return domain.load_evaluator(name[: -len("-cnn")], device)
+    if name in domain.EVALUATORS or (name.endswith("-cnn") and name[: -len("-cnn")] in domain.available()):
+        return domain.load_evaluator(domain.evaluator_name(name), device)
     raise ConfigError(f"unknown evaluator {name!r}; choose one of: {', '.join(EVALUATORS)}")
 
 
