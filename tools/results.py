@@ -1,181 +1,280 @@
-"""The measured table of docs/results.md: every MNIST and Fashion-MNIST preset and
-the VAE under one CPU budget, the toy presets, and Stacked MNIST.
+"""docs/results.md, from training to page: every number on it is made by this script.
 
-    python tools/results.py --minutes 3 --seeds 0 1 \
-        --out docs/results.md --images docs/images/results
+    python tools/results.py all                       # train and score everything, then write the page
+    python tools/results.py run image --minutes 10    # one section (appends to its raw numbers)
+    python tools/results.py render                    # write the page from the raw numbers alone
 
-Each image preset trains for ``--minutes`` of training steps (train.max_minutes,
-the same CPU budget for all, evaluation excluded) on the MNIST test split (the
-train split is not available offline) or the Fashion-MNIST train split, then is
-scored with the default protocol (10,000 samples against 10,000 test images,
-the dataset's evaluator). The toy presets run their own step counts and are
-scored on 2,500 samples as VEEGAN and PacGAN do; Stacked MNIST on 26,000.
+Sections (raw numbers in benchmarks/measured/results/<section>.jsonl, one JSON line per run;
+a run already measured with the same settings is skipped, so an interrupted command
+continues where it stopped):
+  image        every MNIST and Fashion-MNIST preset and the VAE baseline, on the train split,
+               scored with the default protocol (10,000 samples against the 10,000 test images
+               in the dataset classifier's features)
+  toy          the 2-D mixtures at their papers' lengths, scored on 2,500 samples
+  stacked      Stacked MNIST, scored on 26,000 samples (PacGAN's protocol)
+  search       the fast CPU recipe's search: one trial per setting, the same budget each
+  fast         mnist-fast against dcgan-mnist (and the best conditional recipe) at 30 minutes
+  translation  the translation and enhancement presets, each beside its pixel-loss twin
+
+Budgets: ``--minutes`` of training steps per run (train.max_minutes; evaluation excluded)
+on a CPU; ``--full`` trains each preset to its own length (its epochs), as a GPU allows.
+Every line records the machine, so the page says where and how long each took.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 import gankit
 from gankit import config as C
 from gankit import presets, viz
 from gankit.metrics.protocol import Reference, evaluate, parse_metrics
 from gankit.run import RunDir
-from gankit.sampling import Sampler
 from gankit.train.loop import train
 
+ROOT = Path(__file__).resolve().parents[1]
+RAW = ROOT / "benchmarks" / "measured" / "results"
+IMAGES = ROOT / "docs" / "images" / "results"
+PAGE = ROOT / "docs" / "results.md"
+
 IMAGE_PRESETS = ["dcgan-mnist", "wgan-mnist", "wgan-gp-mnist", "lsgan-mnist", "hinge-sn-mnist", "dragan-mnist",
-                 "acgan-mnist", "cgan-projection-mnist", "vae-mnist", "dcgan-fashion"]
+                 "acgan-mnist", "cgan-projection-mnist", "vae-mnist", "dcgan-fashion", "mnist-fast"]
 TOY_PRESETS = ["gan-toy-ring", "gan-toy-grid", "pacgan-toy-grid"]
-STACKED = "dcgan-stacked-mnist"
-IMAGE_COLUMNS = ["fid", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_uniform"]
+STACKED_PRESETS = ["dcgan-stacked-mnist"]
+TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
+                       "esrgan-sr4-fashion", "cyclegan-mnist2fashion"]
+FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "mnist-fast-cgan"]
+FAST_MINUTES = 30.0
+
+# The fast recipe's search, in the order it was run: each trial is the tutorial's DCGAN
+# preset with these overrides, trained for the same budget on the MNIST train split.
+SEARCH = [
+    ("dcgan-mnist as shipped", []),
+    ("+ EMA", ["ema.half_life=10000"]),
+]
+
+IMAGE_COLUMNS = ["fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_uniform"]
 
 
-def configure(name: str, seed: int, data_root: str | None, minutes: float | None) -> C.Config:
-    sets = {"train.seed": seed, "log.tensorboard": False, "eval.every": None}
-    if presets.config(name).data.dataset in ("mnist", "stacked-mnist"):
-        sets.update({"data.root": data_root, "data.split": "test"})
-    if minutes and name not in TOY_PRESETS:
+# ---------------------------------------------------------------------------
+# running
+# ---------------------------------------------------------------------------
+
+
+def machine() -> str:
+    """The CPU (or GPU) and threads the numbers were measured on."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name()} (CUDA)"
+    name = platform.processor() or platform.machine()
+    try:
+        name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{name}, {torch.get_num_threads()} threads"
+
+
+def configure(name: str, seed: int, minutes: float | None, overrides: list[str] = ()) -> C.Config:
+    sets: dict = {"train.seed": seed, "log.tensorboard": False, "eval.every": None}
+    if minutes:
         sets["train.max_minutes"] = minutes
-    return presets.config(name, sets)
+    return presets.config(name, sets, overrides)
 
 
-def score(sampler: Sampler, cfg: C.Config, name: str) -> dict:
-    if name in TOY_PRESETS:
-        metrics, n = ["toy-modes"], 2500
-    elif name == STACKED:
-        metrics, n = ["stacked-modes"], 26_000
-    else:
-        metrics, n = parse_metrics(cfg.eval.metrics), 10_000
-    ref = Reference.for_run(cfg, split="test", n=n if name != STACKED else 10_000)
-    result = evaluate(sampler.sample, ref, n=n, metrics=metrics)
-    return {**result["metrics"], "steps": sampler.step}
+def score(name: str, cfg: C.Config, run: RunDir) -> dict:
+    """The run's numbers with its own evaluation settings (eval.*), as gankit evaluate gives them."""
+    sampler = gankit.load(run.path)
+    if hasattr(sampler, "translate"):
+        from gankit.metrics.translation import evaluate_translation
+
+        result = evaluate_translation(sampler, cfg, n=5000, seed=0)
+        return {"steps": sampler.step, **{f"{col}/{k}": v for col, values in result["metrics"].items()
+                                          for k, v in values.items() if not isinstance(v, str)}}
+    e = cfg.eval
+    reference = Reference.for_run(cfg, e.evaluator, e.split, e.real_n)
+    result = evaluate(sampler.sample, reference, n=e.n, metrics=parse_metrics(e.metrics), seed=e.seed)
+    return {"steps": sampler.step, "evaluator": result["protocol"]["evaluator"]["name"], **result["metrics"]}
 
 
-def cell(values: list[float]) -> str:
-    if isinstance(values[0], int) and len(set(values)) == 1:
-        return str(values[0])
+def measure(section: str, label: str, preset: str, seed: int, minutes: float | None, overrides: list[str],
+            runs: Path, picture: bool) -> dict:
+    """Train one run, score it, save its picture; return its raw line."""
+    cfg = configure(preset, seed, minutes, overrides)
+    run = RunDir.create(runs / f"{section}-{label}-seed{seed}".replace(" ", "_").replace("/", "_"), preset)
+    t0 = time.perf_counter()
+    train(cfg, run, verbose=False)
+    train_s = time.perf_counter() - t0
+    values = score(preset, cfg, run)
+    if picture:
+        save_picture(run, IMAGES / f"{label}.png")
+    return {"section": section, "label": label, "preset": preset, "seed": seed, "minutes": minutes,
+            "overrides": overrides, "machine": machine(), "train_s": round(train_s, 1),
+            "epochs": round(values["steps"] / max(1, _steps_per_epoch(run)), 2), **values}
+
+
+def _steps_per_epoch(run: RunDir) -> int:
+    records = [r for r in run.read_metrics() if "epoch" in r and r.get("epoch")]
+    return round(records[-1]["step"] / records[-1]["epoch"]) if records else 1
+
+
+def save_picture(run: RunDir, path: Path) -> None:
+    """Seed 0's samples as the page shows them: the report's final-samples picture."""
+    from gankit.report.contents import read_run
+
+    samples = read_run(run.path).samples
+    if samples is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        viz.save_picture(samples.picture, path)
+
+
+def done(section: str) -> list[dict]:
+    path = RAW / f"{section}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def record(section: str, line: dict) -> None:
+    RAW.mkdir(parents=True, exist_ok=True)
+    with open(RAW / f"{section}.jsonl", "a") as f:
+        f.write(json.dumps(line) + "\n")
+
+
+def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[str], float | None]]:
+    """(label, preset, overrides, minutes) of every run of a section."""
+    minutes = None if args.full else args.minutes
+    if section == "image":
+        return [(p, p, [], minutes) for p in IMAGE_PRESETS]
+    if section == "toy":
+        return [(p, p, [], None) for p in TOY_PRESETS]
+    if section == "stacked":
+        return [(p, p, [], minutes) for p in STACKED_PRESETS]
+    if section == "search":
+        return [(label, "dcgan-mnist", sets, args.search_minutes) for label, sets in SEARCH]
+    if section == "fast":
+        return [(p, p, [], FAST_MINUTES) for p in FAST_PRESETS]
+    if section == "translation":
+        twins = [(f"{p} (L1 only)", p, ["translate.adv_weight=0"], minutes) for p in TRANSLATION_PRESETS]
+        return [(p, p, [], minutes) for p in TRANSLATION_PRESETS] + twins
+    raise SystemExit(f"unknown section {section!r}")
+
+
+def run_section(section: str, args: argparse.Namespace) -> None:
+    runs = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
+    have = {(d["label"], d["seed"], d["minutes"]) for d in done(section)}
+    seeds = [0] if section == "search" else args.seeds
+    for label, preset, overrides, minutes in jobs(section, args):
+        for seed in seeds:
+            if (label, seed, minutes) in have:
+                continue
+            line = measure(section, label, preset, seed, minutes, overrides, runs, picture=seed == seeds[0])
+            record(section, line)
+            print(json.dumps(line), file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# the page
+# ---------------------------------------------------------------------------
+
+
+def cell(values: list) -> str:
+    """Mean ± half the range of a column over seeds; counts as whole numbers."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return ""
     m = statistics.mean(values)
-    whole = all(isinstance(v, int) for v in values)  # counts: steps, modes, classes
+    whole = all(isinstance(v, int) for v in values)
     fmt = (lambda v: f"{v:.1f}") if whole or abs(m) >= 10 else (lambda v: f"{v:.3f}")
+    if whole and len(set(values)) == 1:
+        return str(values[0])
     return fmt(m) + (f" ± {fmt((max(values) - min(values)) / 2)}" if len(values) > 1 else "")
+
+
+def grouped(lines: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for line in lines:
+        out.setdefault(line["label"], []).append(line)
+    return out
+
+
+def table(lines: list[dict], columns: list[str], extra: dict[str, str] | None = None) -> list[str]:
+    head = ["run", "seeds", "G steps", "epochs", "minutes", *columns] + (["published"] if extra else [])
+    rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for label, runs in grouped(lines).items():
+        cells = [f"`{label}`", str(len(runs)), cell([r["steps"] for r in runs]), cell([r["epochs"] for r in runs]),
+                 cell([r["train_s"] / 60 for r in runs]), *[cell([r.get(c) for r in runs]) for c in columns]]
+        if extra is not None:
+            cells.append(extra.get(label, ""))
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def machines(*sections: str) -> str:
+    names = sorted({d["machine"] for s in sections for d in done(s)})
+    return "; ".join(names) if names else "not measured yet"
+
+
+def render() -> str:
+    parts = [(ROOT / "tools" / "results_intro.md").read_text().rstrip(), ""]
+    for section, title, columns, published in SECTIONS:
+        lines = done(section)
+        parts += [f"## {title}", "", SECTION_TEXT[section].rstrip(), ""]
+        if not lines:
+            parts += ["Not measured yet.", ""]
+            continue
+        parts += [f"Machine: {machines(section)}.", ""]
+        parts += table(lines, columns, published) + [""]
+        labels = list(grouped(lines))
+        pictures = [lab for lab in labels if (IMAGES / f"{lab}.png").exists()]
+        if section != "search" and pictures:
+            parts += [f"**{lab}**\n\n![{lab}](images/results/{lab.replace(' ', '%20')}.png)\n" for lab in pictures]
+    parts += ["## Reproducing this page", "", "```bash", "python tools/results.py all", "```", ""]
+    return "\n".join(parts)
+
+
+TOY_PUBLISHED = {"gan-toy-ring": "GAN 1 of 8 (VEEGAN Table 1); PacGAN2 7.9 of 8, 95.6% (PacGAN Table 1)",
+                 "gan-toy-grid": "PacGAN2 23.8 of 25, 91.3% (PacGAN Table 1)",
+                 "pacgan-toy-grid": "PacGAN2 23.8 of 25, 91.3% (PacGAN Table 1)"}
+STACKED_PUBLISHED = {"dcgan-stacked-mnist": "DCGAN 99 / 3.4 (VEEGAN Table 2); PacDCGAN 1000 / 0.06 (PacGAN Table 2)"}
+TRANSLATION_COLUMNS = ["model/fid", "input/fid", "model/psnr", "input/psnr", "model/ssim", "model/accuracy",
+                       "input/accuracy", "model/saturation", "real/saturation", "model/class_purity",
+                       "model/cycle_psnr"]
+SECTIONS = [
+    ("image", "MNIST and Fashion-MNIST", IMAGE_COLUMNS, None),
+    ("toy", "2-D mixtures", ["modes_captured", "high_quality"], TOY_PUBLISHED),
+    ("stacked", "Stacked MNIST (1,000 modes)", ["modes_covered", "kl_to_uniform"], STACKED_PUBLISHED),
+    ("search", "The fast CPU recipe: the search", IMAGE_COLUMNS, None),
+    ("fast", "The fast CPU recipe: 30 minutes", IMAGE_COLUMNS, None),
+    ("translation", "Translation and enhancement", TRANSLATION_COLUMNS, None),
+]
+SECTION_TEXT = {s: (ROOT / "tools" / "results_text" / f"{s}.md").read_text()
+                if (ROOT / "tools" / "results_text" / f"{s}.md").exists() else "" for s, *_ in SECTIONS}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data-root", help="folder with the MNIST test split")
-    p.add_argument("--minutes", type=float, default=3.0, help="training budget of each image preset")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--presets", nargs="*", default=IMAGE_PRESETS + TOY_PRESETS + [STACKED])
-    p.add_argument("--out", default="docs/results.md")
-    p.add_argument("--images", default="docs/images/results")
-    p.add_argument("--runs", default=None, help="keep the runs here (default: a temporary folder)")
-    p.add_argument("--json", default=None, help="also write the raw numbers")
-    p.add_argument("--from-json", default=None, metavar="FILE",
-                   help="train nothing: render --out from the raw numbers a previous --json wrote")
+    p.add_argument("what", choices=["all", "run", "render"])
+    p.add_argument("section", nargs="?", help="with run: image, toy, stacked, search, fast, translation")
+    p.add_argument("--minutes", type=float, default=10.0, help="training budget of each run on a CPU (default 10)")
+    p.add_argument("--search-minutes", type=float, default=10.0, help="budget of each search trial (default 10)")
+    p.add_argument("--full", action="store_true", help="train each preset to its own length instead (a GPU)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--runs", help="keep the run folders here (default: a temporary folder)")
     args = p.parse_args()
-    if args.from_json:
-        raw = json.loads(Path(args.from_json).read_text())
-        meta = raw.pop("_meta", {"minutes": args.minutes, "seeds": args.seeds, "command": command_line(args)})
-        Path(args.out).write_text(render(raw, **meta))
-        return
-
-    runs_root = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
-    Path(args.images).mkdir(parents=True, exist_ok=True)
-    raw: dict[str, list[dict]] = {}
-    for name in args.presets:
-        for seed in args.seeds:
-            cfg = configure(name, seed, args.data_root, args.minutes)
-            run = RunDir.create(runs_root / f"{name}-seed{seed}", name)
-            t0 = time.perf_counter()
-            train(cfg, run, verbose=False)
-            sampler = gankit.load(run.path)
-            values = score(sampler, cfg, name)
-            values["wall_s"] = round(time.perf_counter() - t0, 1)
-            raw.setdefault(name, []).append(values)
-            print(name, seed, json.dumps(values), file=sys.stderr, flush=True)
-            if seed == args.seeds[0]:
-                save_picture(sampler, name, Path(args.images))
-    meta = {"minutes": args.minutes, "seeds": args.seeds, "command": command_line(args)}
-    if args.json:
-        Path(args.json).write_text(json.dumps({**raw, "_meta": meta}, indent=1))
-    Path(args.out).write_text(render(raw, **meta))
-
-
-def command_line(args: argparse.Namespace) -> str:
-    """The command that trains and renders this table (what docs/results.md shows)."""
-    root = f" --data-root {args.data_root}" if args.data_root else ""
-    return (f"python tools/results.py{root} --minutes {args.minutes:g} --seeds {' '.join(map(str, args.seeds))} "
-            f"--out {args.out} --images {args.images}")
-
-
-def save_picture(sampler: Sampler, name: str, folder: Path) -> None:
-    if name in TOY_PRESETS:
-        viz.save_scatter(sampler.sample(2500, seed=0), folder / f"{name}.png",
-                         None, title=name)
-    elif sampler.num_classes and sampler.num_classes <= 10:
-        import torch
-
-        labels = torch.arange(sampler.num_classes).repeat_interleave(8)
-        viz.save_grid(sampler.sample(len(labels), seed=0, labels=labels), folder / f"{name}.png", nrow=8)
-    else:
-        viz.save_grid(sampler.sample(64, seed=0), folder / f"{name}.png", nrow=8)
-
-
-def render(raw: dict[str, list[dict]], minutes: float, seeds: list[int], command: str) -> str:
-    intro = RESULTS_INTRO.format(minutes=f"{minutes:g}", seeds=", ".join(map(str, seeds)))
-    lines = ["# Measured results", "", intro, "",
-             "| preset | G steps | " + " | ".join(IMAGE_COLUMNS) + " |",
-             "| --- | --- |" + " --- |" * len(IMAGE_COLUMNS)]
-    for name, rows in raw.items():
-        if name in TOY_PRESETS or name == STACKED:
-            continue
-        cells = [cell([r["steps"] for r in rows])] + [cell([r[c] for r in rows]) for c in IMAGE_COLUMNS]
-        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
-    lines += ["", "## 2-D toy data", "",
-              "Scored on 2,500 samples, as VEEGAN and PacGAN do; a sample is of high quality",
-              "within 3 standard deviations of a mode.", "",
-              "| preset | G steps | modes captured | high-quality samples | published |",
-              "| --- | --- | --- | --- | --- |"]
-    published = {"gan-toy-ring": "GAN 1 of 8 (VEEGAN Table 1); PacGAN2 7.9 of 8, 95.6% (PacGAN Table 1)",
-                 "gan-toy-grid": "PacGAN2 23.8 of 25 (PacGAN Table 1)",
-                 "pacgan-toy-grid": "PacGAN2 23.8 of 25 (PacGAN Table 1)"}
-    for name in TOY_PRESETS:
-        if name in raw:
-            rows = raw[name]
-            cells = [cell([r[c] for r in rows]) for c in ("steps", "modes_captured", "high_quality")]
-            lines.append(f"| `{name}` | " + " | ".join(cells) + f" | {published[name]} |")
-    if STACKED in raw:
-        rows = raw[STACKED]
-        lines += ["", "## Stacked MNIST (1,000 modes)", "", "Scored on 26,000 samples, each channel's digit read by "
-                  "the MNIST evaluator.", "", "| preset | G steps | modes of 1000 | KL | published |",
-                  "| --- | --- | --- | --- | --- |",
-                  f"| `{STACKED}` | {cell([r['steps'] for r in rows])} | {cell([r['modes_covered'] for r in rows])} | "
-                  f"{cell([r['kl_to_uniform'] for r in rows])} | DCGAN 99 / 3.4 (VEEGAN Table 2); "
-                  "PacDCGAN 1000 / 0.06 (PacGAN Table 2) |"]
-    lines += ["", "## Samples", ""]
-    lines += [f"**{name}**\n\n![{name}](images/results/{name}.png)\n" for name in raw]
-    lines += ["", "Made with:", "", "```bash", command, "```", ""]
-    return "\n".join(lines)
-
-
-RESULTS_INTRO = """Every MNIST and Fashion-MNIST preset and the VAE baseline, trained with the same CPU budget:
-{minutes} minutes of training steps each (evaluation excluded) on 2 CPU cores, MNIST on its
-10,000-image test split (its train split is not available offline), Fashion-MNIST on its train
-split; seeds {seeds}, shown as mean ± half the range. Each is scored with the default protocol of
-[docs/metrics.md](metrics.md): 10,000 samples against the 10,000 test images in the dataset
-evaluator's features (conditional models sample uniformly random labels).
-
-A budget of minutes is a few hundred G steps (the "G steps" column; a preset with
-n_critic 5 takes fewer): the table ranks how far each setup gets on a small CPU budget, not
-where it converges. Stacked MNIST has the same budget; the toy presets run their own full
-lengths (their steps are in the tables below)."""
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    if args.what == "run":
+        run_section(args.section, args)
+    elif args.what == "all":
+        for section, *_ in SECTIONS:
+            run_section(section, args)
+    PAGE.write_text(render())
 
 
 if __name__ == "__main__":

@@ -170,3 +170,18 @@ def test_evaluate_scores_a_truncation_sweep(tiny_config, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["evaluate", str(run.path), "--truncation", "0.5,-1"])
     assert e.value.code == 2 and "--truncation: must be a finite number > 0, got -1" in capsys.readouterr().err
+
+
+def test_a_run_is_evaluated_with_its_own_settings_and_modes_count_against_the_datasets(tiny_config, tmp_path,
+                                                                                        capsys):
+    cfg = tiny_config(data__dataset="toy-grid", data__size=2000, data__subset=None, model__arch="mlp",
+                      model__width=32, model__dropout=0.0, train__steps=20, eval__metrics="toy-modes,modes",
+                      eval__n=500, eval__real_n=500)
+    run = RunDir.create(tmp_path / "toy", "toy")
+    train(cfg, run, verbose=False)
+    assert main(["evaluate", str(run.path)]) == 0
+    result = json.loads(run.evaluation.read_text())
+    assert result["protocol"]["metrics"] == ["toy-modes", "modes"] and result["protocol"]["generated"] == 500
+    assert {"modes_captured", "high_quality"} <= set(result["metrics"])
+    assert result["metrics"]["classes"] == 25 and result["metrics"]["classes_covered"] <= 25
+    assert "fid" not in result["metrics"]

@@ -73,7 +73,8 @@ def class_modes(fake: Embedding) -> dict[str, float]:
 
 
 METRICS.register("modes", Metric(lambda r, f, s: class_modes(f),
-                                 ("classes_covered", "kl_to_uniform", "mean_confidence"), ("kl_to_uniform",)),
+                                 ("classes_covered", "classes", "kl_to_uniform", "mean_confidence"),
+                                 ("kl_to_uniform",)),
                  help="classes holding >= 10% of a uniform share of top-1 predictions, KL(histogram || uniform), "
                       "mean confidence")
 def stacked_modes(fake: Embedding) -> dict[str, float]:

@@ -65,6 +65,7 @@ def class_modes(probs: ArrayLike, min_count: int = 1) -> dict[str, float | int]:
     Each sample's mode is its top-1 class. Returns
       "classes_covered": number of classes that are top-1 for at least
                          ``min_count`` samples;
+      "classes":         the number of classes K it is out of (the dataset's modes);
       "kl_to_uniform":   KL(p_hat || uniform over K) of the top-1 histogram
                          (0 when perfectly balanced; natural log);
       "mean_confidence": mean top-1 probability, mean_i max_c probs[i, c].
@@ -74,6 +75,7 @@ def class_modes(probs: ArrayLike, min_count: int = 1) -> dict[str, float | int]:
     counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1])  # [K]
     return {
         "classes_covered": int((counts >= min_count).sum()),
+        "classes": int(p.shape[1]),
         "kl_to_uniform": kl_to_uniform(counts),
         "mean_confidence": float(p.max(axis=1).mean()),
     }
