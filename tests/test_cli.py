@@ -81,7 +81,13 @@ def test_usage_errors_are_one_line_with_status_2(capsys, argv, message):
     assert message in usage_error(capsys, *argv)
 
 
-def test_missing_data_names_the_places_looked_at(capsys, tmp_path):
+def test_missing_data_names_the_places_looked_at(capsys, tmp_path, monkeypatch):
+    import dataclasses
+
+    from gankit.data import datasets
+
+    # as on an installation whose shipped copy of MNIST is gone
+    monkeypatch.setitem(datasets.SPECS, "mnist", dataclasses.replace(datasets.SPECS["mnist"], embedded=None))
     code = main(["train", "--dataset", "mnist", "--data-root", str(tmp_path), "--set", "data.download=false",
                  "--out", str(tmp_path / "run"), "--quiet"])
     err = capsys.readouterr().err
@@ -137,3 +143,36 @@ def test_ctrl_c_saves_a_checkpoint_and_the_run_resumes(mnist_root, tmp_path):
                            "--quiet"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert checkpoint.load(run / "checkpoints" / "last.pt")["step"] == target
+
+
+def test_auto_resume_continues_the_run_in_out_or_starts_it(tiny_config, tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(tiny_config(train__steps=4).to_yaml())
+    out = tmp_path / "run"
+    command = ["train", "--config", str(cfg), "--out", str(out), "--auto-resume", "--quiet"]
+    assert main(command) == 0 and checkpoint.load(out / "checkpoints" / "last.pt")["step"] == 4
+    assert main([*command, "--steps", "6"]) == 0  # the same command again continues, to a new total
+    assert checkpoint.load(out / "checkpoints" / "last.pt")["step"] == 6
+    capsys.readouterr()
+    other = tmp_path / "other.yaml"
+    other.write_text(tiny_config(train__steps=4, optim__lr_g=1e-3).to_yaml())
+    assert main(["train", "--config", str(other), "--out", str(out), "--auto-resume", "--quiet"]) == 2
+    assert "started with another config (optim.lr_g differ)" in capsys.readouterr().err
+
+
+def test_a_full_disk_anywhere_is_one_line(tiny_config, tmp_path, monkeypatch, capsys):
+    import errno
+    import os
+
+    from gankit import viz
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "run" / "samples" / "epoch-001.png"))
+
+    monkeypatch.setattr(viz, "save_picture", full)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(tiny_config(train__steps=10).to_yaml())
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "run"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"gankit train: error: cannot write {tmp_path / 'run' / 'samples' / 'epoch-001.png'}: "
+                   "No space left on device"]

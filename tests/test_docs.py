@@ -19,5 +19,6 @@ def test_every_preset_is_listed():
 
 def test_linked_docs_exist():
     root = Path(__file__).resolve().parents[1]
-    for link in ("docs/tutorial.md", "docs/metrics.md", "docs/distributed.md", "docs/extending.md"):
+    for link in ("docs/tutorial.md", "docs/metrics.md", "docs/distributed.md", "docs/extending.md", "docs/doctor.md",
+                 "docs/export.md", "docs/reliability.md", "docs/results.md"):
         assert link in README and (root / link).is_file()

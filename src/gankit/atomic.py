@@ -16,8 +16,13 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces ``path`` atomically."""
+def atomic_path(path: str | Path, keep_previous: str | Path | None = None) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``path`` atomically.
+
+    With ``keep_previous``, the file being replaced is first moved there (also atomically),
+    once the new one is complete and fsynced: a crash at any moment leaves the new file,
+    or the old one under one of the two names.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -28,6 +33,8 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as f:
             os.fsync(f.fileno())
+        if keep_previous is not None and path.exists():
+            os.replace(path, keep_previous)
         os.replace(tmp_path, path)
         fsync_dir(path.parent)
     finally:

@@ -8,6 +8,7 @@ training run exits with status 130 after saving a checkpoint.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,9 @@ def positive_floats(text: str) -> list[float]:
     return [positive_float(part.strip()) for part in text.split(",")]
 
 
+# What the file system answers when a disk is full, read-only or failing: the user's to fix, not a bug.
+STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
 # Train flags that are shorthands for config keys.
 FLAG_KEYS = {
     "dataset": "data.dataset",
@@ -97,6 +101,9 @@ def build_parser() -> Parser:
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set optim.lr_g=1e-4 (repeatable)")
     t.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    t.add_argument("--auto-resume", action="store_true",
+                   help="with --out: continue the run in that folder if it exists, else start it; the same command "
+                        "can then be repeated after a crash (implied when torchrun restarts the workers)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.set_defaults(func=cmd_train, parser=t)
 
@@ -212,7 +219,9 @@ def resolve_train_config(args: argparse.Namespace) -> Any:
     if args.preset or not args.config:
         data = presets.load(args.preset or presets.DEFAULT)
     if args.config:
-        data = C.merge(data, C.read_yaml(args.config))
+        layer = C.read_yaml(args.config)
+        C.from_dict(layer, source=args.config)  # a bad key or value is named with the file it is in
+        data = C.merge(data, layer)
     for flag, key in FLAG_KEYS.items():
         value = getattr(args, flag)
         if value is not None:
@@ -223,13 +232,27 @@ def resolve_train_config(args: argparse.Namespace) -> Any:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    import os
+
     from gankit.train import distributed
 
-    run, cfg = resumed_config(args) if args.resume else (None, resolve_train_config(args))
-    # joins the process group under torchrun: NCCL when the resolved config trains on CUDA, else gloo
-    dist = distributed.init(cfg.train.device)
+    if not args.resume and auto_resuming(args):
+        run, cfg = auto_resumed_config(args)
+    else:
+        run, cfg = resumed_config(args) if args.resume else (None, resolve_train_config(args))
+    dist = distributed.SINGLE
     try:
+        # joins the process group under torchrun: NCCL when the resolved config trains on CUDA, else gloo
+        dist = distributed.init(cfg.train.device, cfg.train.dist_timeout)
         return resume_train(cfg, run, args, dist) if run else new_train(cfg, args, dist)
+    except torch_distributed_error() as e:  # a peer died or stopped answering: an event, not a bug
+        from gankit.errors import GankitError
+
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        rank = os.environ.get("RANK", "0")
+        raise GankitError(f"rank {rank}: the other processes stopped answering within train.dist_timeout="
+                          f"{cfg.train.dist_timeout:g} s ({first[:200]}); the last checkpoint is intact: resume "
+                          "with the same command under torchrun, or --resume RUN_DIR") from None
     finally:
         if dist.active:
             import torch.distributed
@@ -259,10 +282,57 @@ def new_train(cfg: Any, args: argparse.Namespace, dist: Any) -> int:
     return report(result, args.quiet) if dist.main else 0
 
 
+def torch_distributed_error() -> tuple[type[BaseException], ...]:
+    """The errors torch.distributed raises when a peer is lost (timeouts, closed connections)."""
+    import torch.distributed as td
+
+    return (td.DistError,) if hasattr(td, "DistError") else ()
+
+
+def auto_resuming(args: argparse.Namespace) -> bool:
+    """--auto-resume (or a torchrun restart) with an --out folder that already holds a run."""
+    import os
+
+    restarted = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
+    if not (args.auto_resume or restarted):
+        return False
+    if not args.out:
+        args.parser.error("--auto-resume needs --out: the run folder to continue or to start")
+    return (Path(args.out) / "config.yaml").is_file()
+
+
+def auto_resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The run in --out, continued; the command's own config must be the run's, but for what a
+    resume may change."""
+    from gankit import config as C
+    from gankit.errors import ConfigError
+    from gankit.run import RunDir
+
+    asked = resolve_train_config(args).to_dict()
+    run = RunDir.open(args.out)
+    saved = run.read_config().to_dict()
+    free = {FLAG_KEYS[f] for f in RESUMABLE} | {"train.steps"}
+    differ = [k for k in C.all_keys() if k not in free and _get(asked, k) != _get(saved, k)]
+    if differ:
+        raise ConfigError(f"--auto-resume: the run in {args.out} was started with another config "
+                          f"({', '.join(differ[:5])} differ); choose another --out, or --resume {args.out}")
+    data = run.load_checkpoint(training=True)["config"] if run.has_checkpoint() else saved
+    for flag in RESUMABLE:
+        if getattr(args, flag) is not None:
+            data = C.set_key(data, FLAG_KEYS[flag], getattr(args, flag))
+    return run, C.from_dict(data)
+
+
+def _get(data: dict[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        data = data[part]
+    return data
+
+
 def resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:
     """(run, config) of ``--resume RUN_DIR``: the run's saved config with the flags a resume may change."""
     from gankit import config as C
-    from gankit.run import RunDir, checkpoint
+    from gankit.run import RunDir
 
     fixed = [f"--{k.replace('_', '-')}" for k in (*FLAG_KEYS, "config", "preset", "out")
              if getattr(args, k) is not None and k not in RESUMABLE]
@@ -271,7 +341,8 @@ def resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:
         args.parser.error(f"--resume continues a run with its own config; {', '.join(fixed)} cannot change "
                           "(only --epochs, --steps, --device, --data-root)")
     run = RunDir.open(args.resume)
-    data = checkpoint.load(run.last_checkpoint)["config"]
+    # the newest checkpoint that loads; a run stopped before its first checkpoint starts again from its config
+    data = run.load_checkpoint(training=True)["config"] if run.has_checkpoint() else run.read_config().to_dict()
     for flag in RESUMABLE:
         if getattr(args, flag) is not None:
             data = C.set_key(data, FLAG_KEYS[flag], getattr(args, flag))
@@ -501,6 +572,12 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except GankitError as e:
         print(f"gankit {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        if e.errno not in STORAGE_ERRORS:
+            raise  # anything else is a bug, and keeps its traceback
+        where = f" {e.filename}" if e.filename else ""
+        print(f"gankit {args.command}: error: cannot write{where}: {e.strerror}", file=sys.stderr)
         return 2
 
 

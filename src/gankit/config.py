@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import re
 import typing
 from dataclasses import dataclass, field
@@ -34,11 +35,31 @@ def opt(default: Any, help: str, check: typing.Callable[[Any], str | None] | Non
     return field(default=default, metadata={"help": help, "check": check})
 
 
+def _non_finite(v: Any) -> bool:
+    """True for a float that is NaN or infinite: no learning rate, weight, size or budget may be."""
+    return isinstance(v, float) and not math.isfinite(v)
+
+
 def positive(v: Any) -> str | None:
+    if _non_finite(v):
+        return "must be a finite number > 0"
     return None if v is None or v > 0 else "must be > 0"
 
 
+def size(limit: int) -> typing.Callable[[Any], str | None]:
+    """A positive size with an upper bound: a network or batch that large would exhaust memory
+    deep inside PyTorch instead of being refused here."""
+
+    def check(v: Any) -> str | None:
+        problem = positive(v)
+        return problem or (None if v is None or v <= limit else f"must be at most {limit:,}")
+
+    return check
+
+
 def non_negative(v: Any) -> str | None:
+    if _non_finite(v):
+        return "must be a finite number >= 0"
     return None if v is None or v >= 0 else "must be >= 0"
 
 
@@ -78,7 +99,8 @@ def registered_or_none(registry_name: str) -> typing.Callable[[Any], str | None]
 
 def step_list(v: Any) -> str | None:
     parts = [p.strip() for p in v.split(",") if p.strip()]
-    ok = all(p.isdigit() and int(p) > 0 for p in parts) and parts == sorted(parts, key=int)
+    # isdecimal, not isdigit: int() refuses digits such as "²"; 18 digits keep int() within its limits
+    ok = all(p.isdecimal() and len(p) <= 18 and int(p) > 0 for p in parts) and parts == sorted(parts, key=int)
     return None if ok else "must be increasing G steps separated by commas, e.g. 2000,4000"
 
 
@@ -111,11 +133,11 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     arch: str = opt("dcgan-28", "generator/discriminator pair (gankit list models)", registered("MODELS"))
-    latent_dim: int = opt(100, "size of the noise vector z ~ N(0, I) fed to the generator", positive)
+    latent_dim: int = opt(100, "size of the noise vector z ~ N(0, I) fed to the generator", size(1 << 16))
     dropout: float = opt(0.3, "dropout probability after each discriminator conv layer", unit_interval)
     leaky_slope: float = opt(0.2, "negative slope of every LeakyReLU (DCGAN paper and Keras 3 default)", non_negative)
     width: int | None = opt(None, "base channel (or hidden unit) count of the architecture (null: its default)",
-                            positive)
+                            size(1 << 14))
     spectral_norm: bool = opt(False, "spectral normalization on every D layer (Miyato et al. 2018)")
     pack: int = opt(1, "PacGAN: D judges this many samples at once, concatenated along channels (Lin et al. "
                     "2018); 1: off", positive)
@@ -221,7 +243,7 @@ class OptimConfig:
 
 @dataclass
 class TrainConfig:
-    batch_size: int = opt(128, "images per D step and per G step", positive)
+    batch_size: int = opt(128, "images per D step and per G step", size(1 << 20))
     epochs: int = opt(50, "passes over the dataset (the last partial batch of each is dropped)", positive)
     steps: int | None = opt(None, "stop after this many G steps in total (null: run all epochs)", positive)
     max_minutes: float | None = opt(None, "a compute budget: stop after this many minutes of training in total, "
@@ -233,12 +255,28 @@ class TrainConfig:
                          "with bf16, CPUs with AMX, AMD CPUs with AVX512-BF16), else fp32",
                          one_of("auto", "fp32", "bf16"))
     sync_bn: bool = opt(False, "under torchrun: BatchNorm statistics over the global batch instead of each rank's")
+    dist_timeout: float = opt(300.0, "under torchrun: seconds a process waits for the others (rendezvous, each "
+                              "collective) before it stops with an error; no run hangs on a lost process", positive)
+    deterministic: bool = opt(False, "PyTorch's deterministic algorithms (and the cuDNN and cuBLAS settings they "
+                              "need): bit-for-bit repeatable runs on one GPU, at some cost in speed; CPU runs "
+                              "repeat bit for bit without it (docs/reliability.md)")
     channels_last: bool = opt(False, "convolution weights and image batches in channels-last (NHWC) memory format, "
                               "the layout of cuDNN's bf16 tensor-core kernels")
     cuda_graph: bool | None = opt(None, "replay the whole training step (D step, G step, both optimizer updates) as "
                                   "one CUDA graph: one launch per step instead of hundreds (docs/performance.md). "
                                   "null: on where it applies (CUDA, one process, a GAN, reg.every=1); true: on, or "
                                   "an error saying why not")
+
+
+@dataclass
+class GuardConfig:
+    nonfinite: str = opt("skip", "what a NaN or infinite loss or gradient does: skip (that update is skipped and "
+                         "counted; after guard.max_bad_steps bad steps in a row the run rolls back to its last "
+                         "checkpoint and halves its learning rates; after guard.max_rollbacks it stops with a "
+                         "diagnosis), stop (stop at the first, with the diagnosis) or off (no check)",
+                         one_of("skip", "stop", "off"))
+    max_bad_steps: int = opt(5, "skip: G steps in a row with a skipped update before a rollback", positive)
+    max_rollbacks: int = opt(3, "skip: rollbacks before the run stops", positive)
 
 
 @dataclass
@@ -301,6 +339,7 @@ class Config:
     translate: TranslateConfig = field(default_factory=TranslateConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     ema: EMAConfig = field(default_factory=EMAConfig)
+    guard: GuardConfig = field(default_factory=GuardConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
@@ -365,7 +404,13 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     try:
         return _CONVERTERS[tp](value)
     except (TypeError, ValueError):
-        raise ConfigError(f"config key {key}: expected {tp.__name__}, got {value!r}") from None
+        raise ConfigError(f"config key {key}: expected {tp.__name__}, got {_short(value)}") from None
+
+
+def _short(value: Any, most: int = 60) -> str:
+    """A value as a message shows it: its repr, cut short (a config value can be anything)."""
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 3] + "..."
 
 
 def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
@@ -387,7 +432,7 @@ def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
         check = f.metadata.get("check")
         problem = check(value) if check else None
         if problem:
-            raise ConfigError(f"config key {key}={value!r}: {problem}")
+            raise ConfigError(f"config key {key}={_short(value)}: {problem}")
         kwargs[name] = value
     return cls(**kwargs)
 
@@ -470,6 +515,8 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
+    except RecursionError:
+        raise ConfigError(f"--set {key.strip()}: the value is nested too deeply to be a config value") from None
     return key.strip(), value
 
 
@@ -487,6 +534,8 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     except yaml.YAMLError as e:
         line = f" at line {e.problem_mark.line + 1}" if getattr(e, "problem_mark", None) else ""
         raise ConfigError(f"config file {path}: not valid YAML{line}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: values nested too deeply to be a config") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -20,4 +20,8 @@ class DataError(GankitError):
 
 
 class CheckpointError(GankitError):
-    """A run directory or checkpoint that cannot be read."""
+    """A run directory or checkpoint that cannot be read (or written)."""
+
+
+class TrainingDiverged(GankitError):
+    """A run whose losses or gradients stayed NaN or infinite after the guard's rollbacks."""

@@ -20,7 +20,6 @@ from gankit import viz
 from gankit.config import Config
 from gankit.device import resolve_device
 from gankit.errors import CheckpointError, ConfigError
-from gankit.models import build_generator, build_translation_generator
 from gankit.run import RunDir
 from gankit.run import generator as run_generator
 from gankit.translate import Translator
@@ -164,10 +163,7 @@ def load(run_dir: str | Path, device: str = "auto", checkpoint: str = "final") -
     saved = run_generator.read(RunDir.open(run_dir), checkpoint)
     dev = resolve_device(device)
     cfg = saved.config
-    if saved.translation:
-        G = build_translation_generator(cfg.model, saved.source_shape, saved.shape, cycle=cfg.pair.kind == "unpaired")
-    else:
-        G = build_generator(cfg.model, saved.shape, saved.num_classes)
+    G = run_generator.build_network(saved)
     try:
         G.load_state_dict(saved.weights)
     except RuntimeError as e:

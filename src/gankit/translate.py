@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
+from PIL import Image
 from tqdm import tqdm
 
 from gankit import atomic, viz
@@ -125,12 +125,11 @@ def _ramp(n: int, overlap: int) -> Tensor:
 def read_image(path: Path, channels: int) -> Tensor:
     """One image file as uint8 [1, channels, H, W] at its own size (EXIF rotation applied, transparency
     composited on black, converted to grayscale or RGB); a DataError naming the file when it cannot be."""
-    from gankit.data.imagefolder import MODES, PIL_FORMATS, drop_alpha
+    from gankit.data.imagefolder import MODES, decode, drop_alpha, to_8_bits
 
     try:
-        with Image.open(path, formats=PIL_FORMATS) as opened:
-            image = drop_alpha(ImageOps.exif_transpose(opened)).convert(MODES[channels])
-            array = np.asarray(image, dtype=np.uint8)
+        image = drop_alpha(to_8_bits(decode(path))).convert(MODES[channels])  # as imagefolder reads images
+        array = np.asarray(image, dtype=np.uint8)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except Exception as e:  # Pillow raises many types for broken files

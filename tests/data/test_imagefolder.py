@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import struct
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -180,3 +183,150 @@ def test_many_files_load_with_a_progress_bar(folder: Path, monkeypatch: pytest.M
     monkeypatch.setattr(imagefolder, "PROGRESS_MIN_FILES", 2)  # the bar shows only on a terminal; it must not break
     ds, messages = load_quietly(folder)
     assert len(ds) == 5 and len(messages) == 1
+
+
+# --- hostile and unusual files -------------------------------------------------
+
+BOMB_SIDE = 100_000  # a header declaring 10^10 pixels, far above Pillow's limit
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A tiny PNG whose header declares ``width`` x ``height`` grey pixels but holds almost no data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + \
+        chunk(b"IEND", b"")
+
+
+def encoded(image: Image.Image, fmt: str, **kw) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def palette_image(side: int, transparent: bool) -> Image.Image:
+    """Left half palette index 1 (green-ish, or transparent), right half index 2 (blue)."""
+    indices = np.ones((side, side), dtype=np.uint8)
+    indices[:, side // 2 :] = 2
+    image = Image.fromarray(indices, mode="P")
+    image.putpalette([0, 0, 0, 10, 200, 30, 0, 0, 255] + [0] * (256 * 3 - 9))
+    if transparent:
+        image.info["transparency"] = 1
+    return image
+
+
+def noise(side: int) -> Image.Image:
+    """An RGB image of random pixels: it compresses badly, so half its file is half its pixels."""
+    return Image.fromarray(np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8))
+
+
+def half(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+# name -> bytes of the file; every one of these must be skipped, by name
+UNREADABLE = {
+    "cut.jpg": lambda: half(encoded(noise(48), "JPEG")),
+    "cut.png": lambda: half(encoded(noise(48), "PNG")),
+    "zero.png": lambda: b"",
+    "zero.jpg": lambda: b"",
+    "notes.png": lambda: b"shopping list: eggs, milk\n" * 10,
+    "page.jpg": lambda: b"<html><body>403 Forbidden</body></html>",
+    "scan.png": lambda: encoded(Image.new("RGB", (8, 8), RED), "TIFF"),  # a format not allowed, named .png
+    "bomb.png": lambda: png_declaring(BOMB_SIDE, BOMB_SIDE),
+    # above the limit but under twice it, where Pillow itself only warns
+    "bomb-small.png": lambda: png_declaring(16_400, 16_400),
+}
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    """Readable images of every mode and size the formats produce, beside files that must be skipped."""
+    root = tmp_path / "hostile"
+    side = 16
+    save(root / "a-rgb.png", Image.new("RGB", (side, side), RED))
+    save(root / "b-gray.png", Image.new("L", (side, side), 100))  # grayscale among RGB
+    save(root / "c-cmyk.jpg", Image.new("CMYK", (side, side), (0, 255, 255, 0)), quality=100)  # red in CMYK
+    save(root / "d-gray16-mid.png", Image.fromarray(np.full((side, side), 128 * 257, np.uint16)))
+    save(root / "e-gray16-white.png", Image.fromarray(np.full((side, side), 65535, np.uint16)))
+    save(root / "f-palette.png", palette_image(side, transparent=False))
+    save(root / "g-palette-transparent.png", palette_image(side, transparent=True), transparency=1)
+    rgba = np.zeros((side, side, 4), np.uint8)
+    rgba[:, : side // 2] = (255, 255, 255, 0)  # white, fully transparent
+    rgba[:, side // 2 :] = (0, 255, 0, 128)  # green, half transparent
+    save(root / "h-rgba.png", Image.fromarray(rgba, mode="RGBA"))
+    save(root / "i-wide.jpg", Image.new("RGB", (90, 30), BLUE), quality=95)  # other sizes, resized and cropped
+    save(root / "j-tall.webp", Image.new("RGB", (7, 40), GREEN), lossless=True)
+    for name, make in UNREADABLE.items():
+        (root / "bad" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "bad" / name).write_bytes(make())
+    return root
+
+
+def test_every_mode_is_converted_and_every_bad_file_is_named(hostile: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imagefolder, "_NAMES_SHOWN", 100)  # name them all
+    with pytest.warns(UserWarning) as record:
+        ds = load_dataset("imagefolder", root=hostile, resolution=16)
+    assert len(record) == 1
+    message = str(record[0].message)
+    assert "\n" not in message
+    assert f"skipped {len(UNREADABLE)} of {len(UNREADABLE) + 10} image files" in message, message
+    for name in UNREADABLE:
+        assert f"bad/{name}" in message, message
+
+    assert ds.images.shape == (10, 3, 16, 16)
+    left, right = ds.images[:, :, 8, 3].tolist(), ds.images[:, :, 8, 12].tolist()
+    assert left[0] == list(RED) and left[1] == [100] * 3
+    assert all(abs(a - b) <= 3 for a, b in zip(left[2], RED)), left[2]  # CMYK through JPEG
+    assert left[3] == [128] * 3 and left[4] == [255] * 3  # 16 bits scaled, not clipped
+    assert left[5] == [10, 200, 30] and right[5] == list(BLUE)  # the palette's colours
+    assert left[6] == [0, 0, 0] and right[6] == list(BLUE)  # the transparent palette entry is black
+    assert left[7] == [0, 0, 0] and right[7] in ([0, 128, 0], [0, 127, 0])  # RGBA over black
+    assert ds.images[8, 2].min() >= 250 and ds.images[9, 1].min() >= 250  # the odd sizes, cropped
+
+
+def test_every_mode_in_grayscale(hostile: Path) -> None:
+    with pytest.warns(UserWarning, match=f"skipped {len(UNREADABLE)} of"):
+        ds = load_dataset("imagefolder", root=hostile, resolution=8, channels=1)
+    assert ds.images.shape == (10, 1, 8, 8)
+    centre = ds.images[:, 0, 4, 1].tolist()
+    assert centre[0] == round(0.299 * 255) and centre[1] == 100 and centre[3] == 128 and centre[4] == 255
+    assert centre[6] == 0 and centre[7] == 0  # transparent is black in grayscale too
+
+
+def test_bombs_are_refused_from_their_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("bomb.png", "bomb-small.png"):
+        (tmp_path / name).write_bytes(UNREADABLE[name]())
+    files = imagefolder.list_images(tmp_path)
+    _, kept, failed = imagefolder.load_all(files, 8, 3)
+    assert kept == [False, False]
+    # refused by the pixel count (a decode attempt would fail as truncated data instead)
+    assert all(reason.startswith("DecompressionBomb") for reason in failed.values()), failed
+
+    # a genuine image above a lowered limit is refused the same way, not decoded
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    save(tmp_path / "ok" / "real.png", Image.new("RGB", (40, 40), RED))  # 1600 pixels: between 1x and 2x
+    _, kept, failed = imagefolder.load_all([tmp_path / "ok" / "real.png"], 8, 3)
+    assert kept == [False] and next(iter(failed.values())).startswith("DecompressionBomb")
+
+
+def test_a_folder_of_only_bad_files_is_one_data_error(tmp_path: Path) -> None:
+    for name, make in UNREADABLE.items():
+        (tmp_path / name).write_bytes(make())
+    with pytest.raises(DataError) as info:
+        load_dataset("imagefolder", root=tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and str(tmp_path) in message
+    assert f"none of the {len(UNREADABLE)} image files can be read (first reason: " in message
+
+
+def test_a_fault_after_decoding_is_not_taken_for_a_bad_file(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(imagefolder, "center_square", broken)
+    with pytest.raises(ZeroDivisionError):  # a bug keeps its traceback, it is not "skipped"
+        load_quietly(folder)

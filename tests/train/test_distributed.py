@@ -87,3 +87,77 @@ def test_two_processes_stop_and_resume_exactly(mnist_root, tmp_path):
     out = subprocess.run([sys.executable, "-m", "gankit", "train", "--resume", str(part), "--steps", "5"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "same number" in out.stderr
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_nodes_on_one_machine_train_as_one_process(single, mnist_root, tmp_path):
+    """Two torchrun launchers, one process each, meeting through a c10d rendezvous on 127.0.0.1."""
+    run, port = tmp_path / "nodes", free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    launchers = [subprocess.Popen(
+        [sys.executable, "-m", "torch.distributed.run", "--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d",
+         f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=gankit-test", "-m", "gankit",
+         *flags(mnist_root, run, 16, STEPS, "--set", "train.sync_bn=true")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    for launcher in launchers:
+        _, err = launcher.communicate(timeout=300)
+        assert launcher.returncode == 0, err[-3000:]
+    assert max_diff(weights(run), single) < 1e-5
+    assert checkpoint.load(run / "checkpoints" / "last.pt")["world_size"] == 2
+
+
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` started (Linux's /proc)."""
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        text = open(f"/proc/{pid}/task/{task}/children").read()
+        found += [int(c) for c in text.split()]
+    return found
+
+
+def test_a_killed_worker_is_restarted_and_the_group_resumes_exactly(mnist_root, tmp_path):
+    """torchrun --max-restarts: SIGKILL one worker mid-run; the restarted workers resume on their own
+    (no --resume by hand) and the run ends as the one never interrupted."""
+    import signal
+    import time
+
+    steps = 30
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    extra = ("--set", "checkpoint.every=2", "--set", "model.dropout=0.3")
+    gankit(*flags(mnist_root, whole, 16, steps, *extra), procs=2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    agent = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                              "--max-restarts=2", "-m", "gankit", *flags(mnist_root, killed, 16, steps, *extra)],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    last = killed / "checkpoints" / "last.pt"
+    while time.monotonic() < deadline and not (last.exists() and checkpoint.load(last)["step"] >= 6):
+        time.sleep(0.05)
+    workers = children(agent.pid)
+    assert len(workers) == 2 and agent.poll() is None
+    os.kill(workers[-1], signal.SIGKILL)  # rank 1, while rank 0 may be writing a checkpoint
+    _, err = agent.communicate(timeout=300)
+    assert agent.returncode == 0, err[-3000:]
+    assert "exitcode: -9" in err  # torchrun saw the killed worker, and restarted the group
+    a, b = weights(whole), weights(killed)
+    assert checkpoint.load(last)["step"] == steps and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_lost_peer_ends_in_an_error_not_a_hang(mnist_root, tmp_path):
+    """Rank 1 never starts (torchrun is told there are two, one comes): rank 0 stops after
+    train.dist_timeout with one clear error instead of waiting for ever."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "0",
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}
+    out = subprocess.run([sys.executable, "-m", "gankit", *flags(mnist_root, tmp_path / "alone", 16, STEPS,
+                                                                  "--set", "train.dist_timeout=5")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1, out.stderr[-2000:]
+    assert "rank 0: the other processes stopped answering within train.dist_timeout=5 s" in lines[0]

@@ -15,8 +15,13 @@ of N class indices.
 Unpickling runs code named by the file, and the file comes from a mirror or
 someone's disk, so it is never given to plain ``pickle.load``: a restricted
 unpickler resolves only the few numpy names an array's pickle needs and rejects
-anything else (``os.system`` ...) before it can run. Members are read straight
-out of the tar, never extracted, so a crafted member name cannot write anywhere.
+anything else (``os.system`` ...) before it can run. Even those names reach no
+numpy code with what the file says: they stand for checks that accept a plain
+number type, a shape and exactly the bytes that shape needs, so a lying pickle
+cannot make numpy allocate more than the file holds, build object arrays or
+forge a dtype's flags. Members are read straight out of the tar, never
+extracted, so a crafted member name cannot write anywhere; a member larger than
+a batch, or an archive of far more members than CIFAR-10's, is refused unread.
 
 The decoded arrays are not cached separately: decoding the whole archive takes
 seconds, and a second, 180 MB uncompressed copy in the cache would save little
@@ -26,7 +31,9 @@ of that once it had been hashed to check it still matches the archive.
 from __future__ import annotations
 
 import io
+import math
 import pickle
+import struct
 import tarfile
 import zlib
 from collections.abc import Sequence
@@ -49,6 +56,7 @@ META = "batches.meta"
 SIDE = 32
 PIXELS = 3 * SIDE * SIDE  # 3072 bytes per image: R plane, G plane, B plane
 MAX_MEMBER_BYTES = 64 << 20  # a genuine batch is about 31 MB; refuse to read a far larger one into memory
+MAX_MEMBERS = 100  # the genuine archive has 9 entries; each entry seen costs memory in tarfile's list
 
 _REDOWNLOAD = "delete it and download again"
 
@@ -80,53 +88,193 @@ def _latin1_encode(text: object, encoding: str = "utf-8") -> bytes:
     ever asks for latin-1, so nothing else is let through.
     """
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise pickle.UnpicklingError(f"_codecs.encode is allowed only on text with latin-1, got {encoding!r}")
+        raise pickle.UnpicklingError(f"_codecs.encode is allowed only on text with latin-1, got {_brief(encoding)}")
     return text.encode("latin-1")
 
 
-def _numpy_rebuilders() -> tuple[Any, Any]:
-    """The functions numpy's own array pickles name (protocols 0-4, and 5).
+# Plain number types an array in a batch may have (numpy's own names for them), and byte orders.
+SIMPLE_DTYPES = frozenset({"b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8"})
+_BYTE_ORDERS = ("<", ">", "|", "=")
+MAX_DIMS = 32
 
-    Their module moved in numpy 2 (``numpy.core`` -> ``numpy._core``), so they are
-    taken from what numpy itself puts in a pickle rather than imported by path.
+
+def _refuse(what: str) -> pickle.UnpicklingError:
+    return pickle.UnpicklingError(f"{what}; a CIFAR-10 batch holds only plain numeric arrays")
+
+
+def _brief(value: Any) -> str:
+    """A short description of a value the file chose, for a message: never a repr of something large."""
+    if value is None or isinstance(value, bool) or (isinstance(value, int) and abs(value) < 10**18):
+        return repr(value)
+    if isinstance(value, str | bytes) and len(value) <= 20:
+        return repr(value)
+    if isinstance(value, tuple) and len(value) <= 4 and all(isinstance(v, int) and abs(v) < 10**18 for v in value):
+        return repr(value)
+    return f"a {type(value).__name__}" + (f" of length {len(value)}" if isinstance(value, str | bytes | tuple) else "")
+
+
+class _NdarrayName:
+    """Stands for ``numpy.ndarray`` in a pickle: only :func:`_reconstruct` takes it, and it cannot be called."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state: Any) -> None:
+        raise _refuse("numpy.ndarray itself cannot be given a state")
+
+
+NDARRAY = _NdarrayName()
+
+
+class _DtypeSpec:
+    """A pickled ``numpy.dtype``: a plain number type and its byte order, and nothing else.
+
+    numpy's own dtype would take any state the file gives it, object flags and sizes included.
     """
-    probe = np.zeros(1, dtype=np.uint8)
-    return probe.__reduce__()[0], probe.__reduce_ex__(5)[0]
+
+    __slots__ = ("code", "order")
+
+    def __init__(self, code: str):
+        self.code, self.order = code, "|"
+
+    def __setstate__(self, state: Any) -> None:
+        # (version, byte order, subarray, names, fields, item size, alignment, flags[, metadata])
+        plain = isinstance(state, tuple) and len(state) in (8, 9) and all(part is None for part in state[2:5])
+        if not (plain and isinstance(state[1], str) and state[1] in _BYTE_ORDERS and type(state[7]) is int
+                and state[7] == 0):
+            raise _refuse(f"a dtype state ({_brief(state)}) that is not a plain number type's")
+        self.order = state[1]
+
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.code).newbyteorder(self.order)
 
 
-_RECONSTRUCT, _FROMBUFFER = _numpy_rebuilders()
+def _dtype(code: Any, align: Any = False, copy: Any = True) -> _DtypeSpec:
+    """``numpy.dtype(code, align, copy)`` as a pickle calls it, for the codes in SIMPLE_DTYPES only."""
+    if not (isinstance(code, str) and code in SIMPLE_DTYPES):
+        raise _refuse(f"the dtype {_brief(code)} is not a plain number type")
+    return _DtypeSpec(code)
 
-# (module, name) as written in the pickle -> the object it may resolve to. Old
-# files (Python 2, numpy 1) say numpy.core; files written with numpy 2 say numpy._core.
+
+def _checked(raw: Any, dtype: Any, shape: Any) -> tuple[bytes | bytearray, np.dtype]:
+    """The data bytes and the dtype of an array, checked: a plain number type, a shape of
+    natural numbers, and exactly the bytes that shape needs (no more is ever allocated)."""
+    if isinstance(raw, str):  # Python 2's str, read as latin-1
+        raw = raw.encode("latin-1")
+    if not isinstance(raw, bytes | bytearray):
+        raise _refuse(f"array data of type {type(raw).__name__}")
+    if not isinstance(dtype, _DtypeSpec):
+        raise _refuse(f"an array dtype of type {type(dtype).__name__}")
+    sized = isinstance(shape, tuple) and len(shape) <= MAX_DIMS
+    if not (sized and all(type(n) is int and 0 <= n < 2**63 for n in shape)):
+        raise _refuse(f"the array shape {_brief(shape)}")
+    dt = dtype.dtype()
+    needed = math.prod(shape) * dt.itemsize
+    if needed != len(raw):
+        raise _refuse(f"an array of shape {list(shape)} needs {needed} bytes, the file gives {len(raw)}")
+    return raw, dt
+
+
+def _array(raw: Any, dtype: Any, shape: Any, order: Any = "C") -> np.ndarray:
+    """An array of ``shape`` and ``dtype`` over ``raw`` (see :func:`_checked`), in C or Fortran order."""
+    if not (isinstance(order, str) and order in ("C", "F")):
+        raise _refuse(f"the array order {_brief(order)}")
+    raw, dt = _checked(raw, dtype, shape)
+    return np.frombuffer(raw, dtype=dt).reshape(shape, order=order)
+
+
+class _PendingArray(np.ndarray):
+    """The empty array ``_reconstruct`` makes; the pickle's next step (BUILD) gives it its state,
+    which is checked by :func:`_checked` before numpy sees it."""
+
+    def __setstate__(self, state: Any) -> None:
+        # (version, shape, dtype, Fortran order, data), as numpy writes it
+        if not (isinstance(state, tuple) and len(state) == 5 and type(state[0]) is int and state[0] == 1
+                and isinstance(state[3], bool)):
+            raise _refuse(f"an array state ({_brief(state)}) that is not numpy's (1, shape, dtype, order, data)")
+        _, shape, dtype, fortran, raw = state
+        raw, dt = _checked(raw, dtype, shape)
+        super().__setstate__((1, shape, dt, fortran, bytes(raw)))
+
+
+def _reconstruct(cls: Any, shape: Any, typecode: Any) -> np.ndarray:
+    """numpy's ``_reconstruct(ndarray, (0,), b"b")``, which starts every protocol 0-4 array pickle:
+    an empty array, and nothing else (a larger shape here would be allocated unchecked)."""
+    if not (cls is NDARRAY and isinstance(shape, tuple) and shape == (0,) and isinstance(typecode, str | bytes)
+            and typecode in (b"b", "b")):
+        raise _refuse(f"_reconstruct with the shape {_brief(shape)} and type {_brief(typecode)}, not numpy's "
+                      "empty array")
+    return np.ndarray.__new__(_PendingArray, (0,), np.uint8)
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any, axis_order: Any = None) -> np.ndarray:
+    """numpy's ``_frombuffer``, with which protocol 5 pickles arrays: the bytes, checked by :func:`_array`."""
+    if order == "K":  # numpy's layout for arrays neither C- nor Fortran-ordered: C order, then transposed
+        if not (isinstance(axis_order, tuple) and sorted(axis_order) == list(range(len(axis_order)))):
+            raise _refuse(f"the axis order {_brief(axis_order)}")
+        return _array(buf, dtype, shape, "C").transpose(axis_order)
+    return _array(buf, dtype, shape, order)
+
+
+def _empty_bytes(*args: Any) -> bytes:
+    """``bytes()``, with which protocols 0-2 write an empty bytes object; ``bytes(n)`` would allocate n."""
+    if args:
+        raise _refuse("bytes() with arguments")
+    return b""
+
+
+# (module, name) as written in the pickle -> what it resolves to. Old files (Python 2,
+# numpy 1) say numpy.core; files written with numpy 2 say numpy._core.
 ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,
-    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy", "ndarray"): NDARRAY,
+    ("numpy", "dtype"): _dtype,
     ("_codecs", "encode"): _latin1_encode,
+    ("__builtin__", "bytes"): _empty_bytes,
+    ("builtins", "bytes"): _empty_bytes,
 }
 
 
-class BatchUnpickler(pickle.Unpickler):
+class BatchUnpickler(pickle._Unpickler):
     """An unpickler that builds only dicts, lists, strings, numbers and numpy arrays.
 
     ``find_class`` is the one door through which a pickle reaches code, so every
     global not in :data:`ALLOWED_GLOBALS` is refused there, before it is called.
     Python 2 strings are decoded as latin-1, which numpy needs for the array data.
+
+    It is the pure-Python unpickler, not the C one: the C one grows its memo table
+    to whatever index a 5-byte opcode names (zero-filling gigabytes) and allocates
+    the lengths a file claims before reading them, while this one keeps its memo in
+    a dict and reads only what is there. A batch is a few opcodes around one large
+    string, so the speed is the same.
     """
 
     def __init__(self, data: bytes, where: str):
         super().__init__(io.BytesIO(data), encoding="latin1")
         self.where = where
 
+    def load_bytearray8(self) -> None:
+        """BYTEARRAY8, reading the bytes that are there: the stock loader first allocates (and zeroes)
+        as many as the opcode claims, which a 20-byte file can set to gigabytes."""
+        (size,) = struct.unpack("<Q", self.read(8))
+        data = self.read(size)
+        if len(data) != size:
+            raise pickle.UnpicklingError(f"BYTEARRAY8 claims {size} bytes, the pickle holds {len(data)}")
+        self.append(bytearray(data))
+
+    dispatch = {**pickle._Unpickler.dispatch, pickle.BYTEARRAY8[0]: load_bytearray8}
+
     def find_class(self, module: str, name: str) -> Any:
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
+            shown = f"{module}.{name}"
+            if len(shown) > 100 or not shown.isprintable():  # the file chose these strings
+                shown = repr(shown)[:100]
             raise DataError(
-                f"{self.where}: refused to unpickle the global {module}.{name}; a CIFAR-10 batch holds only "
+                f"{self.where}: refused to unpickle the global {shown}; a CIFAR-10 batch holds only "
                 f"numpy arrays, lists and strings, so this file is not genuine: {_REDOWNLOAD}"
             ) from None
 
@@ -138,7 +286,8 @@ def unpickle(data: bytes, where: str) -> Any:
     except DataError:
         raise
     except Exception as e:  # malformed pickles raise many types (EOFError, ValueError, TypeError ...)
-        raise DataError(f"{where}: not a valid pickle ({type(e).__name__}: {e}); {_REDOWNLOAD}") from None
+        reason = " ".join(str(e).split())[:200]  # one line, whatever the pickle put in it
+        raise DataError(f"{where}: not a valid pickle ({type(e).__name__}: {reason}); {_REDOWNLOAD}") from None
 
 
 # --- finding and reading the files --------------------------------------------
@@ -217,6 +366,9 @@ def _read_from_archive(archive: Path, names: Sequence[str]) -> dict[str, tuple[b
     try:
         with tarfile.open(archive, mode="r|*") as tar:
             for member in tar:
+                if len(tar.members) > MAX_MEMBERS:
+                    raise DataError(f"{archive}: more than {MAX_MEMBERS} entries, where CIFAR-10's archive has 9; "
+                                    f"it is not the CIFAR-10 python archive: {_REDOWNLOAD}")
                 name = wanted.get(member.name.removeprefix("./"))
                 if name is None or not member.isfile():
                     continue  # other members (readme.html, links, folders) are never touched
@@ -264,22 +416,32 @@ def decode_batch(obj: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
     if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 2 and data.shape[1] == PIXELS):
         found = f"{data.dtype} array of shape {list(data.shape)}" if isinstance(data, np.ndarray) else type(data)
         raise DataError(f"{where}: 'data' should be a uint8 array of shape [N, {PIXELS}], found {found}")
-    labels = np.asarray(batch["labels"])
-    if labels.shape != (data.shape[0],) or labels.dtype.kind not in "iu":
-        raise DataError(
-            f"{where}: 'labels' should be {data.shape[0]} whole numbers (one per image), "
-            f"found {labels.dtype} of shape {list(labels.shape)}"
-        )
-    images = data.reshape(-1, 3, SIDE, SIDE)  # [N, 3072] -> [N, 3, 32, 32]: planes R, G, B, rows of 32
-    return images, labels.astype(np.int64)
+    labels = _labels(batch["labels"], data.shape[0], where)
+    images = np.asarray(data).reshape(-1, 3, SIDE, SIDE)  # [N, 3072] -> [N, 3, 32, 32]: planes R, G, B, rows of 32
+    return images, labels
+
+
+def _labels(value: Any, count: int, where: str) -> np.ndarray:
+    """A batch's labels as int64 [count]: a list (or array) of ``count`` whole numbers."""
+    try:
+        labels = np.asarray(value)
+    except (ValueError, TypeError, OverflowError, RecursionError):  # ragged, deep or odd nested lists
+        labels = None
+    if labels is None or labels.shape != (count,) or labels.dtype.kind not in "iu":
+        found = f"{labels.dtype} of shape {list(labels.shape)}" if labels is not None else type(value).__name__
+        raise DataError(f"{where}: 'labels' should be {count} whole numbers (one per image), found {found}")
+    return labels.astype(np.int64)
 
 
 def decode_meta(obj: Any, where: str, num_classes: int) -> tuple[str, ...]:
     """The class names from ``batches.meta``."""
     names = _text_keys(obj, where).get("label_names")
-    if not isinstance(names, list | tuple) or len(names) != num_classes:
-        raise DataError(f"{where}: 'label_names' should list {num_classes} class names, found {names!r:.80}")
-    return tuple(n.decode("latin-1") if isinstance(n, bytes) else str(n) for n in names)
+    listed = isinstance(names, list | tuple)
+    if not listed or len(names) != num_classes or not all(isinstance(n, str | bytes) for n in names):
+        found = (type(names).__name__ if not listed else f"{len(names)} entries" if len(names) != num_classes
+                 else "entries that are not text")
+        raise DataError(f"{where}: 'label_names' should list {num_classes} class names (text), found {found}")
+    return tuple(n.decode("latin-1") if isinstance(n, bytes) else n for n in names)
 
 
 @DATASETS.register("cifar10", help=CIFAR10.help, where=where)

@@ -13,8 +13,18 @@ skipped with one warning that counts them, rather than stopping a run. With
 models; otherwise the data is unlabelled (``num_classes`` 0).
 
 Pillow is only allowed to use the decoders of the formats above, so a file with
-an image extension cannot reach a rarer, less-tested decoder. Pillow's limit on
-pixel counts (decompression bombs) applies: such files are skipped too.
+an image extension cannot reach a rarer, less-tested decoder. A file that declares
+more pixels than Pillow's ``Image.MAX_IMAGE_PIXELS`` (a decompression bomb: a few
+bytes that would decode to gigabytes) is refused from its header, before anything
+is decoded, and skipped like a broken file.
+
+Every pixel mode these formats produce is converted to 8 bits: palette images
+through their palette, CMYK JPEGs to RGB, grayscale to RGB (or RGB to grayscale)
+as ``data.channels`` asks, and anything with transparency (RGBA, LA, palettes or
+grayscale with a transparent entry) is composited onto black. 16-bit grayscale
+PNGs (Pillow's "I;16" modes, and 32-bit "I") are scaled, not clipped: a value v
+of 0..65535 becomes round(v / 257), so 65535 stays white and mid-grey stays
+mid-grey; Pillow's own conversion would clip everything above 255 to white.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from gankit.registry import DATASETS
 SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
 PIL_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "WEBP")
 MODES = {1: "L", 3: "RGB"}  # channels -> Pillow mode
+WIDE_GRAY_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # grayscale of more than 8 bits, see to_8_bits
 PROGRESS_MIN_FILES = 500  # fewer files load in a moment; no bar
 _NAMES_SHOWN = 5  # how many skipped files a warning names
 
@@ -87,6 +98,23 @@ def center_square(image: Image.Image, resolution: int) -> Image.Image:
     return image.resize((resolution, resolution), Image.Resampling.LANCZOS, box=box)
 
 
+def to_8_bits(image: Image.Image) -> Image.Image:
+    """A 16-bit (or 32-bit integer) grayscale image as 8-bit "L", scaled by 255 / 65535; others unchanged.
+
+    Pillow's ``convert("L")`` clips these modes at 255, which turns nearly every
+    16-bit picture white. A transparent grey value (a PNG's tRNS entry) becomes
+    black, as transparency does everywhere else (:func:`drop_alpha`).
+    """
+    if image.mode not in WIDE_GRAY_MODES:
+        return image
+    wide = np.asarray(image).astype(np.int64)  # I;16 reads as uint16, I as int32
+    narrow = ((np.clip(wide, 0, 65535) * 255 + 32767) // 65535).astype(np.uint8)  # round(v / 257)
+    transparent = image.info.get("transparency")
+    if isinstance(transparent, int):
+        narrow[wide == transparent] = 0
+    return Image.fromarray(narrow, mode="L")
+
+
 def drop_alpha(image: Image.Image) -> Image.Image:
     """Composite a transparent image onto black.
 
@@ -100,13 +128,31 @@ def drop_alpha(image: Image.Image) -> Image.Image:
     return image
 
 
+def decode(path: Path) -> Image.Image:
+    """Open and fully decode one file, upright; raises whatever Pillow raises on a bad file.
+
+    Pillow warns (DecompressionBombWarning) about images above MAX_IMAGE_PIXELS and
+    refuses them only above twice that; here the warning is an error, so every image
+    above the limit is refused when its header is read, before its pixels are decoded.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path, formats=PIL_FORMATS) as opened:
+            image = ImageOps.exif_transpose(opened)  # phone photos store their rotation in EXIF
+            image.load()  # decode now, inside the file's `with`: truncated data fails here
+    return image
+
+
+def to_array(image: Image.Image, resolution: int, channels: int) -> np.ndarray:
+    """A decoded image as uint8 [channels, resolution, resolution]: 8 bits, no alpha, centre square."""
+    image = drop_alpha(to_8_bits(image)).convert(MODES[channels])
+    array = np.asarray(center_square(image, resolution), dtype=np.uint8)  # [R, R] or [R, R, 3]
+    return array.reshape(resolution, resolution, channels).transpose(2, 0, 1)  # -> [C, R, R]
+
+
 def load_image(path: Path, resolution: int, channels: int) -> np.ndarray:
     """Decode one file to uint8 [channels, resolution, resolution]; raises whatever Pillow raises."""
-    with Image.open(path, formats=PIL_FORMATS) as opened:
-        image = ImageOps.exif_transpose(opened)  # phone photos store their rotation in EXIF
-        image = drop_alpha(image).convert(MODES[channels])
-        array = np.asarray(center_square(image, resolution), dtype=np.uint8)  # [R, R] or [R, R, 3]
-    return array.reshape(resolution, resolution, channels).transpose(2, 0, 1)  # -> [C, R, R]
+    return to_array(decode(path), resolution, channels)
 
 
 def load_all(files: list[Path], resolution: int, channels: int) -> tuple[np.ndarray, list[bool], dict[Path, str]]:
@@ -119,16 +165,23 @@ def load_all(files: list[Path], resolution: int, channels: int) -> tuple[np.ndar
     count = 0
     for path in bar:
         try:
-            images[count] = load_image(path, resolution, channels)
-        # Broken files make Pillow raise many types (OSError, SyntaxError, ValueError,
-        # DecompressionBombError ...); each is a reason to skip the file, not to stop.
+            image = decode(path)
+        # Broken files make Pillow's decoders raise many types (OSError, SyntaxError,
+        # ValueError, DecompressionBombError ...); each is a reason to skip the file, not
+        # to stop. Only decoding is guarded: a fault in what follows is a bug and shows.
         except Exception as e:
-            failed[path] = f"{type(e).__name__}: {e}"
+            failed[path] = one_line(f"{type(e).__name__}: {e}")
             kept.append(False)
         else:
+            images[count] = to_array(image, resolution, channels)
             count += 1
             kept.append(True)
     return images[:count], kept, failed
+
+
+def one_line(text: str) -> str:
+    """A reason fit for a one-line message: whitespace runs (newlines included) become one space."""
+    return " ".join(text.split())
 
 
 def warn_skipped(folder: Path, total: int, failed: dict[Path, str]) -> None:

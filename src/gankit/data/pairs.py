@@ -54,7 +54,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps
 from torch import Tensor
 from tqdm import tqdm
 
@@ -412,27 +411,19 @@ def load_aligned(data: DataConfig, pair: PairConfig, split: str, device: str | t
     )
 
 
-def _decode(image: Image.Image, resolution: int, channels: int) -> np.ndarray:
-    """One decoded image (or half) -> uint8 [channels, resolution, resolution], as imagefolder reads files."""
-    image = imagefolder.drop_alpha(image).convert(imagefolder.MODES[channels])
-    array = np.asarray(imagefolder.center_square(image, resolution), dtype=np.uint8)  # [R, R] or [R, R, 3]
-    return array.reshape(resolution, resolution, channels).transpose(2, 0, 1)  # -> [C, R, R]
-
-
 def load_halves(path: Path, resolution: int, src_channels: int, tgt_channels: int) -> tuple[np.ndarray, np.ndarray]:
     """The left (source) and right (target) halves of a side-by-side file, each uint8 [C, R, R].
 
     An odd width is a DataError; anything else that goes wrong raises what Pillow raises.
     """
-    with Image.open(path, formats=imagefolder.PIL_FORMATS) as opened:
-        image = ImageOps.exif_transpose(opened)
-        w, h = image.size
-        if w % 2:
-            raise DataError(f"{path}: width {w} is odd, so it cannot be split into A | B halves; side-by-side "
-                            "files (pair.aligned=side-by-side) hold two images of equal width")
-        half = w // 2
-        source = _decode(image.crop((0, 0, half, h)), resolution, src_channels)
-        target = _decode(image.crop((half, 0, w, h)), resolution, tgt_channels)
+    image = imagefolder.decode(path)  # as imagefolder reads files: bombs refused, truncated data fails here
+    w, h = image.size
+    if w % 2:
+        raise DataError(f"{path}: width {w} is odd, so it cannot be split into A | B halves; side-by-side "
+                        "files (pair.aligned=side-by-side) hold two images of equal width")
+    half = w // 2
+    source = imagefolder.to_array(image.crop((0, 0, half, h)), resolution, src_channels)
+    target = imagefolder.to_array(image.crop((half, 0, w, h)), resolution, tgt_channels)
     return source, target
 
 

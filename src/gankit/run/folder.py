@@ -8,6 +8,7 @@
       progress.gif           those grids, animated
       losses.png             loss and D-output curves
       checkpoints/last.pt    everything needed to resume exactly
+      checkpoints/last.prev.pt  the one before it, kept until last.pt is complete
       checkpoints/best.pt    the checkpoint with the lowest FID (when evaluating during training)
       generator.safetensors  the final generator weights (+ config in metadata)
       evaluation.json        the last `gankit evaluate` of the run: metrics and protocol
@@ -43,6 +44,7 @@ class RunDir:
     losses_plot = property(lambda self: self.path / "losses.png")
     checkpoints = property(lambda self: self.path / "checkpoints")
     last_checkpoint = property(lambda self: self.path / "checkpoints" / "last.pt")
+    previous_checkpoint = property(lambda self: self.path / "checkpoints" / "last.prev.pt")
     best_checkpoint = property(lambda self: self.path / "checkpoints" / "best.pt")
     generator = property(lambda self: self.path / "generator.safetensors")
     evaluation = property(lambda self: self.path / "evaluation.json")
@@ -80,12 +82,26 @@ class RunDir:
         return cls(path)
 
     def prepare(self) -> None:
-        """Create the folder and its sub-folders (idempotent)."""
+        """Create the folder and its sub-folders (idempotent), and remove the temporary files a
+        crash may have left behind (an atomic write that never completed)."""
         try:
             for folder in (self.path, self.samples, self.checkpoints):
                 folder.mkdir(parents=True, exist_ok=True)
+                for stale in folder.glob(".*.tmp"):
+                    stale.unlink(missing_ok=True)
         except OSError as e:
             raise CheckpointError(f"cannot create run folder {self.path}: {e.strerror}") from None
+
+    def has_checkpoint(self) -> bool:
+        return self.last_checkpoint.is_file() or self.previous_checkpoint.is_file()
+
+    def load_checkpoint(self, training: bool = False) -> dict[str, Any]:
+        """The newest checkpoint of the run that loads (last.pt, else last.prev.pt); with ``training``,
+        checked to hold everything resuming needs."""
+        from gankit.run import checkpoint
+
+        ckpt, path = checkpoint.load_latest(self.last_checkpoint, self.previous_checkpoint)
+        return checkpoint.check_training(ckpt, path) if training else ckpt
 
     @classmethod
     def open(cls, path: str | Path) -> RunDir:
@@ -105,8 +121,11 @@ class RunDir:
         return from_dict(read_yaml(self.config), source=str(self.config))
 
     def append_metrics(self, record: dict[str, Any]) -> None:
-        with open(self.metrics, "a") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(self.metrics, "a") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as e:
+            raise CheckpointError(f"cannot write {self.metrics}: {e.strerror or e}") from None
 
     def read_metrics(self) -> list[dict[str, Any]]:
         if not self.metrics.exists():

@@ -32,6 +32,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.losses import GANLoss, pixel_loss
 from gankit.registry import LOSSES, STEPS
+from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
 from gankit.train.optim import make_optimizer
 from gankit.train.step import d_outputs, grad_norm
@@ -87,6 +88,7 @@ class CycleStep:
     adv_weight: float = 1.0
     pool_size: int = 50
     bf16: bool = False
+    guard: Guard = field(default_factory=lambda: OFF)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
     pools: dict[str, FakePool] = field(init=False)
 
@@ -132,7 +134,8 @@ class CycleStep:
         loss_g.backward()
         stats["loss_g"] = loss_g.detach()
         stats["grad_norm_g"] = grad_norm(self.opt_g)
-        self.opt_g.step()
+        if self.guard.allows("G", loss_g=loss_g, grad_norm=stats["grad_norm_g"]):
+            self.opt_g.step()
         D.requires_grad_(True)
         return stats, fake_a.detach(), fake_b.detach()
 
@@ -146,7 +149,8 @@ class CycleStep:
         loss_d.backward()
         stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_b, fake_b_logits),
                  "grad_norm_d": grad_norm(self.opt_d)}
-        self.opt_d.step()
+        if self.guard.allows("D", loss_d=loss_d, grad_norm=stats["grad_norm_d"]):
+            self.opt_d.step()
         return stats
 
     def state_dict(self) -> dict[str, Any]:

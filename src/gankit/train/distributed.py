@@ -24,6 +24,7 @@ of G and D under DistributedDataParallel, which averages their gradients:
 
 from __future__ import annotations
 
+import datetime
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +54,13 @@ class Dist:
 SINGLE = Dist()
 
 
-def init(device_name: str = "auto") -> Dist:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1), else a single process."""
+def init(device_name: str = "auto", timeout_s: float = 300.0) -> Dist:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1), else a single process.
+
+    Every wait on the other processes (the rendezvous, each collective) gives up after
+    ``timeout_s`` seconds (train.dist_timeout) with an error, so a run whose peer died
+    never hangs.
+    """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return SINGLE
@@ -63,7 +69,7 @@ def init(device_name: str = "auto") -> Dist:
     if not dist.is_initialized():
         if cuda:
             torch.cuda.set_device(local)
-        dist.init_process_group("nccl" if cuda else "gloo")
+        dist.init_process_group("nccl" if cuda else "gloo", timeout=datetime.timedelta(seconds=timeout_s))
     return Dist(rank, world, local)
 
 

@@ -17,8 +17,10 @@ from torch import nn
 from gankit.config import Config
 from gankit.losses import elbo_loss
 from gankit.registry import STEPS
+from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
 from gankit.train.optim import make_optimizer
+from gankit.train.step import grad_norm
 
 Tensor = torch.Tensor
 
@@ -32,6 +34,7 @@ class ELBOStep:
     decoder: nn.Module
     encoder: nn.Module
     opt: torch.optim.Optimizer
+    guard: Guard = field(default_factory=lambda: OFF)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -47,8 +50,10 @@ class ELBOStep:
         loss, stats = elbo_loss(self.decoder, self.encoder, x)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        self.opt.step()
-        return {"loss": loss.detach(), **stats}
+        norm = grad_norm(self.opt)
+        if self.guard.allows("VAE", loss=loss, grad_norm=norm):
+            self.opt.step()
+        return {"loss": loss.detach(), **stats, "grad_norm": norm}
 
 
 STEPS.register("likelihood", ELBOStep, help="one update of the negative ELBO (train/elbo_step.py)")

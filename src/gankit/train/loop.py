@@ -26,6 +26,7 @@ import torch
 
 from gankit import viz
 from gankit.config import Config
+from gankit.errors import TrainingDiverged
 from gankit.metrics.protocol import Reference, evaluate, parse_metrics
 from gankit.report import write_report
 from gankit.run import RunDir, checkpoint
@@ -57,10 +58,16 @@ class PeriodicEval:
 
 
 class StopRequest:
-    """First Ctrl-C (or SIGTERM) asks the loop to checkpoint and stop; a second one aborts at once."""
+    """First Ctrl-C (or SIGTERM) asks the loop to checkpoint and stop; a second one aborts at once.
 
-    def __init__(self) -> None:
+    Under torchrun SIGTERM keeps its default, to end the process at once: torchrun sends it
+    to the surviving workers when one has died, and a graceful stop would wait for the
+    dead one at the next collective. The last checkpoint is what the restart resumes from.
+    """
+
+    def __init__(self, distributed: bool = False) -> None:
         self.requested = False
+        self.signals = (signal.SIGINT,) if distributed else (signal.SIGINT, signal.SIGTERM)
         self._old: dict[int, Any] = {}
 
     def _handle(self, signum, frame) -> None:
@@ -70,7 +77,7 @@ class StopRequest:
 
     def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in self.signals:
                 self._old[sig] = signal.signal(sig, self._handle)
         return self
 
@@ -99,11 +106,12 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
     periodic_eval = PeriodicEval(cfg, trainer.device) if cfg.eval.every and main else None
     doctor = Doctor(cfg, trainer.data, trainer.device) if main else None
     evaluating = bool(cfg.eval.every)
-    if resume:
-        trainer.load_state_dict(checkpoint.load(run.last_checkpoint))
+    if resume and run.has_checkpoint():
+        trainer.load_state_dict(run.load_checkpoint(training=True))  # the newest that loads
     if main:
         if resume:
             run.truncate_metrics(trainer.step)
+            doctor.reported |= {r["finding"] for r in run.read_metrics() if "finding" in r}  # once a run
         run.prepare()
         run.write_config(cfg)
     total, spe = trainer.total_steps, trainer.steps_per_epoch
@@ -111,10 +119,37 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
                   cfg.log.tensorboard, show=verbose, dist=dist)
     mon.note(_banner(trainer, run, total, resume))
 
+    saved = {"step": -1}  # the step last.pt holds
+
     def save_checkpoint(path: Path = run.last_checkpoint) -> None:
+        if path == run.last_checkpoint and saved["step"] == trainer.step:
+            return  # already written at this step (an epoch's end that is also a checkpoint step, the end)
+        if cfg.guard.nonfinite != "off" and not trainer.weights_finite():
+            mon.note(f"guard: not checkpointing step {trainer.step}: the weights hold NaN or Inf")
+            return  # the checkpoint to roll back to must be a good one
         payload = trainer.state_dict()  # a collective under torchrun: every rank calls it
-        if main:
-            checkpoint.save(path, payload)
+        if main:  # last.pt keeps its predecessor until it is complete; best.pt is a single file
+            checkpoint.save(path, payload, previous=run.previous_checkpoint if path == run.last_checkpoint else None)
+        if path == run.last_checkpoint:
+            saved["step"] = trainer.step
+
+    def guard(record: dict | None) -> None:
+        """The guard's verdict after a step: go on, roll back to the last checkpoint, or stop."""
+        flagged = record is not None and trainer.guard.take_flag()  # a GPU's flag, read at log intervals
+        if trainer.bad_in_a_row == 1 and trainer.last_bad:
+            mon.note(f"guard: skipped {'; '.join(b.describe() for b in trainer.last_bad)} at step {trainer.step}")
+        verdict = trainer.guard_verdict(flagged)
+        if verdict == "stop":
+            raise TrainingDiverged(trainer.diagnosis())
+        if verdict == "rollback":
+            at = trainer.step
+            trainer.rollback(run.load_checkpoint())
+            if main:
+                run.truncate_metrics(trainer.step)
+                run.append_metrics({"step": trainer.step, "guard": "rollback", "from_step": at,
+                                    "lr_scale": trainer.lr_scale})
+            mon.note(f"guard: {cfg.guard.max_bad_steps} bad steps in a row at step {at}: rolled back to step "
+                     f"{trainer.step}, learning rates x{trainer.lr_scale:g}")
 
     def evaluate() -> None:
         """Rank 0 scores the sampling G; a new best FID is checkpointed (by every rank together)."""
@@ -131,8 +166,9 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         picture = trainer.picture(samples, f"epoch {epoch}")  # uint8 [H, W, C]
         viz.save_picture(picture, run.epoch_grid(epoch))
         mon.image("samples", picture, trainer.step)
-        for finding in doctor.check_samples(trainer.step, samples):
-            mon.finding(finding)
+        if not trainer.translation:  # a translator's outputs follow its inputs: no collapse of their own
+            for finding in doctor.check_samples(trainer.step, samples):
+                mon.finding(finding)
 
     def summaries() -> None:
         """progress.gif and losses.png, rebuilt from every epoch grid and metric so far."""
@@ -147,12 +183,16 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         return step % cfg.log.every == 0 and distributed.any_rank(halt, dist)
 
     # loop -------------------------------------------------------------------
+    if trainer.step == 0:
+        save_checkpoint()  # a first checkpoint: something to resume or roll back to from the first step
     summarised = -SUMMARY_EVERY_S  # when progress.gif and losses.png were last written
-    with StopRequest() as stop:
+    with StopRequest(distributed=dist.active) as stop:
         while trainer.step < total and not should_stop(trainer.step):
             stats = trainer.train_step()  # draws the step's inputs, runs the step, moves the EMA
             step = trainer.step
             record = mon.update(step, stats)  # the averaged statistics, at log intervals
+            guard(record)
+            step = trainer.step  # a rollback moves it back
             if record and main:
                 for finding in doctor.check_log(record):
                     mon.finding(finding)

@@ -48,11 +48,13 @@ def lr_factor(cfg: OptimConfig, step: int, total: int) -> float:
     return 1.0
 
 
-def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], cfg: OptimConfig, step: int, total: int) -> None:
-    """Set every optimizer's learning rate to its base rate times lr_factor (a no-op for constant)."""
-    if cfg.schedule == "constant":
+def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], cfg: OptimConfig, step: int, total: int,
+                       scale: float = 1.0) -> None:
+    """Set every optimizer's learning rate to its base rate times lr_factor and ``scale`` (the guard's
+    halvings after rollbacks); a no-op for a constant schedule at scale 1."""
+    if cfg.schedule == "constant" and scale == 1.0:
         return
-    factor = lr_factor(cfg, step, total)
+    factor = lr_factor(cfg, step, total) * scale
     for opt in optimizers.values():
         for group in opt.param_groups:
             group.setdefault("initial_lr", group["lr"])

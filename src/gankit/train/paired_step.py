@@ -29,6 +29,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.losses import GANLoss, PerceptualLoss, feature_matching_loss, pixel_loss
 from gankit.registry import LOSSES, STEPS
+from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
 from gankit.train.optim import make_optimizer
 from gankit.train.step import d_outputs, grad_norm
@@ -56,6 +57,7 @@ class PairedStep:
     warmup_steps: int = 0
     bf16: bool = False
     autocast_cache: bool = True
+    guard: Guard = field(default_factory=lambda: OFF)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -102,7 +104,8 @@ class PairedStep:
         loss_d.backward()
         stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits),
                  "grad_norm_d": grad_norm(self.opt_d)}
-        self.opt_d.step()
+        if self.guard.allows("D", loss_d=loss_d, grad_norm=stats["grad_norm_d"]):
+            self.opt_d.step()
         return stats
 
     def g_step(self, source: Tensor, target: Tensor, fake: Tensor, adversarial: bool) -> dict[str, Tensor]:
@@ -138,7 +141,8 @@ class PairedStep:
         loss_g.backward()
         stats["loss_g"] = loss_g.detach()
         stats["grad_norm_g"] = grad_norm(self.opt_g)
-        self.opt_g.step()
+        if self.guard.allows("G", loss_g=loss_g, grad_norm=stats["grad_norm_g"]):
+            self.opt_g.step()
         D.requires_grad_(True)
         return stats
 

@@ -32,6 +32,7 @@ from gankit.losses import GANLoss, acgan_loss, adversarial, clip_weights_
 from gankit.registry import LOSSES, STEPS
 from gankit.regularizers import Regularizer
 from gankit.regularizers import resolve as resolve_regularizer
+from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
 from gankit.train.optim import make_optimizer
 
@@ -58,6 +59,7 @@ class GANStep:
     bf16: bool = False  # forward passes under bfloat16 autocast (weights, optimizers and losses stay float32)
     simultaneous: bool = False  # one D pass serves the D and the G loss (see joint_step)
     autocast_cache: bool = True  # off inside a CUDA graph, whose replays must not reuse one replay's casts
+    guard: Guard = field(default_factory=lambda: OFF)  # NaN and Inf: may an update go ahead? (guard.py)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -117,9 +119,10 @@ class GANStep:
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         stats["grad_norm_d"] = grad_norm(self.opt_d)
-        self.opt_d.step()
-        if self.loss.weight_clipping:
-            clip_weights_(self.D, self.clip)
+        if self.guard.allows("D", loss_d=loss_d, grad_norm=stats["grad_norm_d"]):
+            self.opt_d.step()
+            if self.loss.weight_clipping:
+                clip_weights_(self.D, self.clip)
         return stats
 
     def d_loss(self, out_real, out_fake, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None,
@@ -174,10 +177,12 @@ class GANStep:
             for p, g in zip(params, grads):
                 p.grad = g
         stats["grad_norm_d"], g_stats["grad_norm_g"] = grad_norm(self.opt_d), grad_norm(self.opt_g)
-        self.opt_d.step()
-        self.opt_g.step()
-        if self.loss.weight_clipping:
-            clip_weights_(self.D, self.clip)
+        if self.guard.allows("D", loss_d=loss_d, grad_norm=stats["grad_norm_d"]):
+            self.opt_d.step()
+            if self.loss.weight_clipping:
+                clip_weights_(self.D, self.clip)
+        if self.guard.allows("G", loss_g=loss_g, grad_norm=g_stats["grad_norm_g"]):
+            self.opt_g.step()
         return {**stats, **g_stats}
 
     def g_step(self, real: Tensor, y: Tensor | None, fake: Tensor, y_fake: Tensor | None) -> dict[str, Tensor]:
@@ -189,7 +194,8 @@ class GANStep:
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         stats["grad_norm_g"] = grad_norm(self.opt_g)
-        self.opt_g.step()
+        if self.guard.allows("G", loss_g=loss_g, grad_norm=stats["grad_norm_g"]):
+            self.opt_g.step()
         D.requires_grad_(True)
         return stats
 

@@ -9,6 +9,7 @@ of it, so that a resumed run continues exactly where it stopped.
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -26,6 +27,7 @@ from gankit.models import build_models, build_translation, model_kind
 from gankit.registry import STEPS
 from gankit.run import generator as run_generator
 from gankit.train import distributed
+from gankit.train.guard import Guard
 from gankit.train.interface import Networks, Step, StepInputs
 from gankit.train.optim import load_optimizer, set_learning_rates
 from gankit.train.pairing import PairedBatches
@@ -39,6 +41,8 @@ class Trainer:
         self.cfg = cfg
         self.dist = dist
         self.device = device or resolve_device(distributed.device_for(dist, cfg.train.device))
+        if cfg.train.deterministic:
+            make_deterministic()
         torch.manual_seed(cfg.train.seed)  # initial weights, dropout, augmentation, penalties
 
         # data: the whole split on the device, batches by index
@@ -95,6 +99,7 @@ class Trainer:
         self.cuda_graph = self._cuda_graph(step_cls)
         nets = Networks(self.G, self.D, self.G_ddp, self.D_ddp, self.device)
         self.step_fn: Step = step_cls.build(cfg, nets, self.precision, self.cuda_graph, dist.world_size)
+        self.guard = self.step_fn.guard = Guard.for_device(cfg.guard.nonfinite, self.device)
         if self.cuda_graph:
             from gankit.train.graphed import GraphedStep
 
@@ -114,6 +119,9 @@ class Trainer:
         self.step = 0  # G steps done
         self.train_seconds = 0.0  # time spent in training steps, resumes included (train.max_minutes)
         self.best: dict[str, float] = {}  # {"fid": lowest FID so far, "step": when}
+        # the guard's record: updates skipped (in all), bad steps in a row, rollbacks, learning-rate scale
+        self.skipped, self.bad_in_a_row, self.rollbacks, self.lr_scale = 0, 0, 0, 1.0
+        self.last_bad: list = []  # the refused updates of the last bad step, for a diagnosis
 
     def _cuda_graph(self, step_cls: Any) -> bool:
         """train.cuda_graph resolved: null is on where the step can be captured; true must be capturable."""
@@ -200,14 +208,52 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         """One G step: draw its inputs, run the step, move the EMA. Returns the step's statistics."""
         t0 = time.perf_counter()
-        set_learning_rates(self.step_fn.optimizers, self.cfg.optim, self.step, self.total_steps)
+        set_learning_rates(self.step_fn.optimizers, self.cfg.optim, self.step, self.total_steps, self.lr_scale)
         stats = self.step_fn(self.draw())
+        bad = self.guard.take()
+        if bad:
+            self.skipped += len(bad)
+            self.bad_in_a_row += 1
+            self.last_bad = bad
+        else:
+            self.bad_in_a_row = 0
         self.step += 1
         if self.ema:
             b = self.cfg.train.batch_size
             self.ema.update(self.G, b, self.step * b)
         self.train_seconds += time.perf_counter() - t0
         return stats
+
+    def guard_verdict(self, deferred_flag: bool = False) -> str | None:
+        """After a step (or, on a GPU, with the flag read at a log interval): None, "rollback" or "stop"."""
+        g = self.cfg.guard
+        if g.nonfinite == "off" or not (self.bad_in_a_row or deferred_flag):
+            return None
+        if g.nonfinite == "stop":
+            return "stop"
+        if deferred_flag or self.bad_in_a_row >= g.max_bad_steps:
+            return "stop" if self.rollbacks >= g.max_rollbacks else "rollback"
+        return None
+
+    def rollback(self, ckpt: dict[str, Any]) -> None:
+        """Back to a checkpoint's state, with half the learning rates; the guard's own record goes on."""
+        kept = (self.skipped, self.rollbacks + 1, self.lr_scale / 2, self.last_bad)
+        self.load_state_dict(ckpt)
+        self.skipped, self.rollbacks, self.lr_scale, self.last_bad = kept
+        self.bad_in_a_row = 0
+
+    def diagnosis(self) -> str:
+        """Why the guard stops the run: which network, which values, at which step, after what."""
+        what = "; ".join(b.describe() for b in self.last_bad) or "a non-finite value (seen at a log interval)"
+        return (f"non-finite values at step {self.step}: {what}; {self.skipped} update(s) skipped in all, "
+                f"{self.rollbacks} rollback(s) to the last checkpoint (learning rates now x{self.lr_scale:g}). "
+                "Try lower learning rates (optim.lr_d, optim.lr_g), a gradient penalty (reg.name=r1), "
+                "train.precision=fp32, or a stable preset such as hinge-sn-mnist")
+
+    def weights_finite(self) -> bool:
+        """Whether every weight of G and D is finite (one read; a checkpoint is never written otherwise)."""
+        flags = [torch.isfinite(p).all() for net in (self.G, self.D) for p in net.parameters()]
+        return bool(torch.stack(flags).all()) if flags else True
 
     def improves_best(self, values: dict[str, float]) -> bool:
         """Keep an evaluation's FID as the best when it is the lowest so far; True when it is."""
@@ -271,6 +317,7 @@ class Trainer:
             "best": self.best,
             "train_seconds": self.train_seconds,
             "step_state": self.step_fn.state_dict() if hasattr(self.step_fn, "state_dict") else None,
+            "guard": {"skipped": self.skipped, "rollbacks": self.rollbacks, "lr_scale": self.lr_scale},
         }
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
@@ -290,6 +337,17 @@ class Trainer:
         self.step = ckpt["step"]
         self.best = ckpt.get("best", {})
         self.train_seconds = ckpt.get("train_seconds", 0.0)
+        guard = ckpt.get("guard") or {}
+        self.skipped, self.rollbacks = guard.get("skipped", 0), guard.get("rollbacks", 0)
+        self.lr_scale = guard.get("lr_scale", 1.0)
+
+
+def make_deterministic() -> None:
+    """PyTorch's deterministic algorithms, and what cuDNN and cuBLAS need for them (train.deterministic)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS's reproducible workspace
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
 
 
 def draw_noise(generator: torch.Generator, batch: int, latent_dim: int, num_classes: int, rank: int = 0,
