@@ -262,3 +262,28 @@ def test_fast_dropout_matches_nn_dropout_in_distribution_and_gradient():
     a = Dropout(0.3)(torch.ones(1000))
     torch.manual_seed(1)
     assert torch.equal(a, Dropout(0.3)(torch.ones(1000)))  # the global generator drives it
+
+
+def test_minibatch_std_adds_the_spread_of_each_group():
+    from gankit.models.layers import MinibatchStd
+
+    h = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [5.0, 5.0], [5.0, 5.0], [5.0, 5.0], [5.0, 5.0]])
+    out = MinibatchStd(group=4)(h)  # groups: samples {0, 2, 4, 6} and {1, 3, 5, 7}
+    assert out.shape == (8, 3) and torch.equal(out[:, :2], h)
+    spread = [torch.tensor([0.0, 2.0, 5.0, 5.0]).std(unbiased=False), torch.tensor([1.0, 3.0, 5.0, 5.0]).std(
+        unbiased=False)]
+    assert torch.allclose(out[:, 2], torch.stack(spread).repeat(4), atol=1e-4)
+    collapsed = MinibatchStd()(torch.ones(8, 4))[:, -1]
+    assert (collapsed < 1e-3).all()  # identical samples: no spread for D to miss
+    assert MinibatchStd()(torch.randn(6, 4)).shape == (6, 5)  # 6 is not a multiple of 4: groups of 3
+
+
+@pytest.mark.parametrize("arch, shape", [("dcgan-28", (1, 28, 28)), ("dcgan-32", (3, 32, 32)), ("mlp", (2,))])
+def test_minibatch_std_is_an_option_of_d(arch, shape):
+    from gankit.config import ModelConfig
+    from gankit.models import build_models
+
+    _, plain = build_models(ModelConfig(arch=arch, dropout=0.0), shape, 0)
+    _, with_std = build_models(ModelConfig(arch=arch, dropout=0.0, minibatch_std=True), shape, 0)
+    assert with_std.head.in_features == plain.head.in_features + 1
+    assert with_std(torch.randn(4, *shape)).shape == (4,)

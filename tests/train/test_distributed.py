@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -136,14 +137,19 @@ def test_a_killed_worker_is_restarted_and_the_group_resumes_exactly(mnist_root, 
     agent = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
                               "--max-restarts=2", "-m", "gankit", *flags(mnist_root, killed, 16, steps, *extra)],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    last = killed / "checkpoints" / "last.pt"
-    while time.monotonic() < deadline and not (last.exists() and checkpoint.load(last)["step"] >= 6):
-        time.sleep(0.05)
-    workers = children(agent.pid)
-    assert len(workers) == 2 and agent.poll() is None
-    os.kill(workers[-1], signal.SIGKILL)  # rank 1, while rank 0 may be writing a checkpoint
-    _, err = agent.communicate(timeout=300)
+    try:
+        deadline = time.monotonic() + 120
+        last = killed / "checkpoints" / "last.pt"
+        while time.monotonic() < deadline and not (last.exists() and checkpoint.load(last)["step"] >= 6):
+            time.sleep(0.05)
+        workers = children(agent.pid)
+        assert len(workers) == 2 and agent.poll() is None
+        os.kill(workers[-1], signal.SIGKILL)  # rank 1, while rank 0 may be writing a checkpoint
+        _, err = agent.communicate(timeout=300)
+    finally:  # leave nothing running behind a failure
+        with contextlib.suppress(OSError):  # the agent and its workers may be gone already
+            for pid in [*children(agent.pid), agent.pid]:
+                os.kill(pid, signal.SIGKILL)
     assert agent.returncode == 0, err[-3000:]
     assert "exitcode: -9" in err  # torchrun saw the killed worker, and restarted the group
     a, b = weights(whole), weights(killed)

@@ -30,6 +30,7 @@ from gankit.models.layers import (
     ConditionalHead,
     CondSequential,
     Dropout,
+    MinibatchStd,
     apply_spectral_norm,
     batch_norm,
     class_count,
@@ -106,7 +107,8 @@ class Generator28(nn.Module):
 
 class Discriminator28(nn.Module):
     def __init__(self, channels: int = 1, slope: float = 0.2, dropout: float = 0.3, width: int = 64,
-                 conditioning: str = "none", num_classes: int = 0, spectral_norm: bool = False):
+                 conditioning: str = "none", num_classes: int = 0, spectral_norm: bool = False,
+                 minibatch_std: bool = False):
         super().__init__()
         self.features = nn.Sequential(
             # [B, C, 28, 28] -> [B, w, 14, 14]
@@ -118,8 +120,9 @@ class Discriminator28(nn.Module):
             nn.LeakyReLU(slope),
             Dropout(dropout),
             nn.Flatten(),  # -> [B, 2w*49]
+            *([MinibatchStd()] if minibatch_std else []),  # -> [B, 2w*49 + 1]
         )
-        self.head = ConditionalHead(2 * width * 7 * 7, conditioning, num_classes)
+        self.head = ConditionalHead(2 * width * 7 * 7 + minibatch_std, conditioning, num_classes)
         self.conditioning, self.num_classes = conditioning, self.head.num_classes
         glorot_init(self)
         if spectral_norm:
@@ -135,7 +138,8 @@ def build_dcgan28(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, n
     k = class_count(cfg, num_classes, "dcgan-28")
     w = cfg.width or 64
     g = Generator28(cfg.latent_dim, channels, cfg.leaky_slope, w, cfg.conditioning, k)
-    d = Discriminator28(channels, cfg.leaky_slope, cfg.dropout, w, cfg.conditioning, k, cfg.spectral_norm)
+    d = Discriminator28(channels, cfg.leaky_slope, cfg.dropout, w, cfg.conditioning, k, cfg.spectral_norm,
+                        cfg.minibatch_std)
     return g, d
 
 
@@ -178,7 +182,8 @@ class DCGANGenerator(nn.Module):
 
 class DCGANDiscriminator(nn.Module):
     def __init__(self, channels: int = 3, size: int = 32, width: int = 64, slope: float = 0.2,
-                 conditioning: str = "none", num_classes: int = 0, spectral_norm: bool = False):
+                 conditioning: str = "none", num_classes: int = 0, spectral_norm: bool = False,
+                 minibatch_std: bool = False):
         super().__init__()
         layers: list[nn.Module] = []
         c_in, c, res = channels, width, size
@@ -189,10 +194,11 @@ class DCGANDiscriminator(nn.Module):
             layers += [nn.LeakyReLU(slope)]
             c_in, c, res = c, 2 * c, res // 2
         layers.append(nn.Flatten())  # [B, 4w or 8w, 4, 4] -> [B, 16 * (4w or 8w)]
+        layers += [MinibatchStd()] if minibatch_std else []  # -> [B, 16 * (4w or 8w) + 1]
         self.features = nn.Sequential(*layers)
         # The paper's last layer, a 4x4 valid conv to one channel, is this linear map of the
         # flattened 4x4 features; as a linear layer it also carries the conditioning.
-        self.head = ConditionalHead(16 * c_in, conditioning, num_classes)
+        self.head = ConditionalHead(16 * c_in + minibatch_std, conditioning, num_classes)
         self.conditioning, self.num_classes = conditioning, self.head.num_classes
         dcgan_init(self)
         if spectral_norm:
@@ -210,7 +216,8 @@ def _dcgan_builder(size: int):
         k = class_count(cfg, num_classes, arch)
         w = cfg.width or 64
         g = DCGANGenerator(cfg.latent_dim, channels, size, w, cfg.conditioning, k)
-        d = DCGANDiscriminator(channels, size, w, cfg.leaky_slope, cfg.conditioning, k, cfg.spectral_norm)
+        d = DCGANDiscriminator(channels, size, w, cfg.leaky_slope, cfg.conditioning, k, cfg.spectral_norm,
+                               cfg.minibatch_std)
         return g, d
 
     build.__name__ = f"build_dcgan{size}"

@@ -228,6 +228,32 @@ def class_count(cfg, num_classes: int, arch: str) -> int:
 
 
 
+class MinibatchStd(nn.Module):
+    """D's look at the batch as a whole (Karras et al. 2018, ProGAN): h [B, F] -> [B, F + 1].
+
+    Samples are split into groups of ``group``; the extra feature of each sample is the
+    standard deviation of every feature across its group, averaged over the features. A
+    generator that makes the same sample again and again shows up as a small spread,
+    which D can then reject: a direct pressure against mode collapse.
+    """
+
+    def __init__(self, group: int = 4):
+        super().__init__()
+        self.group = group
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        b, f = h.shape
+        g = min(self.group, b)
+        while b % g:  # the largest group size up to `group` that divides the batch
+            g -= 1
+        y = h.float().view(g, b // g, f)  # [G, M, F]: sample i is member i // M of group i % M
+        spread = (y.var(0, unbiased=False) + 1e-8).sqrt().mean(1)  # [M]
+        return torch.cat([h, spread.repeat(g).to(h.dtype)[:, None]], dim=1)  # [B, F + 1]
+
+    def extra_repr(self) -> str:
+        return f"group={self.group}"
+
+
 class Dropout(nn.Module):
     """nn.Dropout with a mask that is cheaper to draw on a CPU (docs/performance.md).
 

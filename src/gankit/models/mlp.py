@@ -27,6 +27,7 @@ from gankit.errors import ConfigError
 from gankit.models.layers import (
     ConditionalHead,
     Dropout,
+    MinibatchStd,
     apply_spectral_norm,
     class_count,
     generator_labels,
@@ -61,14 +62,16 @@ class MLPGenerator(nn.Module):
 
 class MLPDiscriminator(nn.Module):
     def __init__(self, in_shape: tuple, hidden: list[int], act: Callable[[], nn.Module], dropout: float = 0.0,
-                 conditioning: str = "none", num_classes: int = 0, spectral_norm: bool = False):
+                 conditioning: str = "none", num_classes: int = 0, spectral_norm: bool = False,
+                 minibatch_std: bool = False):
         super().__init__()
         sizes = [math.prod(in_shape), *hidden]
         layers: list[nn.Module] = [nn.Flatten()]  # [B, *shape] -> [B, prod(shape)]
         for a, b in zip(sizes, sizes[1:]):
             layers += [nn.Linear(a, b), act()] + ([Dropout(dropout)] if dropout else [])
-        self.features = nn.Sequential(*layers)  # -> h [B, hidden[-1]]
-        self.head = ConditionalHead(sizes[-1], conditioning, num_classes)
+        layers += [MinibatchStd()] if minibatch_std else []  # -> h [B, hidden[-1] (+ 1)]
+        self.features = nn.Sequential(*layers)
+        self.head = ConditionalHead(sizes[-1] + minibatch_std, conditioning, num_classes)
         self.conditioning, self.num_classes = conditioning, self.head.num_classes
         if spectral_norm:
             apply_spectral_norm(self)
@@ -88,9 +91,9 @@ def build_mlp(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Mo
     if len(shape) == 1:  # points: 3 hidden layers of w units
         w = cfg.width or 128
         g = MLPGenerator(cfg.latent_dim, shape, [w] * 3, nn.ReLU, False, c, k)
-        d = MLPDiscriminator(shape, [w] * 3, leaky, 0.0, c, k, cfg.spectral_norm)
+        d = MLPDiscriminator(shape, [w] * 3, leaky, 0.0, c, k, cfg.spectral_norm, cfg.minibatch_std)
     else:
         w = cfg.width or 256
         g = MLPGenerator(cfg.latent_dim, shape, [w, 2 * w, 4 * w], leaky, True, c, k)
-        d = MLPDiscriminator(shape, [2 * w, w], leaky, cfg.dropout, c, k, cfg.spectral_norm)
+        d = MLPDiscriminator(shape, [2 * w, w], leaky, cfg.dropout, c, k, cfg.spectral_norm, cfg.minibatch_std)
     return g, d

@@ -69,7 +69,14 @@ def init(device_name: str = "auto", timeout_s: float = 300.0) -> Dist:
     if not dist.is_initialized():
         if cuda:
             torch.cuda.set_device(local)
-        dist.init_process_group("nccl" if cuda else "gloo", timeout=datetime.timedelta(seconds=timeout_s))
+        timeout = datetime.timedelta(seconds=timeout_s)
+        store, _, _ = next(dist.rendezvous("env://", rank=rank, world_size=world, timeout=timeout))
+        # torchrun's store outlives a restart of the workers: without a prefix of their own the
+        # restarted processes would read the dead ones' addresses and wait on them until the timeout.
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        store = dist.PrefixStore(f"gankit/attempt-{attempt}/", store)
+        dist.init_process_group("nccl" if cuda else "gloo", store=store, rank=rank, world_size=world,
+                                timeout=timeout)
     return Dist(rank, world, local)
 
 

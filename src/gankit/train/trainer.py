@@ -348,6 +348,9 @@ def make_deterministic() -> None:
     torch.use_deterministic_algorithms(True)
     torch.backends.cudnn.benchmark = False
     torch.backends.cudnn.deterministic = True
+    # oneDNN's CPU convolutions may sum in an order that depends on buffer alignment, so two
+    # processes can differ in the last bits; PyTorch's own kernels do not.
+    torch.backends.mkldnn.enabled = False
 
 
 def draw_noise(generator: torch.Generator, batch: int, latent_dim: int, num_classes: int, rank: int = 0,
