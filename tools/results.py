@@ -11,6 +11,7 @@ continues where it stopped):
                scored with the default protocol (10,000 samples against the 10,000 test images
                in the dataset classifier's features)
   toy          the 2-D mixtures at their papers' lengths, scored on 2,500 samples
+  toy-search   what was tried on the 2-D grid on the way to r1-toy-grid (seed 0)
   stacked      Stacked MNIST, scored on 26,000 samples (PacGAN's protocol)
   search       the fast CPU recipe's search: one trial per setting, the same budget each
   fast         mnist-fast against dcgan-mnist (and the best conditional recipe) at 30 minutes
@@ -27,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import tempfile
@@ -49,11 +51,11 @@ PAGE = ROOT / "docs" / "results.md"
 
 IMAGE_PRESETS = ["dcgan-mnist", "wgan-mnist", "wgan-gp-mnist", "lsgan-mnist", "hinge-sn-mnist", "dragan-mnist",
                  "acgan-mnist", "cgan-projection-mnist", "vae-mnist", "dcgan-fashion", "mnist-fast"]
-TOY_PRESETS = ["gan-toy-ring", "gan-toy-grid", "pacgan-toy-grid"]
+TOY_PRESETS = ["gan-toy-ring", "gan-toy-grid", "pacgan-toy-grid", "r1-toy-ring", "r1-toy-grid"]
 STACKED_PRESETS = ["dcgan-stacked-mnist"]
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "esrgan-sr4-fashion", "cyclegan-mnist2fashion"]
-FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "mnist-fast-cgan"]
+FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "cgan-projection-mnist"]
 FAST_MINUTES = 30.0
 
 # The fast recipe's search, in the order it was run: each trial is the tutorial's DCGAN
@@ -61,6 +63,32 @@ FAST_MINUTES = 30.0
 SEARCH = [
     ("dcgan-mnist as shipped", []),
     ("+ EMA", ["ema.half_life=10000"]),
+    ("+ EMA, no dropout", ["ema.half_life=10000", "model.dropout=0"]),
+    ("+ EMA, batch 64", ["ema.half_life=10000", "train.batch_size=64"]),
+    ("+ EMA, TTUR 1e-4/4e-4", ["ema.half_life=10000", "optim.lr_g=1e-4", "optim.lr_d=4e-4"]),
+    ("+ EMA, minibatch std", ["ema.half_life=10000", "model.minibatch_std=true"]),
+    ("+ EMA, R1 gamma 1", ["ema.half_life=10000", "reg.name=r1", "reg.weight=1"]),
+    ("+ EMA, hinge + SN", ["ema.half_life=10000", "loss.name=hinge", "model.spectral_norm=true"]),
+    ("+ EMA, half width", ["ema.half_life=10000", "model.width=32"]),
+    ("mnist-fast: EMA, half width, hinge + SN, no dropout",
+     ["ema.half_life=10000", "model.width=32", "loss.name=hinge", "model.spectral_norm=true", "model.dropout=0"]),
+]
+
+# The 2-D grid's search (seed 0, each gan-toy-grid or pacgan-toy-grid with these overrides);
+# r1-toy-grid is the last line's settings.
+TOY_SEARCH = [
+    ("linear lr decay", "gan-toy-grid", ["optim.schedule=linear"]),
+    ("PacGAN2 + linear decay", "pacgan-toy-grid", ["optim.schedule=linear"]),
+    ("R1 0.01 + linear", "gan-toy-grid", ["reg.name=r1", "reg.weight=0.01", "optim.schedule=linear"]),
+    ("R1 0.1 + linear", "gan-toy-grid", ["reg.name=r1", "reg.weight=0.1", "optim.schedule=linear"]),
+    ("R1 1 + linear", "gan-toy-grid", ["reg.name=r1", "reg.weight=1.0", "optim.schedule=linear"]),
+    ("R1 0.1 + linear, no EMA", "gan-toy-grid",
+     ["reg.name=r1", "reg.weight=0.1", "optim.schedule=linear", "ema.half_life=null"]),
+    ("R1 0.1 + linear, lr 5e-4", "gan-toy-grid",
+     ["reg.name=r1", "reg.weight=0.1", "optim.schedule=linear", "optim.lr_g=5e-4", "optim.lr_d=5e-4"]),
+    ("PacGAN2 + R1 0.1 + linear", "pacgan-toy-grid", ["reg.name=r1", "reg.weight=0.1", "optim.schedule=linear"]),
+    ("R1 0.1 + linear, 100 epochs", "gan-toy-grid",
+     ["reg.name=r1", "reg.weight=0.1", "optim.schedule=linear", "train.epochs=100"]),
 ]
 
 IMAGE_COLUMNS = ["fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_uniform"]
@@ -115,7 +143,7 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
     train_s = time.perf_counter() - t0
     values = score(preset, cfg, run)
     if picture:
-        save_picture(run, IMAGES / f"{label}.png")
+        save_picture(run, IMAGES / f"{slug(label)}.png")
     return {"section": section, "label": label, "preset": preset, "seed": seed, "minutes": minutes,
             "overrides": overrides, "machine": machine(), "train_s": round(train_s, 1),
             "epochs": round(values["steps"] / max(1, _steps_per_epoch(run)), 2), **values}
@@ -136,6 +164,11 @@ def save_picture(run: RunDir, path: Path) -> None:
         viz.save_picture(samples.picture, path)
 
 
+def slug(label: str) -> str:
+    """A run's label as a file name: 'pix2pix-inpaint-mnist, no GAN loss' -> 'pix2pix-inpaint-mnist-no-gan-loss'."""
+    return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
 def done(section: str) -> list[dict]:
     path = RAW / f"{section}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
@@ -154,27 +187,33 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         return [(p, p, [], minutes) for p in IMAGE_PRESETS]
     if section == "toy":
         return [(p, p, [], None) for p in TOY_PRESETS]
+    if section == "toy-search":
+        return [(label, preset, sets, None) for label, preset, sets in TOY_SEARCH]
     if section == "stacked":
         return [(p, p, [], minutes) for p in STACKED_PRESETS]
     if section == "search":
         return [(label, "dcgan-mnist", sets, args.search_minutes) for label, sets in SEARCH]
     if section == "fast":
         return [(p, p, [], FAST_MINUTES) for p in FAST_PRESETS]
-    if section == "translation":
-        twins = [(f"{p} (L1 only)", p, ["translate.adv_weight=0"], minutes) for p in TRANSLATION_PRESETS]
-        return [(p, p, [], minutes) for p in TRANSLATION_PRESETS] + twins
+    if section == "translation":  # each beside its twin at the same number of steps
+        steps, minutes = ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
+        twins = [(f"{p}, no GAN loss", p, ["translate.adv_weight=0", *steps], minutes) for p in TRANSLATION_PRESETS]
+        return [(p, p, steps, minutes) for p in TRANSLATION_PRESETS] + twins
     raise SystemExit(f"unknown section {section!r}")
 
 
 def run_section(section: str, args: argparse.Namespace) -> None:
     runs = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
     have = {(d["label"], d["seed"], d["minutes"]) for d in done(section)}
-    seeds = [0] if section == "search" else args.seeds
+    seeds = [0] if section in ("search", "toy-search") else args.seeds
     for label, preset, overrides, minutes in jobs(section, args):
+        if args.only and label not in args.only:
+            continue
         for seed in seeds:
             if (label, seed, minutes) in have:
                 continue
-            line = measure(section, label, preset, seed, minutes, overrides, runs, picture=seed == seeds[0])
+            picture = seed == 0 and section not in ("search", "toy-search")  # the page shows no search grids
+            line = measure(section, label, preset, seed, minutes, overrides, runs, picture)
             record(section, line)
             print(json.dumps(line), file=sys.stderr, flush=True)
 
@@ -184,16 +223,16 @@ def run_section(section: str, args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------------------
 
 
-def cell(values: list) -> str:
-    """Mean ± half the range of a column over seeds; counts as whole numbers."""
+def cell(values: list, coarse: bool = False) -> str:
+    """Mean ± half the range of a column over seeds; counts as whole numbers; ``coarse``: one decimal."""
     values = [v for v in values if v is not None]
     if not values:
         return ""
     m = statistics.mean(values)
     whole = all(isinstance(v, int) for v in values)
-    fmt = (lambda v: f"{v:.1f}") if whole or abs(m) >= 10 else (lambda v: f"{v:.3f}")
-    if whole and len(set(values)) == 1:
-        return str(values[0])
+    fmt = (lambda v: f"{v:.1f}") if whole or coarse or abs(m) >= 10 else (lambda v: f"{v:.3f}")
+    if len(set(values)) == 1:
+        return str(values[0]) if whole else fmt(values[0])
     return fmt(m) + (f" ± {fmt((max(values) - min(values)) / 2)}" if len(values) > 1 else "")
 
 
@@ -204,12 +243,16 @@ def grouped(lines: list[dict]) -> dict[str, list[dict]]:
     return out
 
 
+def minutes_of(line: dict) -> float | None:
+    return line["train_s"] / 60 if line.get("train_s") else None
+
+
 def table(lines: list[dict], columns: list[str], extra: dict[str, str] | None = None) -> list[str]:
     head = ["run", "seeds", "G steps", "epochs", "minutes", *columns] + (["published"] if extra else [])
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for label, runs in grouped(lines).items():
         cells = [f"`{label}`", str(len(runs)), cell([r["steps"] for r in runs]), cell([r["epochs"] for r in runs]),
-                 cell([r["train_s"] / 60 for r in runs]), *[cell([r.get(c) for r in runs]) for c in columns]]
+                 cell([minutes_of(r) for r in runs], coarse=True), *[cell([r.get(c) for r in runs]) for c in columns]]
         if extra is not None:
             cells.append(extra.get(label, ""))
         rows.append("| " + " | ".join(cells) + " |")
@@ -232,16 +275,18 @@ def render() -> str:
         parts += [f"Machine: {machines(section)}.", ""]
         parts += table(lines, columns, published) + [""]
         labels = list(grouped(lines))
-        pictures = [lab for lab in labels if (IMAGES / f"{lab}.png").exists()]
-        if section != "search" and pictures:
-            parts += [f"**{lab}**\n\n![{lab}](images/results/{lab.replace(' ', '%20')}.png)\n" for lab in pictures]
+        pictures = [lab for lab in labels if (IMAGES / f"{slug(lab)}.png").exists()]
+        if section not in ("search", "toy-search") and pictures:
+            parts += [f"**{lab}**\n\n![{lab}](images/results/{slug(lab)}.png)\n" for lab in pictures]
     parts += ["## Reproducing this page", "", "```bash", "python tools/results.py all", "```", ""]
     return "\n".join(parts)
 
 
 TOY_PUBLISHED = {"gan-toy-ring": "GAN 1 of 8 (VEEGAN Table 1); PacGAN2 7.9 of 8, 95.6% (PacGAN Table 1)",
                  "gan-toy-grid": "PacGAN2 23.8 of 25, 91.3% (PacGAN Table 1)",
-                 "pacgan-toy-grid": "PacGAN2 23.8 of 25, 91.3% (PacGAN Table 1)"}
+                 "pacgan-toy-grid": "PacGAN2 23.8 of 25, 91.3% (PacGAN Table 1)",
+                 "r1-toy-ring": "PacGAN2 7.9 of 8, 95.6% (PacGAN Table 1)",
+                 "r1-toy-grid": "PacGAN2 23.8 of 25, 91.3% (PacGAN Table 1)"}
 STACKED_PUBLISHED = {"dcgan-stacked-mnist": "DCGAN 99 / 3.4 (VEEGAN Table 2); PacDCGAN 1000 / 0.06 (PacGAN Table 2)"}
 TRANSLATION_COLUMNS = ["model/fid", "input/fid", "model/psnr", "input/psnr", "model/ssim", "model/accuracy",
                        "input/accuracy", "model/saturation", "real/saturation", "model/class_purity",
@@ -249,6 +294,7 @@ TRANSLATION_COLUMNS = ["model/fid", "input/fid", "model/psnr", "input/psnr", "mo
 SECTIONS = [
     ("image", "MNIST and Fashion-MNIST", IMAGE_COLUMNS, None),
     ("toy", "2-D mixtures", ["modes_captured", "high_quality"], TOY_PUBLISHED),
+    ("toy-search", "2-D grid: the search", ["modes_captured", "high_quality"], None),
     ("stacked", "Stacked MNIST (1,000 modes)", ["modes_covered", "kl_to_uniform"], STACKED_PUBLISHED),
     ("search", "The fast CPU recipe: the search", IMAGE_COLUMNS, None),
     ("fast", "The fast CPU recipe: 30 minutes", IMAGE_COLUMNS, None),
@@ -261,12 +307,16 @@ SECTION_TEXT = {s: (ROOT / "tools" / "results_text" / f"{s}.md").read_text()
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=["all", "run", "render"])
-    p.add_argument("section", nargs="?", help="with run: image, toy, stacked, search, fast, translation")
+    p.add_argument("section", nargs="?", help="with run: image, toy, toy-search, stacked, search, fast, "
+                   "translation")
     p.add_argument("--minutes", type=float, default=10.0, help="training budget of each run on a CPU (default 10)")
     p.add_argument("--search-minutes", type=float, default=10.0, help="budget of each search trial (default 10)")
     p.add_argument("--full", action="store_true", help="train each preset to its own length instead (a GPU)")
+    p.add_argument("--steps", type=int, help="translation: this many G steps for each preset and its twin "
+                   "instead of a budget in minutes")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--runs", help="keep the run folders here (default: a temporary folder)")
+    p.add_argument("--only", nargs="+", metavar="LABEL", help="with run: only these runs of the section")
     args = p.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
     if args.what == "run":

@@ -1,0 +1,61 @@
+"""tools/results.py writes docs/results.md from saved numbers alone: tables, spreads, pictures."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("results_tool", ROOT / "tools" / "results.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "RAW", tmp_path / "raw")
+    monkeypatch.setattr(module, "IMAGES", tmp_path / "images")
+    return module
+
+
+def line(label, seed, **values):
+    return {"section": "toy", "label": label, "preset": label, "seed": seed, "minutes": None, "overrides": [],
+            "machine": "a test CPU, 1 threads", "train_s": 120.0 + seed * 60, "epochs": 80.0, "steps": 16000,
+            **values}
+
+
+def test_the_page_shows_each_runs_mean_and_half_range_over_seeds(results):
+    for seed, hq in enumerate([0.94, 0.96, 0.95]):
+        results.record("toy", line("r1-toy-ring", seed, modes_captured=8, high_quality=hq))
+    page = results.render()
+    row = next(r for r in page.splitlines() if r.startswith("| `r1-toy-ring`"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    # run, seeds, G steps, epochs, minutes, modes, high quality, published
+    assert cells[1:7] == ["3", "16000", "80.0", "3.0 ± 1.0", "8", "0.950 ± 0.010"]
+    assert "PacGAN2 7.9 of 8" in cells[7]
+    assert "Machine: a test CPU, 1 threads." in page
+    assert "## Stacked MNIST (1,000 modes)" in page and "Not measured yet." in page
+
+
+def test_a_measured_run_is_not_run_again(results, monkeypatch):
+    results.record("search", {**line("+ EMA", 0), "section": "search", "minutes": 4.0})
+    ran = []
+    monkeypatch.setattr(results, "measure", lambda *a, **k: ran.append(a[1]) or {})
+    args = results.argparse.Namespace(full=False, minutes=10.0, search_minutes=4.0, seeds=[0, 1], runs=None,
+                                      only=["dcgan-mnist as shipped", "+ EMA"], steps=None)
+    results.run_section("search", args)
+    assert ran == ["dcgan-mnist as shipped"]
+
+
+def test_labels_become_file_names(results):
+    assert results.slug("pix2pix-inpaint-mnist, no GAN loss") == "pix2pix-inpaint-mnist-no-gan-loss"
+    assert results.slug("+ EMA, TTUR 1e-4/4e-4") == "ema-ttur-1e-4-4e-4"
+
+
+def test_translation_twins_train_the_same_steps(results):
+    args = results.argparse.Namespace(full=False, minutes=10.0, steps=1500)
+    jobs = {label: (sets, minutes) for label, _, sets, minutes in results.jobs("translation", args)}
+    assert jobs["pix2pix-inpaint-mnist"] == (["train.steps=1500"], None)
+    assert jobs["pix2pix-inpaint-mnist, no GAN loss"] == (["translate.adv_weight=0", "train.steps=1500"], None)
