@@ -115,8 +115,10 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         run.prepare()
         run.write_config(cfg)
     total, spe = trainer.total_steps, trainer.steps_per_epoch
+    budget = cfg.train.max_minutes
     mon = Monitor(run, total, trainer.step, cfg.train.batch_size, spe, cfg.log.every,
-                  cfg.log.tensorboard, show=verbose, dist=dist)
+                  cfg.log.tensorboard, show=verbose, dist=dist,
+                  budget_left=(lambda: 60 * budget - trainer.train_seconds) if budget else None)
     mon.note(_banner(trainer, run, total, resume))
 
     saved = {"step": -1}  # the step last.pt holds
@@ -223,8 +225,9 @@ def _banner(t: Trainer, run: RunDir, total: int, resume: bool) -> str:
     n_g, n_d = t.parameter_counts()
     what = f"resuming at step {t.step}" if resume else "training"
     graph = ", one CUDA graph a step" if t.cuda_graph else ""
+    budget = f" or {t.cfg.train.max_minutes:g} minutes of training" if t.cfg.train.max_minutes else ""
     return (
         f"gankit {what}: {t.cfg.model.arch} on {t.data.name}/{t.data.split} ({t.num_samples} samples from "
         f"{t.data.source}), G {n_g / 1e6:.2f}M + D {n_d / 1e6:.2f}M params, {t.device} {t.precision}{graph}, "
-        f"{total} steps of batch {t.cfg.train.batch_size} ({t.steps_per_epoch} per epoch) -> {run.path}"
+        f"{total} steps of batch {t.cfg.train.batch_size} ({t.steps_per_epoch} per epoch){budget} -> {run.path}"
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -26,8 +27,9 @@ class Monitor:
 
     def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int,
                  steps_per_epoch: int, every: int, tensorboard: bool, show: bool = True,
-                 dist: distributed.Dist = distributed.SINGLE):
+                 dist: distributed.Dist = distributed.SINGLE, budget_left: Callable[[], float] | None = None):
         self.run, self.total, self.every = run, total_steps, every
+        self.budget_left = budget_left  # seconds of train.max_minutes left, when set: the ETA is the sooner
         self.batch_size, self.steps_per_epoch = batch_size * dist.world_size, steps_per_epoch  # global batch
         self.dist = dist
         self.write = dist.main  # files: rank 0 only
@@ -87,6 +89,8 @@ class Monitor:
             self.bar.set_postfix_str(", ".join(parts) + f", {record['images_per_s']:.0f} img/s")
         else:
             left = (self.total - step) * self.batch_size / max(record["images_per_s"], 1e-9)
+            if self.budget_left is not None:
+                left = max(0.0, min(left, self.budget_left()))
             print(f"step {step}/{self.total} epoch {record['epoch']:.2f} " + " ".join(parts)
                   + f" {record['images_per_s']:.0f} img/s eta {_hms(left)}", flush=True)
 
