@@ -45,7 +45,7 @@ def test_the_eta_of_a_time_budget_is_the_time_it_has_left(tmp_path, capsys):
     """train.max_minutes: a run that will stop at its budget says so, not the steps' ETA."""
     run = RunDir.create(tmp_path / "run", "run")
     run.prepare()
-    mon = Monitor(run, total_steps=10**6, start_step=0, batch_size=4, steps_per_epoch=4, every=2,
+    mon = Monitor(run, total_steps=10**12, start_step=0, batch_size=4, steps_per_epoch=4, every=2,
                   tensorboard=False, budget_left=lambda: 125.0)
     for step in (1, 2):
         mon.update(step, STATS)
