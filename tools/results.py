@@ -251,7 +251,8 @@ def table(lines: list[dict], columns: list[str], extra: dict[str, str] | None = 
     head = ["run", "seeds", "G steps", "epochs", "minutes", *columns] + (["published"] if extra else [])
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for label, runs in grouped(lines).items():
-        cells = [f"`{label}`", str(len(runs)), cell([r["steps"] for r in runs]), cell([r["epochs"] for r in runs], coarse=True),
+        cells = [f"`{label}`", str(len(runs)), cell([r["steps"] for r in runs]),
+                 cell([r["epochs"] for r in runs], coarse=True),
                  cell([minutes_of(r) for r in runs], coarse=True), *[cell([r.get(c) for r in runs]) for c in columns]]
         if extra is not None:
             cells.append(extra.get(label, ""))
