@@ -39,8 +39,9 @@ def test_the_guard_refuses_a_non_finite_update_and_keeps_the_weights():
     assert g.allows("D", loss=torch.tensor(1.0), grad_norm=torch.tensor(2.0))
     assert not g.allows("G", loss=torch.tensor(float("nan")), grad_norm=torch.tensor(2.0))
     assert not g.allows("D", loss=torch.tensor(0.5), grad_norm=torch.tensor(float("inf")))
-    bad = g.take()
-    assert [b.network for b in bad] == ["G", "D"] and g.take() == []
+    g.end_step()
+    bad = g.last_bad
+    assert [b.network for b in bad] == ["G", "D"] and g.bad == []
     assert "G's update (loss nan, grad_norm 2)" == bad[0].describe()
     assert Guard.for_device("off", torch.device("cpu")).allows("D", loss=torch.tensor(float("nan")))
 

@@ -43,12 +43,21 @@ class Guard:
     policy: str = "off"  # skip, stop or off (guard.nonfinite)
     deferred: bool = False  # a GPU: accumulate a device flag instead of reading per step
     flag: Tensor | None = None  # deferred: True once anything was not finite
+    max_bad_steps: int = 5  # skip: bad steps in a row before a rollback (guard.max_bad_steps)
+    max_rollbacks: int = 3  # skip: rollbacks before the run stops (guard.max_rollbacks)
     bad: list[Bad] = field(default_factory=list)  # the refused updates of the current step
+    # the record, kept in checkpoints: updates skipped in all, rollbacks, the learning rates' scale
+    skipped: int = 0
+    rollbacks: int = 0
+    lr_scale: float = 1.0
+    bad_in_a_row: int = 0  # G steps in a row with a refused update
+    last_bad: list[Bad] = field(default_factory=list)  # the refused updates of the last bad step
 
     @classmethod
-    def for_device(cls, policy: str, device: torch.device) -> Guard:
+    def for_device(cls, policy: str, device: torch.device, max_bad_steps: int = 5, max_rollbacks: int = 3) -> Guard:
         deferred = device.type == "cuda"
-        return cls(policy, deferred, torch.zeros((), dtype=torch.bool, device=device) if deferred else None)
+        flag = torch.zeros((), dtype=torch.bool, device=device) if deferred else None
+        return cls(policy, deferred, flag, max_bad_steps, max_rollbacks)
 
     @property
     def active(self) -> bool:
@@ -67,10 +76,14 @@ class Guard:
         self.bad.append(Bad(network, {k: float(v.detach()) for k, v in values.items()}))
         return False
 
-    def take(self) -> list[Bad]:
-        """The updates refused since the last call (one step's), forgetting them."""
-        bad, self.bad = self.bad, []
-        return bad
+    def end_step(self) -> None:
+        """Count the step just run: its refused updates, and whether it makes a run of bad steps."""
+        if self.bad:
+            self.skipped += len(self.bad)
+            self.bad_in_a_row += 1
+            self.last_bad, self.bad = self.bad, []
+        else:
+            self.bad_in_a_row = 0
 
     def take_flag(self) -> bool:
         """Deferred: whether anything was not finite since the last call (one host read), and reset."""
@@ -79,6 +92,37 @@ class Guard:
         seen = bool(self.flag)
         self.flag.zero_()
         return seen
+
+    def verdict(self, deferred_flag: bool = False) -> str | None:
+        """After a step (or, on a GPU, with the flag read at a log interval): None, "rollback" or "stop"."""
+        if not self.active or not (self.bad_in_a_row or deferred_flag):
+            return None
+        if self.policy == "stop":
+            return "stop"
+        if deferred_flag or self.bad_in_a_row >= self.max_bad_steps:
+            return "stop" if self.rollbacks >= self.max_rollbacks else "rollback"
+        return None
+
+    def rolled_back(self) -> None:
+        """The run went back to its last checkpoint: one more rollback, half the learning rates."""
+        self.rollbacks += 1
+        self.lr_scale /= 2
+        self.bad_in_a_row = 0
+
+    def diagnosis(self, step: int) -> str:
+        """Why the guard stops the run: which network, which values, at which step, after what."""
+        what = "; ".join(b.describe() for b in self.last_bad) or "a non-finite value (seen at a log interval)"
+        return (f"non-finite values at step {step}: {what}; {self.skipped} update(s) skipped in all, "
+                f"{self.rollbacks} rollback(s) to the last checkpoint (learning rates now x{self.lr_scale:g}). "
+                "Try lower learning rates (optim.lr_d, optim.lr_g), a gradient penalty (reg.name=r1), "
+                "train.precision=fp32, or a stable preset such as hinge-sn-mnist")
+
+    def state_dict(self) -> dict[str, float]:
+        return {"skipped": self.skipped, "rollbacks": self.rollbacks, "lr_scale": self.lr_scale}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.skipped, self.rollbacks = state.get("skipped", 0), state.get("rollbacks", 0)
+        self.lr_scale = state.get("lr_scale", 1.0)
 
 
 OFF = Guard()  # steps built without a trainer (tests, tools) check nothing

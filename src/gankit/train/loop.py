@@ -138,20 +138,21 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
     def guard(record: dict | None) -> None:
         """The guard's verdict after a step: go on, roll back to the last checkpoint, or stop."""
         flagged = record is not None and trainer.guard.take_flag()  # a GPU's flag, read at log intervals
-        if trainer.bad_in_a_row == 1 and trainer.last_bad:
-            mon.note(f"guard: skipped {'; '.join(b.describe() for b in trainer.last_bad)} at step {trainer.step}")
-        verdict = trainer.guard_verdict(flagged)
+        g = trainer.guard
+        if g.bad_in_a_row == 1 and g.last_bad:
+            mon.note(f"guard: skipped {'; '.join(b.describe() for b in g.last_bad)} at step {trainer.step}")
+        verdict = g.verdict(flagged)
         if verdict == "stop":
-            raise TrainingDiverged(trainer.diagnosis())
+            raise TrainingDiverged(g.diagnosis(trainer.step))
         if verdict == "rollback":
             at = trainer.step
             trainer.rollback(run.load_checkpoint())
             if main:
                 run.truncate_metrics(trainer.step)
                 run.append_metrics({"step": trainer.step, "guard": "rollback", "from_step": at,
-                                    "lr_scale": trainer.lr_scale})
+                                    "lr_scale": g.lr_scale})
             mon.note(f"guard: {cfg.guard.max_bad_steps} bad steps in a row at step {at}: rolled back to step "
-                     f"{trainer.step}, learning rates x{trainer.lr_scale:g}")
+                     f"{trainer.step}, learning rates x{g.lr_scale:g}")
 
     def evaluate() -> None:
         """Rank 0 scores the sampling G; a new best FID is checkpointed (by every rank together)."""

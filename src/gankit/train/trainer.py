@@ -99,7 +99,8 @@ class Trainer:
         self.cuda_graph = self._cuda_graph(step_cls)
         nets = Networks(self.G, self.D, self.G_ddp, self.D_ddp, self.device)
         self.step_fn: Step = step_cls.build(cfg, nets, self.precision, self.cuda_graph, dist.world_size)
-        self.guard = self.step_fn.guard = Guard.for_device(cfg.guard.nonfinite, self.device)
+        g = cfg.guard
+        self.guard = self.step_fn.guard = Guard.for_device(g.nonfinite, self.device, g.max_bad_steps, g.max_rollbacks)
         if self.cuda_graph:
             from gankit.train.graphed import GraphedStep
 
@@ -119,9 +120,6 @@ class Trainer:
         self.step = 0  # G steps done
         self.train_seconds = 0.0  # time spent in training steps, resumes included (train.max_minutes)
         self.best: dict[str, float] = {}  # {"fid": lowest FID so far, "step": when}
-        # the guard's record: updates skipped (in all), bad steps in a row, rollbacks, learning-rate scale
-        self.skipped, self.bad_in_a_row, self.rollbacks, self.lr_scale = 0, 0, 0, 1.0
-        self.last_bad: list = []  # the refused updates of the last bad step, for a diagnosis
 
     def _cuda_graph(self, step_cls: Any) -> bool:
         """train.cuda_graph resolved: null is on where the step can be captured; true must be capturable."""
@@ -208,15 +206,9 @@ class Trainer:
     def train_step(self) -> dict[str, torch.Tensor]:
         """One G step: draw its inputs, run the step, move the EMA. Returns the step's statistics."""
         t0 = time.perf_counter()
-        set_learning_rates(self.step_fn.optimizers, self.cfg.optim, self.step, self.total_steps, self.lr_scale)
+        set_learning_rates(self.step_fn.optimizers, self.cfg.optim, self.step, self.total_steps, self.guard.lr_scale)
         stats = self.step_fn(self.draw())
-        bad = self.guard.take()
-        if bad:
-            self.skipped += len(bad)
-            self.bad_in_a_row += 1
-            self.last_bad = bad
-        else:
-            self.bad_in_a_row = 0
+        self.guard.end_step()
         self.step += 1
         if self.ema:
             b = self.cfg.train.batch_size
@@ -224,31 +216,12 @@ class Trainer:
         self.train_seconds += time.perf_counter() - t0
         return stats
 
-    def guard_verdict(self, deferred_flag: bool = False) -> str | None:
-        """After a step (or, on a GPU, with the flag read at a log interval): None, "rollback" or "stop"."""
-        g = self.cfg.guard
-        if g.nonfinite == "off" or not (self.bad_in_a_row or deferred_flag):
-            return None
-        if g.nonfinite == "stop":
-            return "stop"
-        if deferred_flag or self.bad_in_a_row >= g.max_bad_steps:
-            return "stop" if self.rollbacks >= g.max_rollbacks else "rollback"
-        return None
-
     def rollback(self, ckpt: dict[str, Any]) -> None:
         """Back to a checkpoint's state, with half the learning rates; the guard's own record goes on."""
-        kept = (self.skipped, self.rollbacks + 1, self.lr_scale / 2, self.last_bad)
+        record = self.guard.state_dict()
         self.load_state_dict(ckpt)
-        self.skipped, self.rollbacks, self.lr_scale, self.last_bad = kept
-        self.bad_in_a_row = 0
-
-    def diagnosis(self) -> str:
-        """Why the guard stops the run: which network, which values, at which step, after what."""
-        what = "; ".join(b.describe() for b in self.last_bad) or "a non-finite value (seen at a log interval)"
-        return (f"non-finite values at step {self.step}: {what}; {self.skipped} update(s) skipped in all, "
-                f"{self.rollbacks} rollback(s) to the last checkpoint (learning rates now x{self.lr_scale:g}). "
-                "Try lower learning rates (optim.lr_d, optim.lr_g), a gradient penalty (reg.name=r1), "
-                "train.precision=fp32, or a stable preset such as hinge-sn-mnist")
+        self.guard.load_state_dict(record)
+        self.guard.rolled_back()
 
     def weights_finite(self) -> bool:
         """Whether every weight of G and D is finite (one read; a checkpoint is never written otherwise)."""
@@ -317,7 +290,7 @@ class Trainer:
             "best": self.best,
             "train_seconds": self.train_seconds,
             "step_state": self.step_fn.state_dict() if hasattr(self.step_fn, "state_dict") else None,
-            "guard": {"skipped": self.skipped, "rollbacks": self.rollbacks, "lr_scale": self.lr_scale},
+            "guard": self.guard.state_dict(),
         }
 
     def load_state_dict(self, ckpt: dict[str, Any]) -> None:
@@ -337,9 +310,7 @@ class Trainer:
         self.step = ckpt["step"]
         self.best = ckpt.get("best", {})
         self.train_seconds = ckpt.get("train_seconds", 0.0)
-        guard = ckpt.get("guard") or {}
-        self.skipped, self.rollbacks = guard.get("skipped", 0), guard.get("rollbacks", 0)
-        self.lr_scale = guard.get("lr_scale", 1.0)
+        self.guard.load_state_dict(ckpt.get("guard") or {})
 
 
 def make_deterministic() -> None:
