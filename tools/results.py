@@ -3,6 +3,7 @@
     python tools/results.py all                       # train and score everything, then write the page
     python tools/results.py run image --minutes 10    # one section (appends to its raw numbers)
     python tools/results.py render                    # write the page from the raw numbers alone
+    python tools/results.py add image runs/X          # score a run trained elsewhere and record it
 
 Sections (raw numbers in benchmarks/measured/results/<section>.jsonl, one JSON line per run;
 a run already measured with the same settings is skipped, so an interrupted command
@@ -146,6 +147,23 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
         save_picture(run, IMAGES / f"{slug(label)}.png")
     return {"section": section, "label": label, "preset": preset, "seed": seed, "minutes": minutes,
             "overrides": overrides, "machine": machine(), "train_s": round(train_s, 1),
+            "epochs": round(values["steps"] / max(1, _steps_per_epoch(run)), 2), **values}
+
+
+def add(section: str, path: str, label: str | None) -> dict:
+    """Score a finished run trained outside this script (the README's first command, a GPU job) with
+    its own evaluation settings and return its raw line. Its minutes are the training steps' own
+    time from the checkpoint (evaluation and sample grids excluded)."""
+    run = RunDir.open(path)
+    cfg = run.read_config()
+    seconds = run.load_checkpoint().get("train_seconds")
+    values = score(cfg.name, cfg, run)
+    label = label or cfg.name
+    if cfg.train.seed == 0:
+        save_picture(run, IMAGES / f"{slug(label)}.png")
+    return {"section": section, "label": label, "preset": cfg.name, "seed": cfg.train.seed,
+            "minutes": cfg.train.max_minutes, "overrides": [], "machine": machine(),
+            "train_s": round(seconds, 1) if seconds else None,
             "epochs": round(values["steps"] / max(1, _steps_per_epoch(run)), 2), **values}
 
 
@@ -307,9 +325,11 @@ SECTION_TEXT = {s: (ROOT / "tools" / "results_text" / f"{s}.md").read_text()
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("what", choices=["all", "run", "render"])
-    p.add_argument("section", nargs="?", help="with run: image, toy, toy-search, stacked, search, fast, "
+    p.add_argument("what", choices=["all", "run", "add", "render"])
+    p.add_argument("section", nargs="?", help="with run or add: image, toy, toy-search, stacked, search, fast, "
                    "translation")
+    p.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="with add: finished runs to score and record")
+    p.add_argument("--label", help="with add: the label to record (default: the run's preset)")
     p.add_argument("--minutes", type=float, default=10.0, help="training budget of each run on a CPU (default 10)")
     p.add_argument("--search-minutes", type=float, default=10.0, help="budget of each search trial (default 10)")
     p.add_argument("--full", action="store_true", help="train each preset to its own length instead (a GPU)")
@@ -322,6 +342,11 @@ def main() -> None:
     os.environ.setdefault("PYTHONHASHSEED", "0")
     if args.what == "run":
         run_section(args.section, args)
+    elif args.what == "add":
+        for path in args.run_dirs:
+            line = add(args.section, path, args.label)
+            record(args.section, line)
+            print(json.dumps(line), file=sys.stderr, flush=True)
     elif args.what == "all":
         for section, *_ in SECTIONS:
             run_section(section, args)

@@ -59,3 +59,17 @@ def test_translation_twins_train_the_same_steps(results):
     jobs = {label: (sets, minutes) for label, _, sets, minutes in results.jobs("translation", args)}
     assert jobs["pix2pix-inpaint-mnist"] == (["train.steps=1500"], None)
     assert jobs["pix2pix-inpaint-mnist, no GAN loss"] == (["translate.adv_weight=0", "train.steps=1500"], None)
+
+
+def test_a_run_trained_elsewhere_is_scored_with_its_own_settings_and_recorded(results, tmp_path):
+    cfg = results.presets.config("r1-toy-ring", {"train.steps": 40, "train.seed": 0, "log.tensorboard": False,
+                                                 "eval.every": None, "log.every": 20})
+    run = results.RunDir.create(tmp_path / "ring", "r1-toy-ring")
+    results.train(cfg, run, verbose=False)
+
+    line = results.add("toy", str(run.path), None)
+    assert (line["label"], line["preset"], line["seed"], line["steps"]) == ("r1-toy-ring", "r1-toy-ring", 0, 40)
+    assert 0 <= line["modes_captured"] <= 8 and 0.0 <= line["high_quality"] <= 1.0  # toy-modes, not image metrics
+    assert "fid" not in line
+    assert line["train_s"] > 0  # the training steps' own time, from the checkpoint
+    assert (results.IMAGES / "r1-toy-ring.png").exists()  # seed 0's picture, as a measured run gets
