@@ -78,6 +78,16 @@ FLAG_KEYS = {
 RESUMABLE = {"epochs", "steps", "device", "data_root"}
 
 
+def checkpoint_option(p: argparse.ArgumentParser) -> None:
+    """--checkpoint of the commands that read a trained run's generator."""
+    p.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
+                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
+
+
+def device_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+
+
 def build_parser() -> Parser:
     p = Parser(prog="gankit", description="Train, evaluate, sample and ship GANs.")
     p.add_argument("--version", action="version", version=f"gankit {__version__}")
@@ -114,14 +124,13 @@ def build_parser() -> Parser:
     s.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
     s.add_argument("--class", dest="klass", metavar="K|all",
                    help="class-conditional runs: only class K, or 'all' for a grid with one row of N per class")
-    s.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
-                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
+    checkpoint_option(s)
     s.add_argument("--out", metavar="FILE",
                    help=".png: a grid; .npy: uint8 array (N, C, H, W) (default RUN_DIR/samples/sample-seedS.png)")
     s.add_argument("--truncation", type=positive_float, metavar="PSI",
                    help="draw z from the normal truncated at +-PSI (BigGAN's trick): closer to the typical "
                         "sample, less varied; e.g. 0.7")
-    s.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    device_option(s)
     s.set_defaults(func=cmd_sample, parser=s)
 
     e = sub.add_parser("evaluate", help="score a trained run: FID, KID, precision/recall, density/coverage, modes",
@@ -136,11 +145,10 @@ def build_parser() -> Parser:
     e.add_argument("--real-n", type=positive_int, help="real reference images (default: the run's eval.real_n)")
     e.add_argument("--evaluator", help="auto (the dataset's classifier, else Inception-v3), inception, mnist-cnn, "
                    "fashion-mnist-cnn, or a version such as mnist-cnn-v1 (default: the run's eval.evaluator)")
-    e.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
-                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
+    checkpoint_option(e)
     e.add_argument("--seed", type=non_negative_int, default=0, help="noise seed (default 0)")
     e.add_argument("--data-root", metavar="DIR", help="folder holding the reference dataset files")
-    e.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    device_option(e)
     e.add_argument("--truncation", type=positive_floats, metavar="PSI[,PSI...]",
                    help="also score samples drawn with each truncation psi, e.g. 0.5,0.7,1.0: the precision/recall "
                         "trade-off it buys (the report plots it)")
@@ -169,9 +177,8 @@ def build_parser() -> Parser:
     w.add_argument("--seed", type=non_negative_int, default=0, help="seed of the end points (default 0)")
     w.add_argument("--class", dest="klass", type=non_negative_int, metavar="K",
                    help="class-conditional runs: walk within class K (default: a random class per walk)")
-    w.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
-                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
-    w.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    checkpoint_option(w)
+    device_option(w)
     w.set_defaults(func=cmd_interpolate, parser=w)
 
     x = sub.add_parser("export", help="export the generator as ONNX or TorchScript",
@@ -180,8 +187,7 @@ def build_parser() -> Parser:
     x.add_argument("run_dir", metavar="RUN_DIR")
     x.add_argument("--format", choices=["onnx", "torchscript"], required=True)
     x.add_argument("--out", metavar="FILE", required=True, help="e.g. generator.onnx or generator.pt")
-    x.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
-                   help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
+    checkpoint_option(x)
     x.set_defaults(func=cmd_export, parser=x)
 
     tr = sub.add_parser("translate", aliases=["enhance"],
@@ -193,9 +199,8 @@ def build_parser() -> Parser:
     tr.add_argument("--out", metavar="DIR", required=True, help="folder to write the outputs to")
     tr.add_argument("--tile", type=positive_int, default=256,
                     help="larger images go through the model in overlapping tiles of this many pixels (default 256)")
-    tr.add_argument("--checkpoint", choices=["final", "last", "best"], default="final",
-                    help="final: generator.safetensors (else last.pt); last/best: checkpoints/<that>.pt")
-    tr.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    checkpoint_option(tr)
+    device_option(tr)
     tr.set_defaults(func=cmd_translate, parser=tr)
 
     ls = sub.add_parser("list", help="list presets, models, losses, regularizers, datasets, metrics or config keys",
