@@ -144,7 +144,7 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
     train_s = time.perf_counter() - t0
     values = score(preset, cfg, run)
     if picture:
-        save_picture(run, IMAGES / f"{slug(label)}.png")
+        save_picture(run, picture(section, label))
     return {"section": section, "label": label, "preset": preset, "seed": seed, "minutes": minutes,
             "overrides": overrides, "machine": machine(), "train_s": round(train_s, 1),
             "epochs": round(values["steps"] / max(1, _steps_per_epoch(run)), 2), **values}
@@ -160,7 +160,7 @@ def add(section: str, path: str, label: str | None) -> dict:
     values = score(cfg.name, cfg, run)
     label = label or cfg.name
     if cfg.train.seed == 0:
-        save_picture(run, IMAGES / f"{slug(label)}.png")
+        save_picture(run, picture(section, label))
     return {"section": section, "label": label, "preset": cfg.name, "seed": cfg.train.seed,
             "minutes": cfg.train.max_minutes, "overrides": [], "machine": machine(),
             "train_s": round(seconds, 1) if seconds else None,
@@ -185,6 +185,11 @@ def save_picture(run: RunDir, path: Path) -> None:
 def slug(label: str) -> str:
     """A run's label as a file name: 'pix2pix-inpaint-mnist, no GAN loss' -> 'pix2pix-inpaint-mnist-no-gan-loss'."""
     return re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
+
+
+def picture(section: str, label: str) -> Path:
+    """Where a run's picture is kept: one folder a section, as a preset may stand in several."""
+    return IMAGES / section / f"{slug(label)}.png"
 
 
 def done(section: str) -> list[dict]:
@@ -294,9 +299,9 @@ def render() -> str:
         parts += [f"Machine: {machines(section)}.", ""]
         parts += table(lines, columns, published) + [""]
         labels = list(grouped(lines))
-        pictures = [lab for lab in labels if (IMAGES / f"{slug(lab)}.png").exists()]
+        pictures = [lab for lab in labels if picture(section, lab).exists()]
         if section not in ("search", "toy-search") and pictures:
-            parts += [f"**{lab}**\n\n![{lab}](images/results/{slug(lab)}.png)\n" for lab in pictures]
+            parts += [f"**{lab}**\n\n![{lab}](images/results/{section}/{slug(lab)}.png)\n" for lab in pictures]
     parts += ["## Reproducing this page", "", "```bash", "python tools/results.py all", "```", ""]
     return "\n".join(parts)
 

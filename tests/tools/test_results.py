@@ -72,4 +72,5 @@ def test_a_run_trained_elsewhere_is_scored_with_its_own_settings_and_recorded(re
     assert 0 <= line["modes_captured"] <= 8 and 0.0 <= line["high_quality"] <= 1.0  # toy-modes, not image metrics
     assert "fid" not in line
     assert line["train_s"] > 0  # the training steps' own time, from the checkpoint
-    assert (results.IMAGES / "r1-toy-ring.png").exists()  # seed 0's picture, as a measured run gets
+    assert results.picture("toy", "r1-toy-ring").exists()  # seed 0's picture, as a measured run gets
+    assert results.picture("toy", "r1-toy-ring") != results.picture("fast", "r1-toy-ring")
