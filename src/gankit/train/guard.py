@@ -109,9 +109,13 @@ class Guard:
         self.lr_scale /= 2
         self.bad_in_a_row = 0
 
+    def last_bad_text(self) -> str:
+        """The refused updates of the last bad step, in words ("" when none)."""
+        return "; ".join(b.describe() for b in self.last_bad)
+
     def diagnosis(self, step: int) -> str:
         """Why the guard stops the run: which network, which values, at which step, after what."""
-        what = "; ".join(b.describe() for b in self.last_bad) or "a non-finite value (seen at a log interval)"
+        what = self.last_bad_text() or "a non-finite value (seen at a log interval)"
         return (f"non-finite values at step {step}: {what}; {self.skipped} update(s) skipped in all, "
                 f"{self.rollbacks} rollback(s) to the last checkpoint (learning rates now x{self.lr_scale:g}). "
                 "Try lower learning rates (optim.lr_d, optim.lr_g), a gradient penalty (reg.name=r1), "

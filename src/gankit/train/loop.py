@@ -115,10 +115,9 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         run.prepare()
         run.write_config(cfg)
     total, spe = trainer.total_steps, trainer.steps_per_epoch
-    budget = cfg.train.max_minutes
     mon = Monitor(run, total, trainer.step, cfg.train.batch_size, spe, cfg.log.every,
                   cfg.log.tensorboard, show=verbose, dist=dist,
-                  budget_left=(lambda: 60 * budget - trainer.train_seconds) if budget else None)
+                  budget_left=trainer.budget_left if cfg.train.max_minutes else None)
     mon.note(_banner(trainer, run, total, resume))
 
     saved = {"step": -1}  # the step last.pt holds
@@ -140,7 +139,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         flagged = record is not None and trainer.guard.take_flag()  # a GPU's flag, read at log intervals
         g = trainer.guard
         if g.bad_in_a_row == 1 and g.last_bad:
-            mon.note(f"guard: skipped {'; '.join(b.describe() for b in g.last_bad)} at step {trainer.step}")
+            mon.note(f"guard: skipped {g.last_bad_text()} at step {trainer.step}")
         verdict = g.verdict(flagged)
         if verdict == "stop":
             raise TrainingDiverged(g.diagnosis(trainer.step))

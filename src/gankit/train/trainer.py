@@ -171,10 +171,15 @@ class Trainer:
         """Training samples in one epoch (train.subset applied)."""
         return self.batches.num_samples
 
+    def budget_left(self) -> float | None:
+        """Seconds of training left under train.max_minutes (None: no budget)."""
+        limit = self.cfg.train.max_minutes
+        return None if limit is None else 60 * limit - self.train_seconds
+
     @property
     def over_budget(self) -> bool:
-        limit = self.cfg.train.max_minutes
-        return limit is not None and self.train_seconds >= 60 * limit
+        left = self.budget_left()
+        return left is not None and left <= 0
 
     def parameter_counts(self) -> tuple[int, int]:
         return sum(p.numel() for p in self.G.parameters()), sum(p.numel() for p in self.D.parameters())
