@@ -145,9 +145,7 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
     values = score(preset, cfg, run)
     if picture:
         save_picture(run, picture(section, label))
-    return {"section": section, "label": label, "preset": preset, "seed": seed, "minutes": minutes,
-            "overrides": overrides, "machine": machine(), "train_s": round(train_s, 1),
-            "epochs": round(values["steps"] / max(1, _steps_per_epoch(run)), 2), **values}
+    return raw_line(section, label, preset, seed, minutes, overrides, train_s, run, values)
 
 
 def add(section: str, path: str, label: str | None) -> dict:
@@ -161,9 +159,14 @@ def add(section: str, path: str, label: str | None) -> dict:
     label = label or cfg.name
     if cfg.train.seed == 0:
         save_picture(run, picture(section, label))
-    return {"section": section, "label": label, "preset": cfg.name, "seed": cfg.train.seed,
-            "minutes": cfg.train.max_minutes, "overrides": [], "machine": machine(),
-            "train_s": round(seconds, 1) if seconds else None,
+    return raw_line(section, label, cfg.name, cfg.train.seed, cfg.train.max_minutes, [], seconds, run, values)
+
+
+def raw_line(section: str, label: str, preset: str, seed: int, minutes: float | None, overrides: list[str],
+             train_s: float | None, run: RunDir, values: dict) -> dict:
+    """One run's line in benchmarks/measured/results/<section>.jsonl: what ran, where, how long, its numbers."""
+    return {"section": section, "label": label, "preset": preset, "seed": seed, "minutes": minutes,
+            "overrides": overrides, "machine": machine(), "train_s": round(train_s, 1) if train_s else None,
             "epochs": round(values["steps"] / max(1, _steps_per_epoch(run)), 2), **values}
 
 
