@@ -135,15 +135,15 @@ def score(name: str, cfg: C.Config, run: RunDir) -> dict:
 
 
 def measure(section: str, label: str, preset: str, seed: int, minutes: float | None, overrides: list[str],
-            runs: Path, picture: bool) -> dict:
-    """Train one run, score it, save its picture; return its raw line."""
+            runs: Path, with_picture: bool) -> dict:
+    """Train one run, score it, save its picture when asked; return its raw line."""
     cfg = configure(preset, seed, minutes, overrides)
     run = RunDir.create(runs / f"{section}-{label}-seed{seed}".replace(" ", "_").replace("/", "_"), preset)
     t0 = time.perf_counter()
     train(cfg, run, verbose=False)
     train_s = time.perf_counter() - t0
     values = score(preset, cfg, run)
-    if picture:
+    if with_picture:
         save_picture(run, picture(section, label))
     return raw_line(section, label, preset, seed, minutes, overrides, train_s, run, values)
 
@@ -238,8 +238,8 @@ def run_section(section: str, args: argparse.Namespace) -> None:
         for seed in seeds:
             if (label, seed, minutes) in have:
                 continue
-            picture = seed == 0 and section not in ("search", "toy-search")  # the page shows no search grids
-            line = measure(section, label, preset, seed, minutes, overrides, runs, picture)
+            with_picture = seed == 0 and section not in ("search", "toy-search")  # the page shows no search grids
+            line = measure(section, label, preset, seed, minutes, overrides, runs, with_picture)
             record(section, line)
             print(json.dumps(line), file=sys.stderr, flush=True)
 

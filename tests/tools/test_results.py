@@ -74,3 +74,18 @@ def test_a_run_trained_elsewhere_is_scored_with_its_own_settings_and_recorded(re
     assert line["train_s"] > 0  # the training steps' own time, from the checkpoint
     assert results.picture("toy", "r1-toy-ring").exists()  # seed 0's picture, as a measured run gets
     assert results.picture("toy", "r1-toy-ring") != results.picture("fast", "r1-toy-ring")
+
+
+def test_a_section_run_trains_scores_records_and_keeps_seed_0s_picture(results, monkeypatch, tmp_path):
+    real = results.configure
+    monkeypatch.setattr(results, "configure", lambda name, seed, minutes, overrides=(): real(
+        name, seed, minutes, [*overrides, "train.steps=40", "log.every=20"]))  # a few steps, not the paper's length
+    args = results.argparse.Namespace(full=True, minutes=10.0, seeds=[0, 1], runs=str(tmp_path / "runs"),
+                                      only=["r1-toy-ring"], steps=None)
+    results.run_section("toy", args)
+
+    lines = results.done("toy")
+    assert [(d["label"], d["seed"], d["steps"]) for d in lines] == [("r1-toy-ring", 0, 40), ("r1-toy-ring", 1, 40)]
+    assert all(0 <= d["modes_captured"] <= 8 for d in lines)
+    assert results.picture("toy", "r1-toy-ring").exists()  # seed 0's; seed 1 adds no picture of its own
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["toy-r1-toy-ring-seed0", "toy-r1-toy-ring-seed1"]
