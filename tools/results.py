@@ -230,13 +230,13 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
 
 def run_section(section: str, args: argparse.Namespace) -> None:
     runs = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
-    have = {(d["label"], d["seed"], d["minutes"]) for d in done(section)}
+    have = {(*setting(d["label"], d["minutes"], d["overrides"]), d["seed"]) for d in done(section)}
     seeds = [0] if section in ("search", "toy-search") else args.seeds
     for label, preset, overrides, minutes in jobs(section, args):
         if args.only and label not in args.only:
             continue
         for seed in seeds:
-            if (label, seed, minutes) in have:
+            if (*setting(label, minutes, overrides), seed) in have:
                 continue
             with_picture = seed == 0 and section not in ("search", "toy-search")  # the page shows no search grids
             line = measure(section, label, preset, seed, minutes, overrides, runs, with_picture)
@@ -262,10 +262,16 @@ def cell(values: list, coarse: bool = False) -> str:
     return fmt(m) + (f" ± {fmt((max(values) - min(values)) / 2)}" if len(values) > 1 else "")
 
 
-def grouped(lines: list[dict]) -> dict[str, list[dict]]:
-    out: dict[str, list[dict]] = {}
+def setting(label: str, minutes: float | None, overrides: list[str]) -> tuple:
+    """What makes runs the same but for their seed: a label trained to another length is another row."""
+    return label, minutes, tuple(overrides)
+
+
+def grouped(lines: list[dict]) -> dict[tuple, list[dict]]:
+    """Runs of one setting, over their seeds, in the order first measured."""
+    out: dict[tuple, list[dict]] = {}
     for line in lines:
-        out.setdefault(line["label"], []).append(line)
+        out.setdefault(setting(line["label"], line["minutes"], line["overrides"]), []).append(line)
     return out
 
 
@@ -276,7 +282,7 @@ def minutes_of(line: dict) -> float | None:
 def table(lines: list[dict], columns: list[str], extra: dict[str, str] | None = None) -> list[str]:
     head = ["run", "seeds", "G steps", "epochs", "minutes", *columns] + (["published"] if extra else [])
     rows = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for label, runs in grouped(lines).items():
+    for (label, _, _), runs in grouped(lines).items():
         cells = [f"`{label}`", str(len(runs)), cell([r["steps"] for r in runs]),
                  cell([r["epochs"] for r in runs], coarse=True),
                  cell([minutes_of(r) for r in runs], coarse=True), *[cell([r.get(c) for r in runs]) for c in columns]]
@@ -301,7 +307,7 @@ def render() -> str:
             continue
         parts += [f"Machine: {machines(section)}.", ""]
         parts += table(lines, columns, published) + [""]
-        labels = list(grouped(lines))
+        labels = list(dict.fromkeys(line["label"] for line in lines))
         pictures = [lab for lab in labels if picture(section, lab).exists()]
         if section not in ("search", "toy-search") and pictures:
             parts += [f"**{lab}**\n\n![{lab}](images/results/{section}/{slug(lab)}.png)\n" for lab in pictures]

@@ -40,13 +40,33 @@ def test_the_page_shows_each_runs_mean_and_half_range_over_seeds(results):
 
 
 def test_a_measured_run_is_not_run_again(results, monkeypatch):
-    results.record("search", {**line("+ EMA", 0), "section": "search", "minutes": 4.0})
+    results.record("search", {**line("+ EMA", 0), "section": "search", "minutes": 4.0,
+                              "overrides": ["ema.half_life=10000"]})
     ran = []
     monkeypatch.setattr(results, "measure", lambda *a, **k: ran.append(a[1]) or {})
     args = results.argparse.Namespace(full=False, minutes=10.0, search_minutes=4.0, seeds=[0, 1], runs=None,
                                       only=["dcgan-mnist as shipped", "+ EMA"], steps=None)
     results.run_section("search", args)
     assert ran == ["dcgan-mnist as shipped"]
+
+
+def test_a_run_at_another_length_is_measured_and_shown_in_its_own_row(results, monkeypatch):
+    t = {"section": "translation", "label": "pix2pix-inpaint-mnist", "preset": "pix2pix-inpaint-mnist",
+         "minutes": None, "machine": "a test CPU, 1 threads", "train_s": 200.0, "epochs": 1.6}
+    results.record("translation", {**t, "seed": 0, "overrides": ["train.steps=1500"], "steps": 1500,
+                                   "model/fid": 150.0})
+    ran = []
+    monkeypatch.setattr(results, "measure", lambda *a, **k: ran.append((a[1], a[3], a[5])) or {
+        **t, "seed": a[3], "overrides": a[5], "steps": 9375, "epochs": 10.0, "model/fid": 90.0})
+    for steps in (1500, 9375):
+        args = results.argparse.Namespace(full=False, minutes=10.0, seeds=[0], runs=None, steps=steps,
+                                          only=["pix2pix-inpaint-mnist"])
+        results.run_section("translation", args)
+    assert ran == [("pix2pix-inpaint-mnist", 0, ["train.steps=9375"])]  # 1,500 steps was measured already
+
+    rows = [r for r in results.render().splitlines() if r.startswith("| `pix2pix-inpaint-mnist`")]
+    assert len(rows) == 2 and "| 1500 |" in rows[0] and "| 150.0 |" in rows[0]
+    assert "| 9375 |" in rows[1] and "| 90.0 |" in rows[1]
 
 
 def test_labels_become_file_names(results):
