@@ -56,6 +56,7 @@ TOY_PRESETS = ["gan-toy-ring", "gan-toy-grid", "pacgan-toy-grid", "r1-toy-ring",
 STACKED_PRESETS = ["dcgan-stacked-mnist"]
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "esrgan-sr4-fashion", "cyclegan-mnist2fashion"]
+TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
 FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "cgan-projection-mnist"]
 FAST_MINUTES = 30.0
 
@@ -223,7 +224,7 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         return [(p, p, [], FAST_MINUTES) for p in FAST_PRESETS]
     if section == "translation":  # each beside its twin at the same number of steps
         steps, minutes = ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
-        twins = [(f"{p}, no GAN loss", p, ["translate.adv_weight=0", *steps], minutes) for p in TRANSLATION_PRESETS]
+        twins = [(p + TWIN, p, ["translate.adv_weight=0", *steps], minutes) for p in TRANSLATION_PRESETS]
         return [(p, p, steps, minutes) for p in TRANSLATION_PRESETS] + twins
     raise SystemExit(f"unknown section {section!r}")
 
@@ -292,6 +293,32 @@ def table(lines: list[dict], columns: list[str], extra: dict[str, str] | None = 
     return rows
 
 
+def image(section: str, label: str) -> str:
+    return f"![{label}](images/results/{section}/{slug(label)}.png)"
+
+
+def twin_order(line: dict) -> tuple:
+    """Translation rows: preset by preset as the section lists them, each length's GAN run above its twin."""
+    known = line["preset"] in TRANSLATION_PRESETS
+    return (TRANSLATION_PRESETS.index(line["preset"]) if known else len(TRANSLATION_PRESETS), line["steps"],
+            line["label"].endswith(TWIN))
+
+
+def side_by_side(lines: list[dict]) -> list[str]:
+    """Each translation preset's seed-0 grid beside its twin's (source | output | target), at the length
+    of the latest seed-0 run whose picture is kept."""
+    rows = ["| preset | with the adversarial loss | pixel and content losses only |", "| --- | --- | --- |"]
+    for preset in dict.fromkeys(line["preset"] for line in lines):
+        cells = []
+        for label in (preset, preset + TWIN):
+            seed0 = [d for d in lines if d["label"] == label and d["seed"] == 0]
+            shown = picture("translation", label).exists() and seed0
+            cells.append(f"{image('translation', label)}<br>{seed0[-1]['steps']} G steps" if shown else "")
+        if any(cells):
+            rows.append(f"| `{preset}` | " + " | ".join(cells) + " |")
+    return rows + [""] if len(rows) > 2 else []
+
+
 def machines(*sections: str) -> str:
     names = sorted({d["machine"] for s in sections for d in done(s)})
     return "; ".join(names) if names else "not measured yet"
@@ -306,11 +333,14 @@ def render() -> str:
             parts += ["Not measured yet.", ""]
             continue
         parts += [f"Machine: {machines(section)}.", ""]
+        if section == "translation":
+            lines = sorted(lines, key=twin_order)
         parts += table(lines, columns, published) + [""]
-        labels = list(dict.fromkeys(line["label"] for line in lines))
-        pictures = [lab for lab in labels if picture(section, lab).exists()]
-        if section not in ("search", "toy-search") and pictures:
-            parts += [f"**{lab}**\n\n![{lab}](images/results/{section}/{slug(lab)}.png)\n" for lab in pictures]
+        if section == "translation":
+            parts += side_by_side(lines)
+        elif section not in ("search", "toy-search"):  # the page shows no search grids
+            labels = dict.fromkeys(line["label"] for line in lines)
+            parts += [f"**{lab}**\n\n{image(section, lab)}\n" for lab in labels if picture(section, lab).exists()]
     parts += ["## Reproducing this page", "", "```bash", "python tools/results.py all", "```", ""]
     return "\n".join(parts)
 

@@ -109,3 +109,26 @@ def test_a_section_run_trains_scores_records_and_keeps_seed_0s_picture(results, 
     assert all(0 <= d["modes_captured"] <= 8 for d in lines)
     assert results.picture("toy", "r1-toy-ring").exists()  # seed 0's; seed 1 adds no picture of its own
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["toy-r1-toy-ring-seed0", "toy-r1-toy-ring-seed1"]
+
+
+def test_translation_rows_put_each_twin_under_its_gan_and_pictures_side_by_side(results):
+    def t(label, preset, seed, steps):
+        return {"section": "translation", "label": label, "preset": preset, "seed": seed, "minutes": None,
+                "overrides": [f"train.steps={steps}"], "machine": "a test CPU, 1 threads", "train_s": 60.0,
+                "epochs": 1.0, "steps": steps, "model/fid": 100.0}
+    twin = "srgan-sr4-mnist" + results.TWIN
+    for line in [t(twin, "srgan-sr4-mnist", 0, 1500), t("pix2pix-inpaint-mnist", "pix2pix-inpaint-mnist", 0, 1500),
+                 t("srgan-sr4-mnist", "srgan-sr4-mnist", 0, 1500), t("srgan-sr4-mnist", "srgan-sr4-mnist", 0, 9375)]:
+        results.record("translation", line)
+    for label in ("srgan-sr4-mnist", twin):
+        path = results.picture("translation", label)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+    page = results.render()
+    rows = [r.split("|")[1:4] for r in page.splitlines() if r.startswith("| `")]
+    assert [(r[0].strip(), r[2].strip()) for r in rows[:4]] == [
+        ("`pix2pix-inpaint-mnist`", "1500"), ("`srgan-sr4-mnist`", "1500"), ("`srgan-sr4-mnist, no GAN loss`", "1500"),
+        ("`srgan-sr4-mnist`", "9375")]
+    pair = next(r for r in page.splitlines() if r.startswith("| `srgan-sr4-mnist` | !["))
+    assert "srgan-sr4-mnist.png)<br>9375 G steps" in pair and "srgan-sr4-mnist-no-gan-loss.png)<br>1500 G steps" in pair
+    assert not any(r.startswith("| `pix2pix-inpaint-mnist` | ![") for r in page.splitlines())  # no picture kept
