@@ -222,9 +222,12 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         return [(label, "dcgan-mnist", sets, args.search_minutes) for label, sets in SEARCH]
     if section == "fast":
         return [(p, p, [], FAST_MINUTES) for p in FAST_PRESETS]
-    if section == "translation":  # each beside its twin at the same number of steps
+    if section == "translation":  # each paired preset beside its twin at the same number of steps
         steps, minutes = ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
-        twins = [(p + TWIN, p, ["translate.adv_weight=0", *steps], minutes) for p in TRANSLATION_PRESETS]
+        # An unpaired (cycle) preset has no twin: without its adversarial loss nothing pulls its
+        # outputs toward the other domain (cycle and identity losses alone are met by the identity map).
+        paired = [p for p in TRANSLATION_PRESETS if presets.config(p).pair.kind != "unpaired"]
+        twins = [(p + TWIN, p, ["translate.adv_weight=0", *steps], minutes) for p in paired]
         return [(p, p, steps, minutes) for p in TRANSLATION_PRESETS] + twins
     raise SystemExit(f"unknown section {section!r}")
 

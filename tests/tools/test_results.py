@@ -79,6 +79,7 @@ def test_translation_twins_train_the_same_steps(results):
     jobs = {label: (sets, minutes) for label, _, sets, minutes in results.jobs("translation", args)}
     assert jobs["pix2pix-inpaint-mnist"] == (["train.steps=1500"], None)
     assert jobs["pix2pix-inpaint-mnist, no GAN loss"] == (["translate.adv_weight=0", "train.steps=1500"], None)
+    assert "cyclegan-mnist2fashion" in jobs and "cyclegan-mnist2fashion, no GAN loss" not in jobs  # unpaired
 
 
 def test_a_run_trained_elsewhere_is_scored_with_its_own_settings_and_recorded(results, tmp_path):
