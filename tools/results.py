@@ -17,6 +17,8 @@ continues where it stopped):
   search       the fast CPU recipe's search: one trial per setting, the same budget each
   fast         mnist-fast against dcgan-mnist (and the best conditional recipe) at 30 minutes
   translation  the translation and enhancement presets, each beside its pixel-loss twin
+  translation-search  what was tried to make the adversarial loss pay on inpainting and
+               super-resolution (seed 0, 1,500 steps each)
 
 Budgets: ``--minutes`` of training steps per run (train.max_minutes; evaluation excluded)
 on a CPU; ``--full`` trains each preset to its own length (its epochs), as a GPU allows.
@@ -93,6 +95,24 @@ TOY_SEARCH = [
      ["reg.name=r1", "reg.weight=0.1", "optim.schedule=linear", "train.epochs=100"]),
 ]
 
+# What was tried to make the adversarial loss pay where it did not (seed 0, the same
+# TRANSLATION_SEARCH_STEPS each): the inpainting and 4x super-resolution presets with these overrides.
+TRANSLATION_SEARCH_STEPS = 1500
+TRANSLATION_SEARCH = [
+    ("inpaint as shipped: GAN + 100 L1", "pix2pix-inpaint-mnist", []),
+    ("inpaint, no GAN loss", "pix2pix-inpaint-mnist", ["translate.adv_weight=0"]),
+    ("inpaint, L1 weight 30", "pix2pix-inpaint-mnist", ["translate.pixel_weight=30"]),
+    ("inpaint, L1 weight 10", "pix2pix-inpaint-mnist", ["translate.pixel_weight=10"]),
+    ("inpaint, + D feature matching 10", "pix2pix-inpaint-mnist", ["translate.feature_matching_weight=10"]),
+    ("inpaint, hinge loss, spectral norm in D", "pix2pix-inpaint-mnist",
+     ["loss.name=hinge", "model.spectral_norm=true"]),
+    ("sr4 SRGAN as shipped: 1e-3 GAN after 1,000 warm-up steps", "srgan-sr4-mnist", []),
+    ("sr4, no GAN loss", "srgan-sr4-mnist", ["translate.adv_weight=0"]),
+    ("sr4, 1e-2 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-2", "translate.warmup_steps=0"]),
+    ("sr4, 1e-1 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-1", "translate.warmup_steps=0"]),
+]
+SEARCHES = ("search", "toy-search", "translation-search")  # seed 0 only; the page shows no grids of theirs
+
 IMAGE_COLUMNS = ["fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_uniform"]
 
 
@@ -141,8 +161,11 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
     cfg = configure(preset, seed, minutes, overrides)
     run = RunDir.create(runs / f"{section}-{label}-seed{seed}".replace(" ", "_").replace("/", "_"), preset)
     t0 = time.perf_counter()
-    train(cfg, run, verbose=False)
+    result = train(cfg, run, verbose=False)
     train_s = time.perf_counter() - t0
+    if result.interrupted:  # a run stopped short would stand on the page as if it had trained its length
+        raise SystemExit(f"{label} (seed {seed}) was stopped at step {result.step}; not recorded. "
+                         "Run the same command again to measure it.")
     values = score(preset, cfg, run)
     if with_picture:
         save_picture(run, picture(section, label))
@@ -222,6 +245,9 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         return [(label, "dcgan-mnist", sets, args.search_minutes) for label, sets in SEARCH]
     if section == "fast":
         return [(p, p, [], FAST_MINUTES) for p in FAST_PRESETS]
+    if section == "translation-search":
+        steps = [f"train.steps={TRANSLATION_SEARCH_STEPS}"]
+        return [(label, preset, [*sets, *steps], None) for label, preset, sets in TRANSLATION_SEARCH]
     if section == "translation":  # each paired preset beside its twin at the same number of steps
         steps, minutes = ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
         # An unpaired (cycle) preset has no twin: without its adversarial loss nothing pulls its
@@ -235,14 +261,14 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
 def run_section(section: str, args: argparse.Namespace) -> None:
     runs = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
     have = {(*setting(d["label"], d["minutes"], d["overrides"]), d["seed"]) for d in done(section)}
-    seeds = [0] if section in ("search", "toy-search") else args.seeds
+    seeds = [0] if section in SEARCHES else args.seeds
     for label, preset, overrides, minutes in jobs(section, args):
         if args.only and label not in args.only:
             continue
         for seed in seeds:
             if (*setting(label, minutes, overrides), seed) in have:
                 continue
-            with_picture = seed == 0 and section not in ("search", "toy-search")  # the page shows no search grids
+            with_picture = seed == 0 and section not in SEARCHES
             line = measure(section, label, preset, seed, minutes, overrides, runs, with_picture)
             record(section, line)
             print(json.dumps(line), file=sys.stderr, flush=True)
@@ -341,7 +367,7 @@ def render() -> str:
         parts += table(lines, columns, published) + [""]
         if section == "translation":
             parts += side_by_side(lines)
-        elif section not in ("search", "toy-search"):  # the page shows no search grids
+        elif section not in SEARCHES:
             labels = dict.fromkeys(line["label"] for line in lines)
             parts += [f"**{lab}**\n\n{image(section, lab)}\n" for lab in labels if picture(section, lab).exists()]
     parts += ["## Reproducing this page", "", "```bash", "python tools/results.py all", "```", ""]
@@ -365,6 +391,7 @@ SECTIONS = [
     ("search", "The fast CPU recipe: the search", IMAGE_COLUMNS, None),
     ("fast", "The fast CPU recipe: 30 minutes", IMAGE_COLUMNS, None),
     ("translation", "Translation and enhancement", TRANSLATION_COLUMNS, None),
+    ("translation-search", "Translation and enhancement: the search", TRANSLATION_COLUMNS[:7], None),
 ]
 SECTION_TEXT = {s: (ROOT / "tools" / "results_text" / f"{s}.md").read_text()
                 if (ROOT / "tools" / "results_text" / f"{s}.md").exists() else "" for s, *_ in SECTIONS}
@@ -374,7 +401,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=["all", "run", "add", "render"])
     p.add_argument("section", nargs="?", help="with run or add: image, toy, toy-search, stacked, search, fast, "
-                   "translation")
+                   "translation, translation-search")
     p.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="with add: finished runs to score and record")
     p.add_argument("--label", help="with add: the label to record (default: the run's preset)")
     p.add_argument("--minutes", type=float, default=10.0, help="training budget of each run on a CPU (default 10)")

@@ -133,3 +133,28 @@ def test_translation_rows_put_each_twin_under_its_gan_and_pictures_side_by_side(
     pair = next(r for r in page.splitlines() if r.startswith("| `srgan-sr4-mnist` | !["))
     assert "srgan-sr4-mnist.png)<br>9375 G steps" in pair and "srgan-sr4-mnist-no-gan-loss.png)<br>1500 G steps" in pair
     assert not any(r.startswith("| `pix2pix-inpaint-mnist` | ![") for r in page.splitlines())  # no picture kept
+
+
+def test_a_run_stopped_short_is_not_recorded(results, monkeypatch, tmp_path):
+    from gankit.train.loop import Result
+
+    monkeypatch.setattr(results, "train", lambda cfg, run, verbose: Result(run, 7, 1500, interrupted=True))
+    monkeypatch.setattr(results, "score", lambda *a: pytest.fail("a stopped run is not scored"))
+    args = results.argparse.Namespace(full=False, minutes=10.0, seeds=[0], runs=str(tmp_path / "runs"), steps=1500,
+                                      only=["pix2pix-inpaint-mnist"])
+    with pytest.raises(SystemExit, match="stopped at step 7; not recorded"):
+        results.run_section("translation", args)
+    assert results.done("translation") == []
+
+
+def test_the_translation_search_runs_seed_0_at_one_length(results, monkeypatch):
+    ran = []
+    monkeypatch.setattr(results, "measure", lambda *a, **k: ran.append((a[1], a[3], a[5])) or {
+        "label": a[1], "seed": a[3], "minutes": a[4], "overrides": a[5]})
+    args = results.argparse.Namespace(full=False, minutes=10.0, seeds=[0, 1, 2], runs=None, steps=None, only=None)
+    results.run_section("translation-search", args)
+    assert len(ran) == len(results.TRANSLATION_SEARCH) and {seed for _, seed, _ in ran} == {0}
+    assert all(sets[-1] == "train.steps=1500" for _, _, sets in ran)
+    assert ("inpaint, L1 weight 10", 0, ["translate.pixel_weight=10", "train.steps=1500"]) in ran
+    for label, preset, sets, _ in results.jobs("translation-search", args):  # every trial is a valid config
+        assert results.configure(preset, 0, None, sets).train.steps == 1500
