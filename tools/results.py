@@ -59,6 +59,7 @@ STACKED_PRESETS = ["dcgan-stacked-mnist"]
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "esrgan-sr4-fashion", "cyclegan-mnist2fashion"]
 TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
+NO_GAN = "translate.adv_weight=0"  # the twin's override
 FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "cgan-projection-mnist"]
 FAST_MINUTES = 30.0
 
@@ -100,14 +101,14 @@ TOY_SEARCH = [
 TRANSLATION_SEARCH_STEPS = 1500
 TRANSLATION_SEARCH = [
     ("inpaint as shipped: GAN + 100 L1", "pix2pix-inpaint-mnist", []),
-    ("inpaint, no GAN loss", "pix2pix-inpaint-mnist", ["translate.adv_weight=0"]),
+    ("inpaint, no GAN loss", "pix2pix-inpaint-mnist", [NO_GAN]),
     ("inpaint, L1 weight 30", "pix2pix-inpaint-mnist", ["translate.pixel_weight=30"]),
     ("inpaint, L1 weight 10", "pix2pix-inpaint-mnist", ["translate.pixel_weight=10"]),
     ("inpaint, + D feature matching 10", "pix2pix-inpaint-mnist", ["translate.feature_matching_weight=10"]),
     ("inpaint, hinge loss, spectral norm in D", "pix2pix-inpaint-mnist",
      ["loss.name=hinge", "model.spectral_norm=true"]),
     ("sr4 SRGAN as shipped: 1e-3 GAN after 1,000 warm-up steps", "srgan-sr4-mnist", []),
-    ("sr4, no GAN loss", "srgan-sr4-mnist", ["translate.adv_weight=0"]),
+    ("sr4, no GAN loss", "srgan-sr4-mnist", [NO_GAN]),
     ("sr4, 1e-2 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-2", "translate.warmup_steps=0"]),
     ("sr4, 1e-1 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-1", "translate.warmup_steps=0"]),
 ]
@@ -253,7 +254,7 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         # An unpaired (cycle) preset has no twin: without its adversarial loss nothing pulls its
         # outputs toward the other domain (cycle and identity losses alone are met by the identity map).
         paired = [p for p in TRANSLATION_PRESETS if presets.config(p).pair.kind != "unpaired"]
-        twins = [(p + TWIN, p, ["translate.adv_weight=0", *steps], minutes) for p in paired]
+        twins = [(p + TWIN, p, [NO_GAN, *steps], minutes) for p in paired]
         return [(p, p, steps, minutes) for p in TRANSLATION_PRESETS] + twins
     raise SystemExit(f"unknown section {section!r}")
 
@@ -364,10 +365,10 @@ def render() -> str:
         parts += [f"Machine: {machines(section)}.", ""]
         if section == "translation":
             lines = sorted(lines, key=twin_order)
+            parts += table(lines, columns, published) + [""] + side_by_side(lines)
+            continue
         parts += table(lines, columns, published) + [""]
-        if section == "translation":
-            parts += side_by_side(lines)
-        elif section not in SEARCHES:
+        if section not in SEARCHES:
             labels = dict.fromkeys(line["label"] for line in lines)
             parts += [f"**{lab}**\n\n{image(section, lab)}\n" for lab in labels if picture(section, lab).exists()]
     parts += ["## Reproducing this page", "", "```bash", "python tools/results.py all", "```", ""]
@@ -400,8 +401,8 @@ SECTION_TEXT = {s: (ROOT / "tools" / "results_text" / f"{s}.md").read_text()
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("what", choices=["all", "run", "add", "render"])
-    p.add_argument("section", nargs="?", help="with run or add: image, toy, toy-search, stacked, search, fast, "
-                   "translation, translation-search")
+    p.add_argument("section", nargs="?", choices=[name for name, *_ in SECTIONS],
+                   help="with run or add: the section")
     p.add_argument("run_dirs", nargs="*", metavar="RUN_DIR", help="with add: finished runs to score and record")
     p.add_argument("--label", help="with add: the label to record (default: the run's preset)")
     p.add_argument("--minutes", type=float, default=10.0, help="training budget of each run on a CPU (default 10)")
