@@ -177,3 +177,11 @@ def test_missing_weights_say_how_to_rebuild(tmp_path: Path, monkeypatch: pytest.
 def test_weights_of_another_dataset_are_refused() -> None:
     with pytest.raises(CheckpointError, match="holds the evaluator of 'mnist'"):
         E.load_evaluator("fashion-mnist", path=E.weights_path("mnist"))
+
+
+def test_loading_an_evaluator_leaves_the_callers_random_stream_alone():
+    # the doctor loads it at a run's first epoch end: a resumed run must draw the same numbers after it
+    torch.manual_seed(0)
+    before = torch.get_rng_state()
+    E.load_evaluator("mnist")
+    assert torch.equal(torch.get_rng_state(), before)

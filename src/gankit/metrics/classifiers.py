@@ -228,7 +228,10 @@ def load_evaluator(dataset: str, device: str | torch.device = "cpu", *, path: st
             f"the {dataset} evaluator's weights file {path} is missing; rebuild it with: {rebuild_command(dataset)}"
         )
     metadata, state = _read_weights(path, dataset)
-    network = EvaluatorNet()
+    # Its initial weights are overwritten at once: building it must not draw from the caller's
+    # random stream (a run that loads it at an epoch's end would draw differently once resumed).
+    with torch.random.fork_rng(devices=[]):
+        network = EvaluatorNet()
     try:
         network.load_state_dict(state, strict=True)
     except RuntimeError as e:
