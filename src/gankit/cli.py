@@ -246,10 +246,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         run, cfg = resumed_config(args) if args.resume else (None, resolve_train_config(args))
     dist = distributed.SINGLE
+    finished = False
     try:
         # joins the process group under torchrun: NCCL when the resolved config trains on CUDA, else gloo
         dist = distributed.init(cfg.train.device, cfg.train.dist_timeout)
-        return resume_train(cfg, run, args, dist) if run else new_train(cfg, args, dist)
+        code = resume_train(cfg, run, args, dist) if run else new_train(cfg, args, dist)
+        finished = True
+        return code
     except torch_distributed_error() as e:  # a peer died or stopped answering: an event, not a bug
         from gankit.errors import GankitError
 
@@ -262,6 +265,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         if dist.active:
             import torch.distributed
 
+            if finished:
+                # every rank has finished before any closes its connections: a rank that tore
+                # down its group while a slower peer still used it could abort that peer
+                torch.distributed.barrier()
             torch.distributed.destroy_process_group()
 
 

@@ -76,3 +76,22 @@ def test_deterministic_runs_repeat_bit_for_bit(tiny_config, tmp_path):
         outs.append(safetensors.torch.load_file(str(out / "generator.safetensors")))
     assert all(torch.equal(outs[0][k], outs[1][k]) for k in outs[0])
     assert torch.are_deterministic_algorithms_enabled() is False  # this process untouched
+
+
+def test_deterministic_turns_on_mkls_reproducible_mode_unless_the_user_chose_one():
+    """MKL reads MKL_CBWR at its first call: make_deterministic sets it before the first step,
+    and leaves a value the user gave alone (checked in child processes: it is process-wide)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import os; from gankit.train.trainer import make_deterministic; make_deterministic(); "
+            "print(os.environ['MKL_CBWR'])")
+    env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
+
+    def run(e):
+        return subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    assert run(env) == "AUTO,STRICT"
+    assert run({**env, "MKL_CBWR": "COMPATIBLE"}) == "COMPATIBLE"

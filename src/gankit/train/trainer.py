@@ -327,6 +327,10 @@ def make_deterministic() -> None:
     # oneDNN's CPU convolutions may sum in an order that depends on buffer alignment, so two
     # processes can differ in the last bits; PyTorch's own kernels do not.
     torch.backends.mkldnn.enabled = False
+    # Those kernels multiply through MKL, whose own code path may also follow alignment and load
+    # unless its conditional numerical reproducibility is on (read at MKL's first call, so set
+    # here, before the first step; a value the user set wins).
+    os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
 
 def draw_noise(generator: torch.Generator, batch: int, latent_dim: int, num_classes: int, rank: int = 0,
