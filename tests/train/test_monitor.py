@@ -51,3 +51,17 @@ def test_the_eta_of_a_time_budget_is_the_time_it_has_left(tmp_path, capsys):
         mon.update(step, STATS)
     mon.close()
     assert "eta 2m05s" in capsys.readouterr().out
+
+
+def test_a_run_without_a_time_budget_shows_the_steps_eta(tmp_path, capsys):
+    """The trainer's budget_left answers None without train.max_minutes: the ETA is then the steps'."""
+    run = RunDir.create(tmp_path / "run", "run")
+    run.prepare()
+    mon = Monitor(run, total_steps=10**12, start_step=0, batch_size=4, steps_per_epoch=4, every=2,
+                  tensorboard=False, budget_left=lambda: None)
+    for step in (1, 2):
+        mon.update(step, STATS)
+    mon.close()
+    import re
+
+    assert re.search(r"eta \d+h\d\dm", capsys.readouterr().out)  # 10**12 steps: hours and more, not a budget's

@@ -117,7 +117,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
     total, spe = trainer.total_steps, trainer.steps_per_epoch
     mon = Monitor(run, total, trainer.step, cfg.train.batch_size, spe, cfg.log.every,
                   cfg.log.tensorboard, show=verbose, dist=dist,
-                  budget_left=trainer.budget_left if cfg.train.max_minutes else None)
+                  budget_left=trainer.budget_left)
     mon.note(_banner(trainer, run, total, resume))
 
     saved = {"step": -1}  # the step last.pt holds

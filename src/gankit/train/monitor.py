@@ -27,9 +27,9 @@ class Monitor:
 
     def __init__(self, run: RunDir, total_steps: int, start_step: int, batch_size: int,
                  steps_per_epoch: int, every: int, tensorboard: bool, show: bool = True,
-                 dist: distributed.Dist = distributed.SINGLE, budget_left: Callable[[], float] | None = None):
+                 dist: distributed.Dist = distributed.SINGLE, budget_left: Callable[[], float | None] | None = None):
         self.run, self.total, self.every = run, total_steps, every
-        self.budget_left = budget_left  # seconds of train.max_minutes left, when set: the ETA is the sooner
+        self.budget_left = budget_left  # seconds of train.max_minutes left (None: no budget): the ETA is the sooner
         self.batch_size, self.steps_per_epoch = batch_size * dist.world_size, steps_per_epoch  # global batch
         self.dist = dist
         self.write = dist.main  # files: rank 0 only
@@ -89,8 +89,9 @@ class Monitor:
             self.bar.set_postfix_str(", ".join(parts) + f", {record['images_per_s']:.0f} img/s")
         else:
             left = (self.total - step) * self.batch_size / max(record["images_per_s"], 1e-9)
-            if self.budget_left is not None:
-                left = max(0.0, min(left, self.budget_left()))
+            budget = self.budget_left() if self.budget_left else None
+            if budget is not None:
+                left = max(0.0, min(left, budget))
             print(f"step {step}/{self.total} epoch {record['epoch']:.2f} " + " ".join(parts)
                   + f" {record['images_per_s']:.0f} img/s eta {_hms(left)}", flush=True)
 
