@@ -290,7 +290,8 @@ def cell(values: list, coarse: bool = False) -> str:
     fmt = (lambda v: f"{v:.1f}") if whole or coarse or abs(m) >= 10 else (lambda v: f"{v:.3f}")
     if len(set(values)) == 1:
         return str(values[0]) if whole else fmt(values[0])
-    return fmt(m) + (f" ± {fmt((max(values) - min(values)) / 2)}" if len(values) > 1 else "")
+    spread = fmt((max(values) - min(values)) / 2)
+    return fmt(m) if float(spread) == 0 else f"{fmt(m)} ± {spread}"  # no "± 0.0" for float noise
 
 
 def setting(label: str, minutes: float | None, overrides: list[str]) -> tuple:

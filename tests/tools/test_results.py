@@ -158,3 +158,10 @@ def test_the_translation_search_runs_seed_0_at_one_length(results, monkeypatch):
     assert ("inpaint, L1 weight 10", 0, ["translate.pixel_weight=10", "train.steps=1500"]) in ran
     for label, preset, sets, _ in results.jobs("translation-search", args):  # every trial is a valid config
         assert results.configure(preset, 0, None, sets).train.steps == 1500
+
+
+def test_a_spread_that_rounds_to_nothing_is_not_shown(results):
+    """The same number from every seed but for float noise (the degraded input's FID) is one number."""
+    assert results.cell([241.95808844050543, 241.95808844050549, 241.9580884405055]) == "242.0"
+    assert results.cell([0.5636, 0.5637]) == "0.564"
+    assert results.cell([86.4, 90.6, 82.2]) == "86.4 ± 4.2"
