@@ -239,6 +239,8 @@ def resolve_train_config(args: argparse.Namespace) -> Any:
 def cmd_train(args: argparse.Namespace) -> int:
     import os
 
+    import torch.distributed
+
     from gankit.train import distributed
 
     if not args.resume and auto_resuming(args):
@@ -246,12 +248,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         run, cfg = resumed_config(args) if args.resume else (None, resolve_train_config(args))
     dist = distributed.SINGLE
-    finished = False
     try:
         # joins the process group under torchrun: NCCL when the resolved config trains on CUDA, else gloo
         dist = distributed.init(cfg.train.device, cfg.train.dist_timeout)
         code = resume_train(cfg, run, args, dist) if run else new_train(cfg, args, dist)
-        finished = True
+        if dist.active:
+            # every rank has finished before any closes its connections: a rank that tore
+            # down its group while a slower peer still used it could abort that peer
+            torch.distributed.barrier()
         return code
     except torch_distributed_error() as e:  # a peer died or stopped answering: an event, not a bug
         from gankit.errors import GankitError
@@ -263,12 +267,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                           "with the same command under torchrun, or --resume RUN_DIR") from None
     finally:
         if dist.active:
-            import torch.distributed
-
-            if finished:
-                # every rank has finished before any closes its connections: a rank that tore
-                # down its group while a slower peer still used it could abort that peer
-                torch.distributed.barrier()
             torch.distributed.destroy_process_group()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 
 import torch
@@ -62,6 +63,4 @@ def test_a_run_without_a_time_budget_shows_the_steps_eta(tmp_path, capsys):
     for step in (1, 2):
         mon.update(step, STATS)
     mon.close()
-    import re
-
     assert re.search(r"eta \d+h\d\dm", capsys.readouterr().out)  # 10**12 steps: hours and more, not a budget's
