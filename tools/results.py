@@ -43,6 +43,7 @@ import torch
 import gankit
 from gankit import config as C
 from gankit import presets, viz
+from gankit.metrics import compute
 from gankit.metrics.protocol import Reference, evaluate, parse_metrics
 from gankit.run import RunDir
 from gankit.train.loop import train
@@ -122,6 +123,10 @@ TRANSLATION_SEARCH = [
     ("sr4, 1e-2 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-2", "translate.warmup_steps=0"]),
     ("sr4, 1e-1 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-1", "translate.warmup_steps=0"]),
 ]
+# The row each generated row is read against: real training images scored as if generated,
+# with the section's protocol (sampling noise and the data's own class balance set it).
+REAL = "real images (train split)"
+FLOOR_SECTIONS = {"stacked": "pacdcgan-stacked-mnist", "fast": "mnist-fast"}
 SEARCHES = ("search", "toy-search", "translation-search")  # seed 0 only; the page shows no grids of theirs
 
 IMAGE_COLUMNS = ["fid", "kid_mean", "precision", "recall", "density", "coverage", "classes_covered", "kl_to_uniform"]
@@ -181,6 +186,19 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
     if with_picture:
         save_picture(run, picture(section, label))
     return raw_line(section, label, preset, seed, minutes, overrides, train_s, run, values)
+
+
+def floor(section: str, preset: str) -> dict:
+    """The protocol's floor, as a raw line: the first eval.n training images of ``preset``'s dataset
+    scored against its reference (eval.split, eval.real_n) with its metrics, as if generated."""
+    cfg = presets.config(preset)
+    e = cfg.eval
+    reference = Reference.for_run(cfg, e.evaluator, e.split, e.real_n)
+    real = Reference.for_run(cfg, e.evaluator, "train", e.n)
+    values = compute(parse_metrics(e.metrics), reference.embedding, real.embedding, seed=e.seed)
+    return {"section": section, "label": REAL, "preset": preset, "seed": 0, "minutes": None, "overrides": [],
+            "machine": machine(), "train_s": None, "epochs": None, "steps": None,
+            "evaluator": reference.evaluator.name, **values}
 
 
 def add(section: str, path: str, label: str | None) -> dict:
@@ -273,11 +291,15 @@ def run_section(section: str, args: argparse.Namespace) -> None:
     runs = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
     have = {(*setting(d["label"], d["minutes"], d["overrides"]), d["seed"]) for d in done(section)}
     seeds = [0] if section in SEARCHES else args.seeds
-    for label, preset, overrides, minutes in jobs(section, args):
+    real = [(REAL, FLOOR_SECTIONS[section], [], None)] if section in FLOOR_SECTIONS else []
+    for label, preset, overrides, minutes in real + jobs(section, args):
         if args.only and label not in args.only:
             continue
-        for seed in seeds:
+        for seed in [0] if label == REAL else seeds:
             if (*setting(label, minutes, overrides), seed) in have:
+                continue
+            if label == REAL:
+                record(section, floor(section, preset))
                 continue
             with_picture = seed == 0 and section not in SEARCHES
             line = measure(section, label, preset, seed, minutes, overrides, runs, with_picture)
@@ -374,6 +396,7 @@ def render() -> str:
             parts += ["Not measured yet.", ""]
             continue
         parts += [f"Machine: {machines(section)}.", ""]
+        lines = sorted(lines, key=lambda d: d["label"] != REAL)  # the floor above the runs read against it
         if section == "translation":
             lines = sorted(lines, key=twin_order)
             parts += table(lines, columns, published) + [""] + side_by_side(lines)

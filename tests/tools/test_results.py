@@ -165,3 +165,26 @@ def test_a_spread_that_rounds_to_nothing_is_not_shown(results):
     assert results.cell([241.95808844050543, 241.95808844050549, 241.9580884405055]) == "242.0"
     assert results.cell([0.5636, 0.5637]) == "0.564"
     assert results.cell([86.4, 90.6, 82.2]) == "86.4 ± 4.2"
+
+
+def test_the_floor_scores_real_training_images_once_and_stands_above_the_runs(results, monkeypatch):
+    preset_config = results.presets.config
+    monkeypatch.setattr(results.presets, "config", lambda name, sets=None, overrides=(): preset_config(
+        name, {**(sets or {}), "eval.n": 400, "eval.real_n": 400}, overrides))  # 400 images, not PacGAN's 26,000
+    monkeypatch.setattr(results, "measure", lambda *a, **k: pytest.fail("only the floor was asked for"))
+    results.record("stacked", {**line("pacdcgan-stacked-mnist", 0, modes_covered=1000, kl_to_uniform=0.083),
+                               "section": "stacked"})
+    args = results.argparse.Namespace(full=True, minutes=10.0, seeds=[0, 1, 2], runs=None, only=[results.REAL],
+                                      steps=None)
+    results.run_section("stacked", args)
+    results.run_section("stacked", args)  # measured already: not again
+
+    floors = [d for d in results.done("stacked") if d["label"] == results.REAL]
+    assert len(floors) == 1 and floors[0]["seed"] == 0 and floors[0]["steps"] is None
+    assert floors[0]["evaluator"].startswith("stacked-mnist-cnn")
+    assert 250 <= floors[0]["modes_covered"] <= 400  # 400 real triples of 1,000 equally likely modes
+    assert floors[0]["kl_to_uniform"] > 0.5  # a histogram of 400 draws over 1,000 bins is far from flat
+
+    rows = [r for r in results.render().split("## Stacked MNIST")[1].splitlines() if r.startswith("| `")]
+    assert rows[0].startswith(f"| `{results.REAL}` | 1 |  |  |  | ")
+    assert rows[1].startswith("| `pacdcgan-stacked-mnist` |")
