@@ -23,7 +23,7 @@ import gankit
 from gankit import config as C
 from gankit.cli import main
 from gankit.errors import ConfigError
-from gankit.export import ExportError, export_generator, prepare, torchscript_module
+from gankit.export import ExportError, export_generator, prepare, torchscript_module, write_onnx
 from gankit.models import build_generator
 from gankit.run import RunDir, checkpoint
 from gankit.run.generator import SavedGenerator
@@ -135,6 +135,24 @@ def test_onnx_of_a_conditional_run_takes_labels(cgan_run: Path, tmp_path: Path):
         np.testing.assert_allclose(onnxruntime_run(out, z, y), pytorch(cgan_run, z, y), rtol=0, atol=1e-4)
     other = (y + 1) % 10  # the same noise, other classes: other images
     assert np.abs(onnxruntime_run(out, z, other) - onnxruntime_run(out, z, y)).max() > 1e-3
+
+
+def test_a_self_conditioned_generator_exports_drawing_its_clusters_from_z(tmp_path: Path):
+    cfg = C.from_dict({"model": {"conditioning": "projection", "clusters": 3, "width": 8}})
+    G = build_generator(cfg.model, (1, 28, 28))
+    G.set_shares(torch.tensor([2, 3, 5]))
+    torch.manual_seed(0)
+    with torch.no_grad():  # conditional BN starts the same for every cluster: make them differ
+        for p in G.parameters():
+            p.add_(0.1 * torch.randn_like(p))
+    net = prepare(SavedGenerator(cfg, G.state_dict(), (1, 28, 28), 0, 0, False))
+    assert net.input_names == ("z",)  # noise alone, as for any unconditional generator
+    write_onnx(net, tmp_path / "g.onnx")
+    z, _ = inputs(64, seed=3)
+    with torch.no_grad():
+        expected = G.eval()(z).numpy()
+    np.testing.assert_allclose(onnxruntime_run(tmp_path / "g.onnx", z), expected, rtol=0, atol=1e-4)
+    assert len(set(G.cluster_of(z).tolist())) == 3  # the batch holds every cluster, so each was compared
 
 
 NO_GANKIT = """

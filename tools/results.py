@@ -62,6 +62,9 @@ TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-
 TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
 NO_GAN = "translate.adv_weight=0"  # the twin's override
 FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "cgan-projection-mnist"]
+# mnist-fast conditioned on k-means clusters of the train images in place of labels (no labels used)
+CLUSTERS = ["model.conditioning=projection", "model.clusters=50"]
+FAST_EXTRA = [("mnist-fast, 50 pixel clusters", "mnist-fast", CLUSTERS)]
 FAST_MINUTES = 30.0
 
 # The fast recipe's search, in the order it was run: each trial is the tutorial's DCGAN
@@ -88,6 +91,9 @@ SEARCH = [
     ("cgan-projection-mnist's settings, no labels", PROJECTION_SETTINGS),
     ("cgan-projection-mnist's settings, with labels", [*PROJECTION_SETTINGS, "model.conditioning=projection"]),
     ("mnist-fast again, on the machine of the three trials above", FIRST_FAST_SETTINGS),
+    # no labels, but G and D conditioned on k-means clusters of the train images (model.clusters)
+    *[(f"cgan-projection-mnist's settings, {k} pixel clusters",
+       [*PROJECTION_SETTINGS, "model.conditioning=projection", f"model.clusters={k}"]) for k in (10, 50, 100)],
 ]
 
 # The 2-D grid's search (seed 0, each gan-toy-grid or pacgan-toy-grid with these overrides);
@@ -273,7 +279,8 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
     if section == "search":
         return [(label, "dcgan-mnist", sets, args.search_minutes) for label, sets in SEARCH]
     if section == "fast":
-        return [(p, p, [], FAST_MINUTES) for p in FAST_PRESETS]
+        return [(p, p, [], FAST_MINUTES) for p in FAST_PRESETS] + [
+            (label, preset, sets, FAST_MINUTES) for label, preset, sets in FAST_EXTRA]
     if section == "translation-search":
         steps = [f"train.steps={TRANSLATION_SEARCH_STEPS}"]
         return [(label, preset, [*sets, *steps], None) for label, preset, sets in TRANSLATION_SEARCH]

@@ -146,6 +146,9 @@ class ModelConfig:
     conditioning: str = opt("none", "class conditioning: none, cgan (label embeddings into G and D), acgan "
                             "(auxiliary classifier on D), projection (projection D, conditional BN in G)",
                             one_of("none", "cgan", "acgan", "projection"))
+    clusters: int = opt(0, "self-conditioning without labels: G and D are conditioned (model.conditioning) on k-means "
+                        "clusters of the training images instead of labels, and G draws its cluster from z, so "
+                        "sampling takes noise alone (Liu et al. 2020); this many clusters, 0: off", non_negative)
     depth: int | None = opt(None, "translation generators: stride-2 levels (U-Net) or downsamplings (ResNet); null: "
                             "as many as the resolution allows, at most 3 (U-Net) or 2 (ResNet)", positive)
     blocks: int | None = opt(None, "translation generators: residual blocks (ResNet, SRResNet) or RRDBs (null: the "

@@ -9,6 +9,9 @@ from PIL import Image
 
 import gankit
 from gankit.cli import main
+from gankit.data import load_dataset
+from gankit.data.clusters import kmeans
+from gankit.errors import ConfigError
 from gankit.run import RunDir, checkpoint
 from gankit.train.loop import train
 from gankit.train.trainer import Trainer
@@ -18,6 +21,20 @@ def run_steps(cfg, tmp_path, name="run"):
     run = RunDir.create(tmp_path / name, name)
     train(cfg, run, verbose=False)
     return run, checkpoint.load(run.last_checkpoint)
+
+
+def resumed_half_way(tiny_config, over, tmp_path):
+    """The checkpoint of a run of ``over`` (6 steps) stopped after 3 and resumed to the end."""
+    split = RunDir.create(tmp_path / "split", "split")
+    train(tiny_config(**{**over, "train__steps": 3}), split, verbose=False)
+    train(tiny_config(**over), split, resume=True, verbose=False)
+    return checkpoint.load(split.last_checkpoint)
+
+
+def assert_same_weights(full, part):
+    for group in ("G", "D"):
+        for k, v in full["models"][group].items():
+            assert torch.equal(v, part["models"][group][k]), (group, k)
 
 
 def test_n_critic_takes_that_many_d_steps_per_g_step(tiny_config, tmp_path):
@@ -71,13 +88,8 @@ def test_resume_is_bit_exact_with_every_random_stream(tiny_config, tmp_path):
     over = dict(optim__n_critic=2, loss__name="wgan-gp", augment__policy="color,translation,cutout",
                 ema__half_life=500.0, model__conditioning="acgan", train__steps=6)
     _, full = run_steps(tiny_config(**over), tmp_path, "full")
-    split = RunDir.create(tmp_path / "split", "split")
-    train(tiny_config(**{**over, "train__steps": 3}), split, verbose=False)
-    train(tiny_config(**over), split, resume=True, verbose=False)
-    part = checkpoint.load(split.last_checkpoint)
-    for group in ("G", "D"):
-        for k, v in full["models"][group].items():
-            assert torch.equal(v, part["models"][group][k]), (group, k)
+    part = resumed_half_way(tiny_config, over, tmp_path)
+    assert_same_weights(full, part)
     for k, v in full["ema"].items():
         assert torch.equal(v, part["ema"][k]), k
 
@@ -214,3 +226,27 @@ def test_diffaugment_sees_real_and_fake_images_alike(tiny_config, monkeypatch):
 
     # the D step augments the real and the (detached) fake batch, the G step the fake batch again
     assert seen == [False, False, True]
+
+
+def test_clusters_stand_in_for_labels_sampling_takes_noise_alone_and_resume_is_exact(tiny_config, tmp_path):
+    over = dict(model__conditioning="projection", model__clusters=4, ema__half_life=500.0, train__steps=6)
+    run, full = run_steps(tiny_config(**over), tmp_path, "full")
+    assert full["num_classes"] == 0  # no labels in, for any user of the run
+    images = load_dataset("mnist", "test", root=tiny_config().data.root).images[:256]
+    counts = torch.bincount(kmeans(images, 4, seed=0), minlength=4)
+    assert torch.allclose(full["models"]["G"]["edges"], (counts.cumsum(0)[:-1] / 256).float())
+    assert any(v.shape[0] == 4 for k, v in full["models"]["D"].items() if "embed" in k)  # D judges 4 clusters
+
+    assert_same_weights(full, resumed_half_way(tiny_config, over, tmp_path))
+
+    g = gankit.load(run.path)
+    assert g.num_classes == 0 and g.sample(5, seed=0).shape == (5, 1, 28, 28)
+    with pytest.raises(ValueError, match="not class-conditional"):
+        g.sample(2, labels=1)
+
+
+def test_clusters_of_2d_points_are_refused_by_name(tiny_config):
+    cfg = tiny_config(data__dataset="toy-ring", data__root=None, model__arch="mlp", model__conditioning="cgan",
+                      model__clusters=4)
+    with pytest.raises(ConfigError, match="model.clusters clusters images, and toy-ring holds points"):
+        Trainer(cfg)

@@ -16,6 +16,10 @@ Each model is registered with its ``kind``, which picks the training step:
 ``vae`` baseline, whose builder returns ``(decoder, encoder)``: the decoder is a
 generator as above and ``gankit.losses.elbo_loss`` trains the pair.
 
+With ``model.clusters`` k > 0 the networks are built conditional on k classes, the
+k-means clusters of the data, and G is wrapped to draw its cluster from z
+(self_conditioned.py): an unconditional generator, ``num_classes`` 0.
+
 A shape an architecture cannot make, or conditioning without classes, is a
 one-line ConfigError.
 """
@@ -27,6 +31,7 @@ from torch import nn
 from gankit.errors import ConfigError
 from gankit.models import dcgan, mlp, patchgan, resnet, resnet_gen, srresnet, unet, vae  # noqa: F401  (register)
 from gankit.models.pack import Packed, packed_shape
+from gankit.models.self_conditioned import SelfConditioned
 from gankit.registry import MODELS
 
 
@@ -38,18 +43,31 @@ def build_models(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn
     """
     shape = tuple(int(s) for s in shape)
     build = MODELS.get(cfg.arch)
-    G, D = build(cfg, shape, int(num_classes))
+    k = classes(cfg, num_classes)
+    G, D = build(cfg, shape, k)
     m = cfg.pack
     if m > 1:
         if model_kind(cfg.arch) != "gan":
             raise ConfigError(f"model.pack applies to GAN discriminators, and {cfg.arch} is not a GAN")
-        D = Packed(build(cfg, packed_shape(shape, m), int(num_classes))[1], m)
-    return G, D
+        D = Packed(build(cfg, packed_shape(shape, m), k)[1], m)
+    return (SelfConditioned(G, k) if cfg.clusters else G), D
 
 
 def build_generator(cfg, shape: tuple, num_classes: int = 0) -> nn.Module:
     """Build the generator alone (to load saved weights and sample): no packed D is needed."""
-    return MODELS.get(cfg.arch)(cfg, tuple(int(s) for s in shape), int(num_classes))[0]
+    k = classes(cfg, num_classes)
+    G = MODELS.get(cfg.arch)(cfg, tuple(int(s) for s in shape), k)[0]
+    return SelfConditioned(G, k) if cfg.clusters else G
+
+
+def classes(cfg, num_classes: int) -> int:
+    """The classes the networks are built for: the data's, or model.clusters' (labels unused)."""
+    if not cfg.clusters:
+        return int(num_classes)
+    if cfg.conditioning == "none" or model_kind(cfg.arch) != "gan":
+        raise ConfigError(f"model.clusters={cfg.clusters} conditions a GAN on clusters of the data in place of "
+                          "labels: set model.conditioning (projection, cgan or acgan) and a GAN model.arch")
+    return int(cfg.clusters)
 
 
 def model_kind(arch: str) -> str:

@@ -20,6 +20,7 @@ from gankit import viz
 from gankit.config import Config
 from gankit.data import load_dataset
 from gankit.data.batches import DeviceBatches
+from gankit.data.clusters import kmeans
 from gankit.device import resolve_device, resolve_precision
 from gankit.ema import EMA
 from gankit.errors import ConfigError
@@ -54,20 +55,28 @@ class Trainer:
                               f"model {cfg.model.arch} {'translates' if self.translation else 'generates from noise'}"
                               "; choose them together (gankit list models)")
         if self.translation:
-            if self.conditional:
-                raise ConfigError("translation models take no class labels: set model.conditioning=none")
+            if self.conditional or cfg.model.clusters:
+                raise ConfigError("translation models take no class labels or clusters: set model.conditioning=none "
+                                  "and model.clusters=0")
             self.pairs = PairedBatches(cfg, self.device, dist.rank, dist.world_size)
             self.data, self.batches = self.pairs.data, self.pairs
             self.source_shape, self.shape = self.pairs.source_shape, self.pairs.target_shape
         else:
             self.data = load_dataset(cfg.data, cfg.data.split, self.device)
             n = cfg.data.subset or len(self.data)
-            self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], cfg.train.batch_size,
+            labels = self.data.labels[:n]
+            if cfg.model.clusters:  # the clusters stand in for labels: G and D are conditioned on them
+                if self.data.kind != "image":
+                    raise ConfigError(f"model.clusters clusters images, and {cfg.data.dataset} holds "
+                                      f"{self.data.kind}; set model.clusters=0")
+                labels = kmeans(self.data.images[:n], cfg.model.clusters, cfg.train.seed).to(self.device)
+            self.batches = DeviceBatches(self.data.images[:n], labels, cfg.train.batch_size,
                                          cfg.train.seed, rank=dist.rank, world_size=dist.world_size)
             self.source_shape, self.shape = None, self.data.shape
         self.points = self.data.kind == "points"
-        self.num_classes = self.data.num_classes if self.conditional else 0
-        if self.conditional and not self.num_classes:
+        self.clusters = cfg.model.clusters
+        self.num_classes = self.data.num_classes if self.conditional and not self.clusters else 0  # G's label input
+        if self.conditional and not self.num_classes and not self.clusters:
             raise ConfigError(f"model.conditioning={cfg.model.conditioning} needs labels, and {cfg.data.dataset} "
                               "has none (for imagefolder: data.labels_from_folders=true)")
         self.precision = resolve_precision(cfg.train.precision, self.device)
@@ -78,6 +87,8 @@ class Trainer:
                                                cycle=cfg.pair.kind == "unpaired")
         else:
             self.G, self.D = build_models(cfg.model, self.shape, self.num_classes)
+            if self.clusters:  # G draws clusters as often as the data holds them
+                self.G.set_shares(torch.bincount(labels.cpu(), minlength=self.clusters))
         if dist.active and cfg.train.sync_bn:
             for net in (self.G, self.D):
                 distributed.sync_batchnorm(net, self.device.type == "cuda")
@@ -204,6 +215,8 @@ class Trainer:
             if self.step_fn.uses_noise:
                 z, y_fake = draw_noise(self.noise, x.shape[0], self.cfg.model.latent_dim, self.num_classes,
                                        self.dist.rank, self.dist.world_size)
+                if self.clusters:  # the clusters G draws from z, which D judges its fakes against
+                    y_fake = self.G.cluster_of(z)
                 zs.append(z)
                 fake_labels.append(y_fake)
         return StepInputs(tuple(reals), tuple(labels), tuple(zs), tuple(fake_labels), first)
