@@ -298,15 +298,14 @@ def run_section(section: str, args: argparse.Namespace) -> None:
     runs = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
     have = {(*setting(d["label"], d["minutes"], d["overrides"]), d["seed"]) for d in done(section)}
     seeds = [0] if section in SEARCHES else args.seeds
-    real = [(REAL, FLOOR_SECTIONS[section], [], None)] if section in FLOOR_SECTIONS else []
-    for label, preset, overrides, minutes in real + jobs(section, args):
+    wanted = not args.only or REAL in args.only
+    if section in FLOOR_SECTIONS and wanted and (*setting(REAL, None, []), 0) not in have:
+        record(section, floor(section, FLOOR_SECTIONS[section]))
+    for label, preset, overrides, minutes in jobs(section, args):
         if args.only and label not in args.only:
             continue
-        for seed in [0] if label == REAL else seeds:
+        for seed in seeds:
             if (*setting(label, minutes, overrides), seed) in have:
-                continue
-            if label == REAL:
-                record(section, floor(section, preset))
                 continue
             with_picture = seed == 0 and section not in SEARCHES
             line = measure(section, label, preset, seed, minutes, overrides, runs, with_picture)

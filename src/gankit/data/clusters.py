@@ -56,7 +56,6 @@ def kmeans(images: torch.Tensor, k: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
     # k-means++: each next centre drawn with probability proportional to its squared distance
     chosen = [int(torch.randint(n, (1,), generator=g))]
-    sums, counts = xi[chosen], torch.ones(1, dtype=torch.int64)
     best = ((x - x[chosen[0]]) ** 2).sum(1)  # [N] squared distance to the nearest chosen centre
     for _ in range(1, k):
         nxt = int(torch.multinomial(best / best.sum(), 1, generator=g)) if best.sum() > 0 else len(chosen)

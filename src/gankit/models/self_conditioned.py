@@ -24,7 +24,6 @@ class SelfConditioned(nn.Module):
     def __init__(self, inner: nn.Module, clusters: int):
         super().__init__()
         self.inner = inner
-        self.clusters = clusters
         self.latent_dim, self.out_shape = inner.latent_dim, inner.out_shape
         self.num_classes = 0  # no labels in: the cluster comes from z
         # upper ends of the clusters' slices of [0, 1] but the last: cumulative shares [clusters - 1];

@@ -24,7 +24,7 @@ from gankit.data.clusters import kmeans
 from gankit.device import resolve_device, resolve_precision
 from gankit.ema import EMA
 from gankit.errors import ConfigError
-from gankit.models import build_models, build_translation, model_kind
+from gankit.models import build_models, build_translation, classes, model_kind
 from gankit.registry import STEPS
 from gankit.run import generator as run_generator
 from gankit.train import distributed
@@ -69,7 +69,8 @@ class Trainer:
                 if self.data.kind != "image":
                     raise ConfigError(f"model.clusters clusters images, and {cfg.data.dataset} holds "
                                       f"{self.data.kind}; set model.clusters=0")
-                labels = kmeans(self.data.images[:n], cfg.model.clusters, cfg.train.seed).to(self.device)
+                k = classes(cfg.model, 0)  # the model can take clusters: known before the k-means runs
+                labels = kmeans(self.data.images[:n], k, cfg.train.seed).to(self.device)
             self.batches = DeviceBatches(self.data.images[:n], labels, cfg.train.batch_size,
                                          cfg.train.seed, rank=dist.rank, world_size=dist.world_size)
             self.source_shape, self.shape = None, self.data.shape
