@@ -43,6 +43,8 @@ def test_unknown_key_is_refused_with_a_suggestion():
         ("loss.name", "nope", "minimax"),
         ("model.arch", "nope", "dcgan-28"),
         ("log.tensorboard", "maybe", "expected bool"),
+        ("model.clusters", 1, r"must be 0 \(off\) or at least 2"),
+        ("model.clusters", -3, r"must be 0 \(off\) or at least 2"),
     ],
 )
 def test_bad_values_are_refused_in_one_line(key, value, message):

@@ -63,6 +63,15 @@ def non_negative(v: Any) -> str | None:
     return None if v is None or v >= 0 else "must be >= 0"
 
 
+def zero_or_at_least(low: int) -> typing.Callable[[Any], str | None]:
+    """An option that is off at 0 and otherwise needs at least ``low`` (e.g. clusters: one says nothing)."""
+
+    def check(v: Any) -> str | None:
+        return None if v == 0 or v >= low else f"must be 0 (off) or at least {low}"
+
+    return check
+
+
 def unit_interval(v: Any) -> str | None:
     return None if 0 <= v < 1 else "must be in [0, 1)"
 
@@ -148,7 +157,7 @@ class ModelConfig:
                             one_of("none", "cgan", "acgan", "projection"))
     clusters: int = opt(0, "self-conditioning without labels: G and D are conditioned (model.conditioning) on k-means "
                         "clusters of the training images instead of labels, and G draws its cluster from z, so "
-                        "sampling takes noise alone (Liu et al. 2020); this many clusters, 0: off", non_negative)
+                        "sampling takes noise alone (Liu et al. 2020); this many clusters, 0: off", zero_or_at_least(2))
     depth: int | None = opt(None, "translation generators: stride-2 levels (U-Net) or downsamplings (ResNet); null: "
                             "as many as the resolution allows, at most 3 (U-Net) or 2 (ResNet)", positive)
     blocks: int | None = opt(None, "translation generators: residual blocks (ResNet, SRResNet) or RRDBs (null: the "

@@ -250,3 +250,9 @@ def test_clusters_of_2d_points_are_refused_by_name(tiny_config):
                       model__clusters=4)
     with pytest.raises(ConfigError, match="model.clusters clusters images, and toy-ring holds points"):
         Trainer(cfg)
+
+
+def test_more_clusters_than_training_images_is_refused_by_name(tiny_config):
+    cfg = tiny_config(model__conditioning="projection", model__clusters=300)  # the tiny run holds 256 images
+    with pytest.raises(ConfigError, match="model.clusters=300 asks for more clusters than the 256 training images"):
+        Trainer(cfg)

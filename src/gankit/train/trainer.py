@@ -70,6 +70,9 @@ class Trainer:
                     raise ConfigError(f"model.clusters clusters images, and {cfg.data.dataset} holds "
                                       f"{self.data.kind}; set model.clusters=0")
                 k = classes(cfg.model, 0)  # the model can take clusters: known before the k-means runs
+                if k > n:
+                    raise ConfigError(f"model.clusters={k} asks for more clusters than the {n:,} training images; "
+                                      f"set it to at most {n:,}")
                 labels = kmeans(self.data.images[:n], k, cfg.train.seed).to(self.device)
             self.batches = DeviceBatches(self.data.images[:n], labels, cfg.train.batch_size,
                                          cfg.train.seed, rank=dist.rank, world_size=dist.world_size)
