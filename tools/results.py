@@ -270,23 +270,27 @@ def record(section: str, line: dict) -> None:
         f.write(json.dumps(line) + "\n")
 
 
+def listed(presets: list[str], trials: list[tuple[str, str, list[str]]] = (),
+           minutes: float | None = None) -> list[tuple[str, str, list[str], float | None]]:
+    """Each preset as shipped, then each (label, preset, overrides) trial, all with one budget."""
+    return [(p, p, [], minutes) for p in presets] + [(label, p, sets, minutes) for label, p, sets in trials]
+
+
 def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[str], float | None]]:
     """(label, preset, overrides, minutes) of every run of a section."""
     minutes = None if args.full else args.minutes
     if section == "image":
-        return [(p, p, [], minutes) for p in IMAGE_PRESETS]
+        return listed(IMAGE_PRESETS, minutes=minutes)
     if section == "toy":
-        return [(p, p, [], None) for p in TOY_PRESETS]
+        return listed(TOY_PRESETS)
     if section == "toy-search":
-        return [(label, preset, sets, None) for label, preset, sets in TOY_SEARCH]
+        return listed([], TOY_SEARCH)
     if section == "stacked":
-        return [(p, p, [], minutes) for p in STACKED_PRESETS] + [
-            (label, preset, sets, minutes) for label, preset, sets in STACKED_EXTRA]
+        return listed(STACKED_PRESETS, STACKED_EXTRA, minutes)
     if section == "search":
         return [(label, "dcgan-mnist", sets, args.search_minutes) for label, sets in SEARCH]
     if section == "fast":
-        return [(p, p, [], FAST_MINUTES) for p in FAST_PRESETS] + [
-            (label, preset, sets, FAST_MINUTES) for label, preset, sets in FAST_EXTRA]
+        return listed(FAST_PRESETS, FAST_EXTRA, FAST_MINUTES)
     if section == "translation-search":
         steps = [f"train.steps={TRANSLATION_SEARCH_STEPS}"]
         return [(label, preset, [*sets, *steps], None) for label, preset, sets in TRANSLATION_SEARCH]
