@@ -99,6 +99,10 @@ SEARCH = [
     # no labels, but G and D conditioned on k-means clusters of the train images (model.clusters)
     *[(f"cgan-projection-mnist's settings, {k} pixel clusters",
        [*PROJECTION_SETTINGS, "model.conditioning=projection", f"model.clusters={k}"]) for k in (10, 50, 100)],
+    # the same clusters on mnist-fast's settings (the preset as shipped is the 50)
+    *[(f"mnist-fast's settings, {k} pixel clusters",
+       [*FIRST_FAST_SETTINGS, "optim.beta1=0", "optim.beta2=0.9", "model.conditioning=projection",
+        f"model.clusters={k}"]) for k in (50, 100)],
 ]
 
 # The 2-D grid's search (seed 0, each gan-toy-grid or pacgan-toy-grid with these overrides);
