@@ -105,7 +105,7 @@ SEARCH = [
     # the same clusters on mnist-fast's settings (the preset as shipped is the 50)
     *[(f"mnist-fast's settings, {k} pixel clusters",
        [*FIRST_FAST_SETTINGS, *SN_BETAS, "model.conditioning=projection", f"model.clusters={k}"])
-      for k in (50, 100)],
+      for k in (50, 100, 200)],
 ]
 
 # The 2-D grid's search (seed 0, each gan-toy-grid or pacgan-toy-grid with these overrides);
