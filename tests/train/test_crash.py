@@ -41,15 +41,23 @@ def gankit(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
+def written_at(path: Path) -> float:
+    """mtime of ``path``, 0 while it does not exist (the trainer renames checkpoints in and out under us)."""
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
 def kill_while_training(proc: subprocess.Popen, run: RunDir, during_write: bool, delay: float) -> bool:
     """SIGKILL ``proc`` once it trains: the moment a checkpoint write begins (``during_write``), else
     ``delay`` seconds after a checkpoint. False when it finished first."""
-    start = run.last_checkpoint.stat().st_mtime if run.last_checkpoint.exists() else 0
+    start = written_at(run.last_checkpoint)
     deadline = time.monotonic() + 120
     while proc.poll() is None and time.monotonic() < deadline:
         if during_write and run.checkpoints.is_dir() and any(run.checkpoints.glob(".last.pt.*.tmp")):
             break
-        if not during_write and run.last_checkpoint.exists() and run.last_checkpoint.stat().st_mtime > start:
+        if not during_write and written_at(run.last_checkpoint) > start:
             time.sleep(delay)
             break
         time.sleep(0.001)
