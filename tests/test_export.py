@@ -321,10 +321,12 @@ def test_a_failed_write_leaves_the_old_file_whole(ema_run: Path, tmp_path: Path,
     assert [p.name for p in tmp_path.iterdir()] == ["g.pt"]
 
 
-@pytest.mark.parametrize("arch, degradation, blocks", [("unet", "inpaint", None), ("srresnet", "sr4", 1)])
-def test_a_translator_exports_with_free_batch_height_and_width(tiny_config, tmp_path, arch, degradation, blocks):
+@pytest.mark.parametrize("arch, degradation, blocks, keep_known", [
+    ("unet", "inpaint", None, False), ("unet", "inpaint", None, True), ("srresnet", "sr4", 1, False)])
+def test_a_translator_exports_with_free_batch_height_and_width(tiny_config, tmp_path, arch, degradation, blocks,
+                                                               keep_known):
     cfg = tiny_config(train__steps=2, model__arch=arch, model__width=8, model__blocks=blocks, pair__kind="degrade",
-                      pair__degradation=degradation)
+                      pair__degradation=degradation, model__keep_known=keep_known)
     run = trained(cfg, tmp_path / "run")
     out = tmp_path / "t.onnx"
     assert main(["export", str(run), "--format", "onnx", "--out", str(out)]) == 0
@@ -336,6 +338,7 @@ def test_a_translator_exports_with_free_batch_height_and_width(tiny_config, tmp_
     assert scale == translator.scale and m == translator.size_multiple
     for shape in [(1, *translator.source_shape), (3, 1, 4 * m, 6 * m)]:  # other batch, height and width
         x = torch.rand(*shape) * 2 - 1
+        x[..., 1:4, 1:4] = 0  # a hole, which keep_known fills and keeps the rest
         got = session.run(None, {"source": x.numpy()})[0]
         with torch.no_grad():
             expected = translator.generator(x).numpy()

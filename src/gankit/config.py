@@ -162,6 +162,9 @@ class ModelConfig:
                             "as many as the resolution allows, at most 3 (U-Net) or 2 (ResNet)", positive)
     blocks: int | None = opt(None, "translation generators: residual blocks (ResNet, SRResNet) or RRDBs (null: the "
                              "architecture's default)", positive)
+    keep_known: bool = opt(False, "translation generators: the output keeps the source's pixels and G fills only "
+                           "its holes (mid grey in every channel, as pair.degradation=inpaint makes them), the known "
+                           "region pasted back as in Pathak et al. 2016 and Iizuka et al. 2017")
     d_layers: int | None = opt(None, "PatchGAN discriminator: stride-2 layers (null: the most whose receptive "
                                "field fits the image, at most 3)", positive)
 

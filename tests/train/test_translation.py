@@ -40,6 +40,7 @@ def weights_equal(a: dict, b: dict) -> bool:
 
 @pytest.mark.parametrize("sets", [
     {},  # paired: the degradation's random hole positions come from the checkpointed noise generator
+    {"model__keep_known": True},  # the hole-filling wrapper saves and restores as its network
     {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
      "model__blocks": 1, "loss__name": "lsgan", "translate__pool_size": 6},  # cycle: the fake pools too
 ])
@@ -165,3 +166,24 @@ def test_translate_refuses_noise_generators_and_missing_inputs(tmp_path, capsys,
     with pytest.raises(SystemExit) as e:
         main(["translate", str(run.path), str(tmp_path), "--out", str(tmp_path / "o")])
     assert e.value.code == 2 and "use gankit sample" in capsys.readouterr().err
+
+
+def test_a_keep_known_run_fills_only_the_holes_of_the_images_it_translates(mnist_root, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(translation_config(mnist_root, model__keep_known=True, train__steps=4), run, verbose=False)
+    translator = gankit.load(run.path)
+    images = torch.full((2, 1, 28, 28), 30, dtype=torch.uint8)
+    images[:, :, 8:18, 8:18] = 128  # a 10x10 hole painted mid grey, as a user would
+    out = translator.translate(images)
+    known = torch.ones(28, 28, dtype=torch.bool)
+    known[8:18, 8:18] = False
+    assert torch.equal(out[..., known], images[..., known])
+    assert not torch.equal(out[..., ~known], images[..., ~known])
+
+
+@pytest.mark.parametrize("sets", [{"pair__degradation": "noise"},
+                                  {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None}])
+def test_keep_known_without_holes_to_fill_is_a_config_error(mnist_root, tmp_path, sets):
+    with pytest.raises(C.ConfigError, match="model.keep_known fills the holes"):
+        train(translation_config(mnist_root, model__keep_known=True, **sets), RunDir.create(tmp_path / "r", "r"),
+              verbose=False)

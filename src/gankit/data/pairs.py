@@ -61,6 +61,7 @@ from gankit.config import DataConfig, PairConfig
 from gankit.data import imagefolder
 from gankit.data.datasets import ImageDataset, load_dataset
 from gankit.errors import ConfigError, DataError
+from gankit.models.keep_known import HOLE_VALUE  # the hole's value, which model.keep_known finds again
 from gankit.registry import DATASETS
 
 # ---------------------------------------------------------------------------
@@ -69,7 +70,6 @@ from gankit.registry import DATASETS
 
 SR_FACTORS = {"sr2": 2, "sr4": 4}  # degradation -> downsampling factor (image side / source side)
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601 luminance weights of R, G, B (sum 1)
-HOLE_VALUE = 0.0  # an inpainting hole is mid grey in [-1, 1] pixel units
 
 SOBEL_X = ((-1.0, 0.0, 1.0), (-2.0, 0.0, 2.0), (-1.0, 0.0, 1.0))  # d/dcolumn, rows pointing down
 CANNY_BLUR_SIGMA = 1.0  # standard deviation of Canny's Gaussian pre-blur, in pixels

@@ -30,6 +30,7 @@ from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models import dcgan, mlp, patchgan, resnet, resnet_gen, srresnet, unet, vae  # noqa: F401  (register)
+from gankit.models.keep_known import KeepKnown
 from gankit.models.pack import Packed, packed_shape
 from gankit.models.self_conditioned import SelfConditioned
 from gankit.registry import MODELS
@@ -102,7 +103,8 @@ def build_translator(cfg, source_shape: tuple, target_shape: tuple) -> nn.Module
     if model_kind(cfg.arch) != "translation":
         raise ConfigError(f"model {cfg.arch} generates from noise; translation needs one of: "
                           f"{', '.join(n for n in MODELS.names() if model_kind(n) == 'translation')}")
-    return MODELS.get(cfg.arch)(cfg, tuple(map(int, source_shape)), tuple(map(int, target_shape)))
+    G = MODELS.get(cfg.arch)(cfg, tuple(map(int, source_shape)), tuple(map(int, target_shape)))
+    return KeepKnown(G) if cfg.keep_known else G
 
 
 def build_translation_generator(cfg, source_shape: tuple, target_shape: tuple, cycle: bool = False) -> nn.Module:

@@ -58,6 +58,10 @@ class Trainer:
             if self.conditional or cfg.model.clusters:
                 raise ConfigError("translation models take no class labels or clusters: set model.conditioning=none "
                                   "and model.clusters=0")
+            p = cfg.pair
+            if cfg.model.keep_known and not (p.kind == "aligned" or (p.kind, p.degradation) == ("degrade", "inpaint")):
+                raise ConfigError("model.keep_known fills the holes of its sources, which pair.degradation=inpaint "
+                                  "or aligned pairs have; set model.keep_known=false")
             self.pairs = PairedBatches(cfg, self.device, dist.rank, dist.world_size)
             self.data, self.batches = self.pairs.data, self.pairs
             self.source_shape, self.shape = self.pairs.source_shape, self.pairs.target_shape
