@@ -147,9 +147,9 @@ TRANSLATION_SEARCH = [
     # the known pixels pasted back over G's output: losses, D and metrics see only the filled hole
     ("inpaint, known pixels kept", "pix2pix-inpaint-mnist", [KEEP]),
     ("inpaint, known pixels kept, no GAN loss", "pix2pix-inpaint-mnist", [KEEP, NO_GAN]),
-    # a smaller hole takes less of the digit's identity with it: what is left to judge is the strokes
-    ("inpaint, 8x8 hole, known pixels kept", "pix2pix-inpaint-mnist", ["pair.hole=8", KEEP]),
-    ("inpaint, 8x8 hole, known pixels kept, no GAN loss", "pix2pix-inpaint-mnist", ["pair.hole=8", KEEP, NO_GAN]),
+    # the hole's size sets how much of the digit is left to guess
+    *[(f"inpaint, {k}x{k} hole, known pixels kept{twin}", "pix2pix-inpaint-mnist", [f"pair.hole={k}", KEEP, *sets])
+      for k in (8, 16) for twin, sets in (("", []), (", no GAN loss", [NO_GAN]))],
     ("sr4 SRGAN as shipped: 1e-3 GAN after 1,000 warm-up steps", "srgan-sr4-mnist", []),
     ("sr4, no GAN loss", "srgan-sr4-mnist", [NO_GAN]),
     ("sr4, 1e-2 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-2", "translate.warmup_steps=0"]),
