@@ -18,7 +18,9 @@ generator as above and ``gankit.losses.elbo_loss`` trains the pair.
 
 With ``model.clusters`` k > 0 the networks are built conditional on k classes, the
 k-means clusters of the data, and G is wrapped to draw its cluster from z
-(self_conditioned.py): an unconditional generator, ``num_classes`` 0.
+(self_conditioned.py): an unconditional generator, ``num_classes`` 0. With
+``model.keep_known`` a translation generator is wrapped to fill only the holes of its
+input (keep_known.py).
 
 A shape an architecture cannot make, or conditioning without classes, is a
 one-line ConfigError.
