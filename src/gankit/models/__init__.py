@@ -35,6 +35,7 @@ from gankit.models import dcgan, mlp, patchgan, resnet, resnet_gen, srresnet, un
 from gankit.models.keep_known import KeepKnown
 from gankit.models.pack import Packed, packed_shape
 from gankit.models.self_conditioned import SelfConditioned
+from gankit.models.unet import carry_attributes
 from gankit.registry import MODELS
 
 
@@ -85,8 +86,7 @@ class CycleGenerators(nn.Module):
     def __init__(self, ab: nn.Module, ba: nn.Module):
         super().__init__()
         self.ab, self.ba = ab, ba
-        for name in ("in_shape", "out_shape", "size_multiple", "scale"):
-            setattr(self, name, getattr(ab, name))
+        carry_attributes(self, ab)
 
     def forward(self, x):
         return self.ab(x)

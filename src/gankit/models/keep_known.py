@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from gankit.errors import ConfigError
+from gankit.models.unet import carry_attributes
 
 HOLE_VALUE = 0.0  # an inpainting hole is mid grey in [-1, 1] pixel units
 HOLE_TOLERANCE = 1 / 127.5  # one 8-bit level in [-1, 1] units: 127 and 128 of 255 are mid grey
@@ -40,8 +41,7 @@ class KeepKnown(nn.Module):
                               f"{tuple(net.in_shape)} and the output {tuple(net.out_shape)}: it needs images of "
                               "the same channels and size (inpainting); set model.keep_known=false")
         self.net = net
-        for name in ("in_shape", "out_shape", "size_multiple", "scale"):
-            setattr(self, name, getattr(net, name))
+        carry_attributes(self, net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.net(x)  # [B, C, H, W]

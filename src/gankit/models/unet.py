@@ -91,6 +91,12 @@ def resolve_depth(depth: int | None, height: int, width: int, arch: str, default
     return depth
 
 
+def carry_attributes(wrapper: nn.Module, net: nn.Module) -> None:
+    """Give ``wrapper`` the attributes of the translation generator ``net`` it calls."""
+    for name in ("in_shape", "out_shape", "size_multiple", "scale"):
+        setattr(wrapper, name, getattr(net, name))
+
+
 def check_input(x: torch.Tensor, channels: int, multiple: int, arch: str) -> None:
     """A clear ValueError for an input the generator cannot take (skipped while traced or compiled for export)."""
     if torch.jit.is_tracing() or torch.compiler.is_compiling():
