@@ -6,8 +6,8 @@
     python tools/results.py add image runs/X          # score a run trained elsewhere and record it
 
 Sections (raw numbers in benchmarks/measured/results/<section>.jsonl, one JSON line per run;
-a run already measured with the same settings is skipped, so an interrupted command
-continues where it stopped):
+a run already measured with the same settings is skipped, and a run a killed command left
+in --runs continues from its last checkpoint, so an interrupted command goes on where it stopped):
   image        every MNIST and Fashion-MNIST preset and the VAE baseline, on the train split,
                scored with the default protocol (10,000 samples against the 10,000 test images
                in the dataset classifier's features)
@@ -70,6 +70,9 @@ TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-
 TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
 NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
+REPAINT = "model.keep_known=false"  # inpainting as first shipped: G repaints every pixel
+# Translation rows past the presets, each beside its own twin
+TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-inpaint-mnist", [REPAINT])]
 FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "cgan-projection-mnist"]
 # mnist-fast without its k-means clusters of the train images (what the self-conditioning buys)
 NO_CLUSTERS = ["model.conditioning=none", "model.clusters=0"]
@@ -136,14 +139,16 @@ TOY_SEARCH = [
 # TRANSLATION_SEARCH_STEPS each): the inpainting and 4x super-resolution presets with these overrides.
 TRANSLATION_SEARCH_STEPS = 1500
 TRANSLATION_SEARCH = [
-    ("inpaint as shipped: GAN + 100 L1", "pix2pix-inpaint-mnist", []),
-    ("inpaint, no GAN loss", "pix2pix-inpaint-mnist", [NO_GAN]),
-    ("inpaint, L1 weight 30", "pix2pix-inpaint-mnist", ["translate.pixel_weight=30"]),
-    ("inpaint, L1 weight 10", "pix2pix-inpaint-mnist", ["translate.pixel_weight=10"]),
-    ("inpaint, + D feature matching 10", "pix2pix-inpaint-mnist", ["translate.feature_matching_weight=10"]),
+    # G repaints every pixel, as the preset first did
+    ("inpaint as first shipped: GAN + 100 L1", "pix2pix-inpaint-mnist", [REPAINT]),
+    ("inpaint, no GAN loss", "pix2pix-inpaint-mnist", [NO_GAN, REPAINT]),
+    ("inpaint, L1 weight 30", "pix2pix-inpaint-mnist", ["translate.pixel_weight=30", REPAINT]),
+    ("inpaint, L1 weight 10", "pix2pix-inpaint-mnist", ["translate.pixel_weight=10", REPAINT]),
+    ("inpaint, + D feature matching 10", "pix2pix-inpaint-mnist", ["translate.feature_matching_weight=10", REPAINT]),
     ("inpaint, hinge loss, spectral norm in D", "pix2pix-inpaint-mnist",
-     ["loss.name=hinge", "model.spectral_norm=true"]),
-    # the known pixels pasted back over G's output: losses, D and metrics see only the filled hole
+     ["loss.name=hinge", "model.spectral_norm=true", REPAINT]),
+    # the known pixels pasted back over G's output (the preset now): losses, D and metrics
+    # see only the filled hole
     ("inpaint, known pixels kept", "pix2pix-inpaint-mnist", [KEEP]),
     ("inpaint, known pixels kept, no GAN loss", "pix2pix-inpaint-mnist", [KEEP, NO_GAN]),
     # the hole's size sets how much of the digit is left to guess
@@ -204,12 +209,19 @@ def score(name: str, cfg: C.Config, run: RunDir) -> dict:
 
 def measure(section: str, label: str, preset: str, seed: int, minutes: float | None, overrides: list[str],
             runs: Path, with_picture: bool) -> dict:
-    """Train one run, score it, save its picture when asked; return its raw line."""
+    """Train one run, score it, save its picture when asked; return its raw line. A run of the same
+    settings that a killed command left in ``runs`` is continued from its last checkpoint."""
     cfg = configure(preset, seed, minutes, overrides)
-    run = RunDir.create(runs / f"{section}-{label}-seed{seed}".replace(" ", "_").replace("/", "_"), preset)
+    run = RunDir(runs / run_name(section, label, minutes, overrides, seed))
+    resume = run.has_checkpoint()
+    if resume and run.read_config().to_dict() != cfg.to_dict():
+        raise SystemExit(f"{run.path} holds a run of other settings than {label!r} (seed {seed}); "
+                         "move it away or choose another --runs")
+    run = run if resume else RunDir.create(run.path, preset)
     t0 = time.perf_counter()
-    result = train(cfg, run, verbose=False)
-    train_s = time.perf_counter() - t0
+    result = train(cfg, run, resume=resume, verbose=False)
+    # a continued run's minutes are its training steps' own time, the interrupted part included
+    train_s = run.load_checkpoint()["train_seconds"] if resume else time.perf_counter() - t0
     if result.interrupted:  # a run stopped short would stand on the page as if it had trained its length
         raise SystemExit(f"{label} (seed {seed}) was stopped at step {result.step}; not recorded. "
                          "Run the same command again to measure it.")
@@ -217,6 +229,13 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
     if with_picture:
         save_picture(run, picture(section, label))
     return raw_line(section, label, preset, seed, minutes, overrides, train_s, run, values)
+
+
+def run_name(section: str, label: str, minutes: float | None, overrides: list[str], seed: int) -> str:
+    """A run's folder: the same label trained to another length is another folder."""
+    steps = [o.split("=", 1)[1] for o in overrides if o.startswith("train.steps=")]
+    length = f"{steps[-1]}steps" if steps else f"{minutes:g}min" if minutes else "full"
+    return f"{section}-{label}-{length}-seed{seed}".replace(" ", "_").replace("/", "_")
 
 
 def floor(section: str, preset: str) -> dict:
@@ -318,9 +337,10 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         steps, minutes = ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
         # An unpaired (cycle) preset has no twin: without its adversarial loss nothing pulls its
         # outputs toward the other domain (cycle and identity losses alone are met by the identity map).
-        paired = [p for p in TRANSLATION_PRESETS if presets.config(p).pair.kind != "unpaired"]
-        twins = [(p + TWIN, p, [NO_GAN, *steps], minutes) for p in paired]
-        return [(p, p, steps, minutes) for p in TRANSLATION_PRESETS] + twins
+        rows = [(p, p, []) for p in TRANSLATION_PRESETS] + TRANSLATION_EXTRA
+        twins = [(label + TWIN, p, [*sets, NO_GAN, *steps], minutes) for label, p, sets in rows
+                 if presets.config(p).pair.kind != "unpaired"]
+        return [(label, p, [*sets, *steps], minutes) for label, p, sets in rows] + twins
     raise SystemExit(f"unknown section {section!r}")
 
 
@@ -397,24 +417,25 @@ def image(section: str, label: str) -> str:
 
 
 def twin_order(line: dict) -> tuple:
-    """Translation rows: preset by preset as the section lists them, each length's GAN run above its twin."""
+    """Translation rows: preset by preset as the section lists them, each length's preset above its
+    variants, and each GAN run above its twin."""
     known = line["preset"] in TRANSLATION_PRESETS
     return (TRANSLATION_PRESETS.index(line["preset"]) if known else len(TRANSLATION_PRESETS), line["steps"],
-            line["label"].endswith(TWIN))
+            line["label"].removesuffix(TWIN) != line["preset"], line["label"].endswith(TWIN))
 
 
 def side_by_side(lines: list[dict]) -> list[str]:
-    """Each translation preset's seed-0 grid beside its twin's (source | output | target), at the length
-    of the latest seed-0 run whose picture is kept."""
-    rows = ["| preset | with the adversarial loss | pixel and content losses only |", "| --- | --- | --- |"]
-    for preset in dict.fromkeys(line["preset"] for line in lines):
+    """Each translation preset's (and variant's) seed-0 grid beside its twin's (source | output | target),
+    at the length of the latest seed-0 run whose picture is kept."""
+    rows = ["| run | with the adversarial loss | pixel and content losses only |", "| --- | --- | --- |"]
+    for base in dict.fromkeys(line["label"].removesuffix(TWIN) for line in lines):
         cells = []
-        for label in (preset, preset + TWIN):
+        for label in (base, base + TWIN):
             seed0 = [d for d in lines if d["label"] == label and d["seed"] == 0]
             shown = picture("translation", label).exists() and seed0
             cells.append(f"{image('translation', label)}<br>{seed0[-1]['steps']} G steps" if shown else "")
         if any(cells):
-            rows.append(f"| `{preset}` | " + " | ".join(cells) + " |")
+            rows.append(f"| `{base}` | " + " | ".join(cells) + " |")
     return rows + [""] if len(rows) > 2 else []
 
 

@@ -109,7 +109,39 @@ def test_a_section_run_trains_scores_records_and_keeps_seed_0s_picture(results, 
     assert [(d["label"], d["seed"], d["steps"]) for d in lines] == [("r1-toy-ring", 0, 40), ("r1-toy-ring", 1, 40)]
     assert all(0 <= d["modes_captured"] <= 8 for d in lines)
     assert results.picture("toy", "r1-toy-ring").exists()  # seed 0's; seed 1 adds no picture of its own
-    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["toy-r1-toy-ring-seed0", "toy-r1-toy-ring-seed1"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["toy-r1-toy-ring-full-seed0",
+                                                                     "toy-r1-toy-ring-full-seed1"]
+
+
+def test_a_run_a_killed_command_left_is_continued_not_started_again(results, monkeypatch, tmp_path):
+    from gankit.train.trainer import Trainer
+
+    real = results.configure
+    monkeypatch.setattr(results, "configure", lambda name, seed, minutes, overrides=(): real(
+        name, seed, minutes, [*overrides, "train.steps=40", "log.every=10", "checkpoint.every=10"]))
+    args = results.argparse.Namespace(full=True, minutes=10.0, seeds=[0], runs=str(tmp_path / "runs"),
+                                      only=["r1-toy-ring"], steps=None)
+    # the command killed after step 20: its folder holds the config and a checkpoint there
+    cfg = results.configure("r1-toy-ring", 0, None)
+    folder = tmp_path / "runs" / results.run_name("toy", "r1-toy-ring", None, [], 0)
+    with monkeypatch.context() as m:
+        m.setattr(Trainer, "over_budget", property(lambda self: self.step >= 20))
+        results.train(cfg, results.RunDir.create(folder, "r1-toy-ring"), verbose=False)
+    steps = []
+    step = Trainer.train_step
+    monkeypatch.setattr(Trainer, "train_step", lambda self: steps.append(self.step) or step(self))
+
+    results.run_section("toy", args)  # the same command again
+    assert steps[0] == 20 and len(steps) == 20  # continued from step 20, not from 0
+    (line,) = results.done("toy")
+    assert line["steps"] == 40 and line["train_s"] > 0
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
+
+    (tmp_path / "raw" / "toy.jsonl").unlink()  # a folder of other settings is not taken for the run
+    monkeypatch.setattr(results, "configure", lambda name, seed, minutes, overrides=(): real(
+        name, seed, minutes, [*overrides, "train.steps=40", "optim.lr_g=1e-3"]))
+    with pytest.raises(SystemExit, match="holds a run of other settings"):
+        results.run_section("toy", args)
 
 
 def test_translation_rows_put_each_twin_under_its_gan_and_pictures_side_by_side(results):
@@ -135,10 +167,34 @@ def test_translation_rows_put_each_twin_under_its_gan_and_pictures_side_by_side(
     assert not any(r.startswith("| `pix2pix-inpaint-mnist` | ![") for r in page.splitlines())  # no picture kept
 
 
+def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(results):
+    def t(label, seed):
+        return {"section": "translation", "label": label, "preset": "pix2pix-inpaint-mnist", "seed": seed,
+                "minutes": None, "overrides": [], "machine": "a test CPU, 1 threads", "train_s": 60.0,
+                "epochs": 1.0, "steps": 1500, "model/fid": 100.0}
+    preset, variant = "pix2pix-inpaint-mnist", "pix2pix-inpaint-mnist, whole image repainted"
+    for label in (variant, variant + results.TWIN, preset + results.TWIN, preset):  # measured in this order
+        results.record("translation", t(label, 0))
+        path = results.picture("translation", label)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+    page = results.render()
+    rows = [r.split("|")[1].strip() for r in page.splitlines() if r.startswith("| `") and "![" not in r]
+    assert rows == [f"`{preset}`", f"`{preset}, no GAN loss`", f"`{variant}`", f"`{variant}, no GAN loss`"]
+    pair = next(r for r in page.splitlines() if r.startswith(f"| `{variant}` | !["))
+    assert "whole-image-repainted.png)" in pair and "whole-image-repainted-no-gan-loss.png)" in pair
+
+    args = results.argparse.Namespace(full=False, minutes=None, steps=1500)
+    jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
+    assert jobs[variant] == [results.REPAINT, "train.steps=1500"]
+    assert jobs[variant + results.TWIN] == [results.REPAINT, results.NO_GAN, "train.steps=1500"]
+    assert jobs[preset + results.TWIN] == [results.NO_GAN, "train.steps=1500"]
+
+
 def test_a_run_stopped_short_is_not_recorded(results, monkeypatch, tmp_path):
     from gankit.train.loop import Result
 
-    monkeypatch.setattr(results, "train", lambda cfg, run, verbose: Result(run, 7, 1500, interrupted=True))
+    monkeypatch.setattr(results, "train", lambda cfg, run, **kw: Result(run, 7, 1500, interrupted=True))
     monkeypatch.setattr(results, "score", lambda *a: pytest.fail("a stopped run is not scored"))
     args = results.argparse.Namespace(full=False, minutes=10.0, seeds=[0], runs=str(tmp_path / "runs"), steps=1500,
                                       only=["pix2pix-inpaint-mnist"])
@@ -155,7 +211,7 @@ def test_the_translation_search_runs_seed_0_at_one_length(results, monkeypatch):
     results.run_section("translation-search", args)
     assert len(ran) == len(results.TRANSLATION_SEARCH) and {seed for _, seed, _ in ran} == {0}
     assert all(sets[-1] == "train.steps=1500" for _, _, sets in ran)
-    assert ("inpaint, L1 weight 10", 0, ["translate.pixel_weight=10", "train.steps=1500"]) in ran
+    assert ("inpaint, L1 weight 10", 0, ["translate.pixel_weight=10", results.REPAINT, "train.steps=1500"]) in ran
     for label, preset, sets, _ in results.jobs("translation-search", args):  # every trial is a valid config
         assert results.configure(preset, 0, None, sets).train.steps == 1500
 
