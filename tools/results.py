@@ -214,9 +214,10 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
     cfg = configure(preset, seed, minutes, overrides)
     run = RunDir(runs / run_name(section, label, minutes, overrides, seed))
     resume = run.has_checkpoint()
-    if resume and run.read_config().to_dict() != cfg.to_dict():
-        raise SystemExit(f"{run.path} holds a run of other settings than {label!r} (seed {seed}); "
-                         "move it away or choose another --runs")
+    differ = C.differing_keys(run.read_config().to_dict(), cfg.to_dict()) if resume else []
+    if differ:
+        raise SystemExit(f"{run.path} holds a run of other settings than {label!r} (seed {seed}: "
+                         f"{', '.join(differ[:5])} differ); move it away or choose another --runs")
     run = run if resume else RunDir.create(run.path, preset)
     t0 = time.perf_counter()
     result = train(cfg, run, resume=resume, verbose=False)

@@ -322,7 +322,7 @@ def auto_resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:
     run = RunDir.open(args.out)
     saved = run.read_config().to_dict()
     free = {FLAG_KEYS[f] for f in RESUMABLE} | {"train.steps"}
-    differ = [k for k in C.all_keys() if k not in free and _get(asked, k) != _get(saved, k)]
+    differ = [k for k in C.differing_keys(asked, saved) if k not in free]
     if differ:
         raise ConfigError(f"--auto-resume: the run in {args.out} was started with another config "
                           f"({', '.join(differ[:5])} differ); choose another --out, or --resume {args.out}")
@@ -331,12 +331,6 @@ def auto_resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:
         if getattr(args, flag) is not None:
             data = C.set_key(data, FLAG_KEYS[flag], getattr(args, flag))
     return run, C.from_dict(data)
-
-
-def _get(data: dict[str, Any], key: str) -> Any:
-    for part in key.split("."):
-        data = data[part]
-    return data
 
 
 def resumed_config(args: argparse.Namespace) -> tuple[Any, Any]:

@@ -465,6 +465,16 @@ def all_keys(cls: type = Config, prefix: str = "") -> list[str]:
     return keys
 
 
+def differing_keys(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
+    """The dotted keys whose values differ between two resolved configs (``Config.to_dict()``), in config order."""
+    def get(data: dict[str, Any], key: str) -> Any:
+        for part in key.split("."):
+            data = data[part]
+        return data
+
+    return [k for k in all_keys() if get(a, k) != get(b, k)]
+
+
 def describe_keys(cls: type = Config, prefix: str = "") -> list[tuple[str, Any, str]]:
     """(key, default, meaning) for every key: the config reference."""
     rows = []
