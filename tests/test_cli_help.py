@@ -24,7 +24,8 @@ COMMANDS = commands(build_parser())
 
 def test_the_commands_are_all_found() -> None:
     found = {path[0] for path in COMMANDS if path}
-    assert {"train", "sample", "evaluate", "report", "interpolate", "export", "translate", "enhance", "list"} <= found
+    assert {"train", "sample", "evaluate", "report", "interpolate", "export", "blend", "translate", "enhance",
+            "list"} <= found
 
 
 @pytest.mark.parametrize("path", COMMANDS, ids=lambda path: " ".join(path) or "gankit")

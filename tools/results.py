@@ -19,6 +19,8 @@ in --runs continues from its last checkpoint, so an interrupted command goes on 
   translation  the translation and enhancement presets, each beside its pixel-loss twin
   translation-search  what was tried to make the adversarial loss pay on inpainting and
                super-resolution (seed 0, 1,500 steps each)
+  translation-blend  ESRGAN's network interpolation: the GAN's and its twin's weights blended
+               (gankit blend), scored at each alpha; the two runs are the translation section's
 
 Budgets: ``--minutes`` of training steps per run (train.max_minutes; evaluation excluded)
 on a CPU; ``--full`` trains each preset to its own length (its epochs), as a GPU allows.
@@ -32,6 +34,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -46,6 +49,7 @@ from gankit import presets, viz
 from gankit.metrics import compute
 from gankit.metrics.protocol import Reference, evaluate, parse_metrics
 from gankit.run import RunDir
+from gankit.run.blend import blend
 from gankit.train.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +77,10 @@ KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
 REPAINT = "model.keep_known=false"  # inpainting as first shipped: G repaints every pixel
 # Translation rows past the presets, each beside its own twin
 TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-inpaint-mnist", [REPAINT])]
+# ESRGAN's network interpolation (Wang et al. 2018, section 3.4): the GAN's share alpha of every
+# weight, the rest its twin's; 0 is the twin and 1 the GAN, each as the translation section scores it
+BLEND_PRESETS = ["esrgan-sr4-fashion"]
+BLEND_ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "cgan-projection-mnist"]
 # mnist-fast without its k-means clusters of the train images (what the self-conditioning buys)
 NO_CLUSTERS = ["model.conditioning=none", "model.clusters=0"]
@@ -159,6 +167,8 @@ TRANSLATION_SEARCH = [
     ("sr4, 1e-2 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-2", "translate.warmup_steps=0"]),
     ("sr4, 1e-1 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-1", "translate.warmup_steps=0"]),
 ]
+TRANSLATION_HELD_OUT = 5000  # test pairs a translation run is scored on
+
 # The row each generated row is read against: real training images scored as if generated,
 # with the section's protocol (sampling noise and the data's own class balance set it).
 REAL = "real images (train split)"
@@ -198,7 +208,7 @@ def score(name: str, cfg: C.Config, run: RunDir) -> dict:
     if hasattr(sampler, "translate"):
         from gankit.metrics.translation import evaluate_translation
 
-        result = evaluate_translation(sampler, cfg, n=5000, seed=0)
+        result = evaluate_translation(sampler, cfg, n=TRANSLATION_HELD_OUT, seed=0)
         return {"steps": sampler.step, **{f"{col}/{k}": v for col, values in result["metrics"].items()
                                           for k, v in values.items() if not isinstance(v, str)}}
     e = cfg.eval
@@ -209,8 +219,21 @@ def score(name: str, cfg: C.Config, run: RunDir) -> dict:
 
 def measure(section: str, label: str, preset: str, seed: int, minutes: float | None, overrides: list[str],
             runs: Path, with_picture: bool) -> dict:
-    """Train one run, score it, save its picture when asked; return its raw line. A run of the same
-    settings that a killed command left in ``runs`` is continued from its last checkpoint."""
+    """Train one run, score it, save its picture when asked; return its raw line."""
+    if section == "translation-blend":
+        return measure_blend(label, preset, seed, minutes, overrides, runs, with_picture)
+    cfg, run, train_s = trained(section, label, preset, seed, minutes, overrides, runs)
+    values = score(preset, cfg, run)
+    if with_picture:
+        save_picture(run, picture(section, label))
+    return raw_line(section, label, preset, seed, minutes, overrides, train_s, run, values)
+
+
+def trained(section: str, label: str, preset: str, seed: int, minutes: float | None, overrides: list[str],
+            runs: Path) -> tuple[C.Config, RunDir, float]:
+    """One run trained to its length in ``runs``: its config, folder and training seconds. A run of the
+    same settings that a killed command left there is continued from its last checkpoint (a finished
+    one only read)."""
     cfg = configure(preset, seed, minutes, overrides)
     run = RunDir(runs / run_name(section, label, minutes, overrides, seed))
     resume = run.has_checkpoint()
@@ -226,10 +249,45 @@ def measure(section: str, label: str, preset: str, seed: int, minutes: float | N
     if result.interrupted:  # a run stopped short would stand on the page as if it had trained its length
         raise SystemExit(f"{label} (seed {seed}) was stopped at step {result.step}; not recorded. "
                          "Run the same command again to measure it.")
-    values = score(preset, cfg, run)
-    if with_picture:
-        save_picture(run, picture(section, label))
-    return raw_line(section, label, preset, seed, minutes, overrides, train_s, run, values)
+    return cfg, run, train_s
+
+
+def blend_label(preset: str, alpha: float) -> str:
+    return f"{preset}, alpha {alpha:g}"
+
+
+def measure_blend(label: str, preset: str, seed: int, minutes: float | None, overrides: list[str], runs: Path,
+                  with_picture: bool) -> dict:
+    """The blend of ``preset``'s GAN and twin at ``label``'s alpha, scored; the two runs are the translation
+    section's own folders in ``runs``, trained there first when missing. Its minutes are both trainings'."""
+    alpha = float(label.rsplit(" ", 1)[1])
+    _, gan, gan_s = trained("translation", preset, preset, seed, minutes, overrides, runs)
+    _, twin, twin_s = trained("translation", preset + TWIN, preset, seed, minutes, [NO_GAN, *overrides], runs)
+    out = runs / run_name("translation-blend", label, minutes, overrides, seed)
+    if out.exists():  # a blend left by a killed command: remade in seconds
+        shutil.rmtree(out)
+    mixed = blend(twin.path, gan.path, alpha, out)
+    values = score(preset, mixed.read_config(), mixed)
+    if with_picture and alpha == BLEND_ALPHAS[-1]:
+        save_blend_picture(preset, seed, minutes, overrides, runs)
+    return {**raw_line("translation-blend", label, preset, seed, minutes, overrides, gan_s + twin_s, gan, values),
+            "alpha": alpha}
+
+
+def save_blend_picture(preset: str, seed: int, minutes: float | None, overrides: list[str], runs: Path,
+                       n: int = 8) -> None:
+    """One held-out test image a row: the input (enlarged) | the blend at each alpha | the real image."""
+    from gankit.metrics.translation import held_out
+
+    models = [gankit.load(runs / run_name("translation-blend", blend_label(preset, a), minutes, overrides, seed))
+              for a in BLEND_ALPHAS]
+    data = held_out(models[0].config, n, seed=0)
+    outputs = [m.translate(data["sources"]) for m in models]  # each uint8 [n, C, H, W]
+    shape = tuple(outputs[0].shape[1:])
+    columns = [viz.as_target(data["sources"], shape), *outputs, data["targets"]]
+    path = picture("translation-blend", preset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    viz.save_grid(torch.stack(columns, 1).flatten(0, 1), path, nrow=len(columns))
 
 
 def run_name(section: str, label: str, minutes: float | None, overrides: list[str], seed: int) -> str:
@@ -342,6 +400,9 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         twins = [(label + TWIN, p, [*sets, NO_GAN, *steps], minutes) for label, p, sets in rows
                  if presets.config(p).pair.kind != "unpaired"]
         return [(label, p, [*sets, *steps], minutes) for label, p, sets in rows] + twins
+    if section == "translation-blend":  # at the translation section's lengths: --steps N or --full
+        steps, minutes = ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
+        return [(blend_label(p, a), p, steps, minutes) for p in BLEND_PRESETS for a in BLEND_ALPHAS]
     raise SystemExit(f"unknown section {section!r}")
 
 
@@ -460,7 +521,11 @@ def render() -> str:
             parts += table(lines, columns, published) + [""] + side_by_side(lines)
             continue
         parts += table(lines, columns, published) + [""]
-        if section not in SEARCHES:
+        if section == "translation-blend":  # one picture a preset: the input, each alpha, the real image
+            shown = dict.fromkeys(line["preset"] for line in lines)
+            caption = " | ".join(["input", *(f"alpha {a:g}" for a in BLEND_ALPHAS), "real"])
+            parts += [f"**{p}**: {caption}\n\n{image(section, p)}\n" for p in shown if picture(section, p).exists()]
+        elif section not in SEARCHES:
             labels = dict.fromkeys(line["label"] for line in lines)
             parts += [f"**{lab}**\n\n{image(section, lab)}\n" for lab in labels if picture(section, lab).exists()]
     parts += ["## Reproducing this page", "", "```bash", "python tools/results.py all", "```", ""]
@@ -486,6 +551,8 @@ SECTIONS = [
     ("fast", "The fast CPU recipe: 30 minutes", IMAGE_COLUMNS, None),
     ("translation", "Translation and enhancement", TRANSLATION_COLUMNS, None),
     ("translation-search", "Translation and enhancement: the search", TRANSLATION_COLUMNS[:7], None),
+    ("translation-blend", "Translation and enhancement: network interpolation",
+     ["alpha", "model/fid", "model/psnr", "model/ssim", "model/accuracy"], None),
 ]
 SECTION_TEXT = {s: (ROOT / "tools" / "results_text" / f"{s}.md").read_text()
                 if (ROOT / "tools" / "results_text" / f"{s}.md").exists() else "" for s, *_ in SECTIONS}

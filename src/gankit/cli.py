@@ -54,6 +54,17 @@ def positive_float(text: str) -> float:
     return value
 
 
+def unit_fraction(text: str) -> float:
+    """A number from 0 to 1, ends included."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def positive_floats(text: str) -> list[float]:
     """'0.5,0.7,1' -> [0.5, 0.7, 1.0], each a finite number > 0."""
     return [positive_float(part.strip()) for part in text.split(",")]
@@ -189,6 +200,17 @@ def build_parser() -> Parser:
     x.add_argument("--out", metavar="FILE", required=True, help="e.g. generator.onnx or generator.pt")
     checkpoint_option(x)
     x.set_defaults(func=cmd_export, parser=x)
+
+    b = sub.add_parser("blend", help="blend two runs' generators weight by weight (ESRGAN's network interpolation)",
+                       description="Write a run whose generator is (1 - alpha) * RUN_A + alpha * RUN_B, weight by "
+                       "weight: between a pixel-loss run (A) and its GAN (B) alpha trades fidelity (PSNR) for "
+                       "texture, with no training. The two runs must share model.* and pair.*.")
+    b.add_argument("run_a", metavar="RUN_A", help="the generator at alpha 0 (e.g. the translate.adv_weight=0 twin)")
+    b.add_argument("run_b", metavar="RUN_B", help="the generator at alpha 1 (e.g. the GAN); its config is kept")
+    b.add_argument("--alpha", type=unit_fraction, required=True, help="the weight of RUN_B, from 0 to 1")
+    b.add_argument("--out", metavar="DIR", required=True, help="the new run folder (must not exist, or be empty)")
+    checkpoint_option(b)
+    b.set_defaults(func=cmd_blend, parser=b)
 
     tr = sub.add_parser("translate", aliases=["enhance"],
                         help="run a translation or enhancement model on image files or folders",
@@ -379,17 +401,28 @@ def report(result: Any, quiet: bool) -> int:
 # ---------------------------------------------------------------------------
 
 
+def noise_sampler(args: argparse.Namespace) -> Any:
+    """The run's generator for the commands that draw from noise (sample, interpolate): a usage error
+    for a translation run, whose generator takes images."""
+    import gankit
+
+    sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    if not hasattr(sampler, "sample"):
+        args.parser.error(f"{args.run_dir} is a translation or enhancement run: its generator takes images, not "
+                          f"noise; use gankit translate {args.run_dir} INPUT... --out DIR")
+    return sampler
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
-    import gankit
     from gankit import atomic, viz
 
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"sample-seed{args.seed}.png"
     if out.suffix not in (".png", ".npy"):
         args.parser.error(f"--out {out}: the file must end in .png (a grid) or .npy (an array)")
-    sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    sampler = noise_sampler(args)
     k, n, nrow, labels = sampler.num_classes, args.n, None, None
     if args.klass is not None:
         if not k:
@@ -485,13 +518,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
-    import gankit
     from gankit import viz
 
     out = Path(args.out)
     if out.suffix not in (".gif", ".png"):
         args.parser.error(f"--out {out}: the file must end in .gif (an animation) or .png (a grid)")
-    sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    sampler = noise_sampler(args)
     if args.klass is not None and not (sampler.num_classes and args.klass < sampler.num_classes):
         k = sampler.num_classes
         args.parser.error(f"--class {args.klass}: " + (f"expected a class in 0..{k - 1}" if k else
@@ -519,6 +551,14 @@ def cmd_translate(args: argparse.Namespace) -> int:
     if skipped:
         first = next(iter(skipped.values()))
         print(f"skipped {len(skipped)} unusable image(s), e.g. {first}", file=sys.stderr)
+    return 0
+
+
+def cmd_blend(args: argparse.Namespace) -> int:
+    from gankit.run.blend import blend
+
+    run = blend(args.run_a, args.run_b, args.alpha, args.out, checkpoint=args.checkpoint)
+    print(f"wrote {run.path}: {1 - args.alpha:g} x {args.run_a} + {args.alpha:g} x {args.run_b}")
     return 0
 
 

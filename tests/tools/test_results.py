@@ -244,3 +244,38 @@ def test_the_floor_scores_real_training_images_once_and_stands_above_the_runs(re
     rows = [r for r in results.render().split("## Stacked MNIST")[1].splitlines() if r.startswith("| `")]
     assert rows[0].startswith(f"| `{results.REAL}` | 1 |  |  |  | ")
     assert rows[1].startswith("| `pacdcgan-stacked-mnist` |")
+
+
+def test_the_blend_section_scores_each_alpha_between_the_twin_and_the_gan(results, monkeypatch, tmp_path,
+                                                                        fashion_root):
+    real = results.configure
+    monkeypatch.setattr(results, "configure", lambda name, seed, minutes, overrides=(): real(
+        name, seed, minutes, [*overrides, f"data.root={fashion_root}", "data.subset=256", "model.width=8",
+                              "model.blocks=1", "translate.warmup_steps=0"]))
+    monkeypatch.setattr(results, "TRANSLATION_HELD_OUT", 200)
+    monkeypatch.setattr(results, "BLEND_ALPHAS", (0.0, 0.5, 1.0))
+    args = results.argparse.Namespace(full=False, minutes=10.0, seeds=[0], runs=str(tmp_path / "runs"),
+                                      only=None, steps=3)
+    results.run_section("translation-blend", args)
+
+    lines = results.done("translation-blend")
+    assert [d["alpha"] for d in lines] == list(results.BLEND_ALPHAS)
+    assert all(d["steps"] == 3 and d["overrides"] == ["train.steps=3"] for d in lines)
+    # the ends are the runs themselves: alpha 0 scores as the twin does, alpha 1 as the GAN
+    runs = tmp_path / "runs"
+    for alpha, label in ((0.0, "esrgan-sr4-fashion, no GAN loss"), (1.0, "esrgan-sr4-fashion")):
+        folder = runs / results.run_name("translation", label, None, ["train.steps=3"], 0)
+        run = results.RunDir.open(folder)
+        alone = results.score("esrgan-sr4-fashion", run.read_config(), run)
+        (blended,) = [d for d in lines if d["alpha"] == alpha]
+        assert blended["model/psnr"] == alone["model/psnr"] and blended["model/fid"] == alone["model/fid"]
+    assert len({d["model/psnr"] for d in lines}) > 1  # the GAN and its twin trained apart
+    # one picture: 8 held-out images a row of input | 3 alphas | real, 28 px + 2 px padding, twice as large
+    from PIL import Image
+
+    size = Image.open(results.picture("translation-blend", "esrgan-sr4-fashion")).size
+    assert size == (2 * (5 * 30 + 2), 2 * (8 * 30 + 2))
+    page = results.render()
+    assert "## Translation and enhancement: network interpolation" in page
+    assert "| `esrgan-sr4-fashion, alpha 0.5` | 1 | 3 |" in page
+    assert "images/results/translation-blend/esrgan-sr4-fashion.png" in page

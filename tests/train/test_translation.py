@@ -168,6 +168,14 @@ def test_translate_refuses_noise_generators_and_missing_inputs(tmp_path, capsys,
     assert e.value.code == 2 and "use gankit sample" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", [["sample"], ["interpolate", "--out", "walk.gif"]])
+def test_noise_commands_refuse_a_translation_run_in_one_line(trained, capsys, command):
+    with pytest.raises(SystemExit) as e:
+        main([command[0], str(trained["gan"]), *command[1:]])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "takes images, not noise; use gankit translate" in err and "Traceback" not in err
+
+
 def test_a_keep_known_run_fills_only_the_holes_of_the_images_it_translates(mnist_root, tmp_path):
     run = RunDir.create(tmp_path / "run", "r")
     train(translation_config(mnist_root, model__keep_known=True, train__steps=4), run, verbose=False)
