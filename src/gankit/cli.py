@@ -458,11 +458,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     psis = args.truncation or []
     sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    if isinstance(sampler, Translator):
+        return evaluate_translation_run(sampler, args)
     own = sampler.config.eval  # the run's own evaluation settings fill what the command line leaves out
     args.n, args.real_n = args.n or own.n, args.real_n or own.real_n
     args.split, args.evaluator = args.split or own.split, args.evaluator or own.evaluator
-    if isinstance(sampler, Translator):
-        return evaluate_translation_run(sampler, args)
     if args.compare:
         args.parser.error("--compare is for translation and enhancement runs")
     metrics = parse_metrics(args.metrics or own.metrics)
@@ -488,6 +488,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def evaluate_translation_run(translator: Any, args: argparse.Namespace) -> int:
     """gankit evaluate on a translation or enhancement run: see gankit.metrics.translation."""
+    import dataclasses
     import json
 
     import gankit
@@ -495,11 +496,18 @@ def evaluate_translation_run(translator: Any, args: argparse.Namespace) -> int:
     from gankit.metrics.translation import evaluate_translation, format_translation
     from gankit.run import RunDir
 
+    for flag, value in (("--metrics", args.metrics), ("--truncation", args.truncation), ("--real-n", args.real_n)):
+        if value:  # the held-out pairs set the protocol; these options belong to sampling from noise
+            args.parser.error(f"{flag} is for runs that generate from noise; a translation run is scored on --n "
+                              "held-out pairs (PSNR, SSIM, FID/KID against the next n real images, accuracy)")
     compare = gankit.load(args.compare, device=args.device) if args.compare else None
     if compare is not None and not hasattr(compare, "translate"):
         args.parser.error(f"--compare {args.compare}: not a translation or enhancement run")
-    result = evaluate_translation(translator, translator.config, n=args.n, seed=args.seed, evaluator=args.evaluator,
-                                  compare=compare)
+    cfg = translator.config  # its own evaluation settings, but for the split and data folder asked for
+    cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, split=args.split or cfg.eval.split),
+                              data=dataclasses.replace(cfg.data, root=args.data_root or cfg.data.root))
+    result = evaluate_translation(translator, cfg, n=args.n or cfg.eval.n, seed=args.seed,
+                                  evaluator=args.evaluator or cfg.eval.evaluator, compare=compare)
     result["protocol"]["run"] = {"path": str(args.run_dir), "checkpoint": args.checkpoint, "step": translator.step,
                                  "compare": str(args.compare) if args.compare else None}
     print(format_translation(result))

@@ -195,3 +195,13 @@ def test_keep_known_without_holes_to_fill_is_a_config_error(mnist_root, tmp_path
     with pytest.raises(C.ConfigError, match="model.keep_known fills the holes"):
         train(translation_config(mnist_root, model__keep_known=True, **sets), RunDir.create(tmp_path / "r", "r"),
               verbose=False)
+
+
+def test_evaluate_reads_the_split_asked_for_and_refuses_options_of_noise_runs(trained, capsys):
+    assert main(["evaluate", str(trained["gan"]), "--n", "50", "--split", "train"]) == 0
+    assert "held-out mnist/train pairs" in capsys.readouterr().out
+    assert json.loads((trained["gan"] / "evaluation.json").read_text())["protocol"]["split"] == "train"
+    for option in (["--truncation", "0.5"], ["--metrics", "fid"], ["--real-n", "100"]):
+        with pytest.raises(SystemExit) as e:
+            main(["evaluate", str(trained["gan"]), "--n", "50", *option])
+        assert e.value.code == 2 and f"{option[0]} is for runs that generate from noise" in capsys.readouterr().err
