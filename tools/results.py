@@ -261,8 +261,10 @@ def measure_blend(label: str, preset: str, seed: int, minutes: float | None, ove
     """The blend of ``preset``'s GAN and twin at ``label``'s alpha, scored; the two runs are the translation
     section's own folders in ``runs``, trained there first when missing. Its minutes are both trainings'."""
     alpha = float(label.rsplit(" ", 1)[1])
-    _, gan, gan_s = trained("translation", preset, preset, seed, minutes, overrides, runs)
-    _, twin, twin_s = trained("translation", preset + TWIN, preset, seed, minutes, [NO_GAN, *overrides], runs)
+    _, gan, _ = trained("translation", preset, preset, seed, minutes, overrides, runs)
+    _, twin, _ = trained("translation", preset + TWIN, preset, seed, minutes, [NO_GAN, *overrides], runs)
+    # both runs' training steps' own time, the same whether they were trained now or before
+    seconds = sum(run.load_checkpoint()["train_seconds"] for run in (gan, twin))
     out = runs / run_name("translation-blend", label, minutes, overrides, seed)
     if out.exists():  # a blend left by a killed command: remade in seconds
         shutil.rmtree(out)
@@ -270,7 +272,7 @@ def measure_blend(label: str, preset: str, seed: int, minutes: float | None, ove
     values = score(preset, mixed.read_config(), mixed)
     if with_picture and alpha == BLEND_ALPHAS[-1]:
         save_blend_picture(preset, seed, minutes, overrides, runs)
-    return {**raw_line("translation-blend", label, preset, seed, minutes, overrides, gan_s + twin_s, gan, values),
+    return {**raw_line("translation-blend", label, preset, seed, minutes, overrides, seconds, gan, values),
             "alpha": alpha}
 
 
@@ -374,6 +376,11 @@ def listed(presets: list[str], trials: list[tuple[str, str, list[str]]] = (),
     return [(p, p, [], minutes) for p in presets] + [(label, p, sets, minutes) for label, p, sets in trials]
 
 
+def translation_length(args: argparse.Namespace, minutes: float | None) -> tuple[list[str], float | None]:
+    """The translation sections' length: --steps N G steps (the overrides), else the budget or --full."""
+    return ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
+
+
 def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[str], float | None]]:
     """(label, preset, overrides, minutes) of every run of a section."""
     minutes = None if args.full else args.minutes
@@ -393,15 +400,15 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         steps = [f"train.steps={TRANSLATION_SEARCH_STEPS}"]
         return [(label, preset, [*sets, *steps], None) for label, preset, sets in TRANSLATION_SEARCH]
     if section == "translation":  # each paired preset beside its twin at the same number of steps
-        steps, minutes = ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
+        steps, minutes = translation_length(args, minutes)
         # An unpaired (cycle) preset has no twin: without its adversarial loss nothing pulls its
         # outputs toward the other domain (cycle and identity losses alone are met by the identity map).
         rows = [(p, p, []) for p in TRANSLATION_PRESETS] + TRANSLATION_EXTRA
         twins = [(label + TWIN, p, [*sets, NO_GAN, *steps], minutes) for label, p, sets in rows
                  if presets.config(p).pair.kind != "unpaired"]
         return [(label, p, [*sets, *steps], minutes) for label, p, sets in rows] + twins
-    if section == "translation-blend":  # at the translation section's lengths: --steps N or --full
-        steps, minutes = ([f"train.steps={args.steps}"], None) if args.steps else ([], minutes)
+    if section == "translation-blend":  # at the translation section's lengths
+        steps, minutes = translation_length(args, minutes)
         return [(blend_label(p, a), p, steps, minutes) for p in BLEND_PRESETS for a in BLEND_ALPHAS]
     raise SystemExit(f"unknown section {section!r}")
 
