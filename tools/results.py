@@ -559,7 +559,7 @@ SECTIONS = [
     ("translation", "Translation and enhancement", TRANSLATION_COLUMNS, None),
     ("translation-search", "Translation and enhancement: the search", TRANSLATION_COLUMNS[:7], None),
     ("translation-blend", "Translation and enhancement: network interpolation",
-     ["alpha", "model/fid", "model/psnr", "model/ssim", "model/accuracy"], None),
+     ["model/fid", "model/psnr", "model/ssim", "model/accuracy"], None),
 ]
 SECTION_TEXT = {s: (ROOT / "tools" / "results_text" / f"{s}.md").read_text()
                 if (ROOT / "tools" / "results_text" / f"{s}.md").exists() else "" for s, *_ in SECTIONS}
