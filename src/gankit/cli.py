@@ -44,25 +44,24 @@ positive_int = whole_number(positive)
 non_negative_int = whole_number(non_negative)
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
+def real_number(check: Callable[[float], str | None]) -> Callable[[str], float]:
+    """An argparse type: a number that passes ``check`` (a problem, or None)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        problem = check(value)
+        if problem:
+            raise argparse.ArgumentTypeError(f"{problem}, got {text}")
+        return value
+
+    return parse
 
 
-def unit_fraction(text: str) -> float:
-    """A number from 0 to 1, ends included."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
+positive_float = real_number(lambda v: None if 0 < v < float("inf") else "must be a finite number > 0")
+unit_fraction = real_number(lambda v: None if 0 <= v <= 1 else "must be between 0 and 1")
 
 
 def positive_floats(text: str) -> list[float]:
@@ -401,16 +400,20 @@ def report(result: Any, quiet: bool) -> int:
 # ---------------------------------------------------------------------------
 
 
-def noise_sampler(args: argparse.Namespace) -> Any:
-    """The run's generator for the commands that draw from noise (sample, interpolate): a usage error
-    for a translation run, whose generator takes images."""
+def load_run(args: argparse.Namespace, translation: bool) -> Any:
+    """The run's generator for a command that needs one kind: a Translator for translate, a Sampler
+    (noise in) for sample and interpolate; a usage error naming the command to use for the other kind."""
     import gankit
+    from gankit.translate import Translator
 
-    sampler = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
-    if not hasattr(sampler, "sample"):
+    loaded = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
+    if isinstance(loaded, Translator) and not translation:
         args.parser.error(f"{args.run_dir} is a translation or enhancement run: its generator takes images, not "
                           f"noise; use gankit translate {args.run_dir} INPUT... --out DIR")
-    return sampler
+    if translation and not isinstance(loaded, Translator):
+        args.parser.error(f"{args.run_dir} generates images from noise; translate needs a translation or "
+                          "enhancement run (e.g. --preset pix2pix-inpaint-mnist); use gankit sample")
+    return loaded
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -422,7 +425,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.run_dir) / "samples" / f"sample-seed{args.seed}.png"
     if out.suffix not in (".png", ".npy"):
         args.parser.error(f"--out {out}: the file must end in .png (a grid) or .npy (an array)")
-    sampler = noise_sampler(args)
+    sampler = load_run(args, translation=False)
     k, n, nrow, labels = sampler.num_classes, args.n, None, None
     if args.klass is not None:
         if not k:
@@ -531,7 +534,7 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix not in (".gif", ".png"):
         args.parser.error(f"--out {out}: the file must end in .gif (an animation) or .png (a grid)")
-    sampler = noise_sampler(args)
+    sampler = load_run(args, translation=False)
     if args.klass is not None and not (sampler.num_classes and args.klass < sampler.num_classes):
         k = sampler.num_classes
         args.parser.error(f"--class {args.klass}: " + (f"expected a class in 0..{k - 1}" if k else
@@ -547,13 +550,9 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
 
 
 def cmd_translate(args: argparse.Namespace) -> int:
-    import gankit
     from gankit.translate import translate_files
 
-    translator = gankit.load(args.run_dir, device=args.device, checkpoint=args.checkpoint)
-    if not hasattr(translator, "translate"):
-        args.parser.error(f"{args.run_dir} generates images from noise; translate needs a translation or "
-                          "enhancement run (e.g. --preset pix2pix-inpaint-mnist); use gankit sample")
+    translator = load_run(args, translation=True)
     written, skipped = translate_files(translator, args.inputs, args.out, tile=args.tile)
     print(f"wrote {len(written)} image(s) to {args.out}")
     if skipped:

@@ -51,7 +51,7 @@ def blend(run_a: str | Path, run_b: str | Path, alpha: float, out: str | Path, c
     if not 0.0 <= alpha <= 1.0:
         raise ConfigError(f"alpha must be between 0 (the first run's generator) and 1 (the second's), got {alpha}")
     target = RunDir(out)
-    if target.path.exists() and (not target.path.is_dir() or any(target.path.iterdir())):
+    if target.taken:  # not RunDir.create's message, which offers --resume
         raise CheckpointError(f"{target.path} already exists and is not empty; choose another --out")
     a, b = (run_generator.read(RunDir.open(run), checkpoint) for run in (run_a, run_b))
     check_compatible(a, b, run_a, run_b)
@@ -68,7 +68,7 @@ def blend(run_a: str | Path, run_b: str | Path, alpha: float, out: str | Path, c
         record = {"alpha": alpha, "run_a": str(Path(run_a).resolve()), "run_b": str(Path(run_b).resolve()),
                   "checkpoint": checkpoint, "formula": "(1 - alpha) * run_a + alpha * run_b"}
         atomic.write_text(tmp / RECORD, json.dumps(record, indent=2) + "\n")
-        if target.path.exists():  # an empty folder, which is taken
+        if target.path.exists():  # an empty folder, which may be used: make way for the rename
             target.path.rmdir()
         os.replace(tmp, target.path)
         atomic.fsync_dir(target.path.parent)
@@ -91,5 +91,4 @@ def check_compatible(a: run_generator.SavedGenerator, b: run_generator.SavedGene
         if x != y:
             raise ConfigError(f"{run_a} and {run_b} differ in {what} ({x} against {y}); they were trained on "
                               "different data and their generators do not blend")
-    if a.weights.keys() != b.weights.keys() or any(a.weights[k].shape != b.weights[k].shape for k in b.weights):
-        raise CheckpointError(f"{run_a} and {run_b}: their generators' tensors differ in names or shapes")
+    # the tensors' names and shapes then agree too: read() checked each file against this one network

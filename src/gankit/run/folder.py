@@ -57,6 +57,11 @@ class RunDir:
     def epoch_grids(self) -> list[Path]:
         return sorted(self.samples.glob("epoch-*.png"))
 
+    @property
+    def taken(self) -> bool:
+        """The path holds something: a file, or a folder that is not empty (an empty one may be used)."""
+        return self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir()))
+
     # creation and opening ---------------------------------------------------
     @classmethod
     def create(cls, out: str | Path | None, name: str, root: str | Path = "runs") -> RunDir:
@@ -67,7 +72,7 @@ class RunDir:
         """
         if out is not None:
             path = Path(out)
-            if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            if cls(path).taken:
                 raise CheckpointError(
                     f"{path} already exists and is not empty; continue it with --resume {path}, "
                     "or choose another --out"
