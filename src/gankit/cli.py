@@ -24,34 +24,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def whole_number(check: Callable[[Any], str | None]) -> Callable[[str], int]:
-    """An argparse type: a whole number that passes a config check (config.positive, config.non_negative)."""
+def checked_number(convert: Callable[[str], Any], expected: str,
+                   check: Callable[[Any], str | None]) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)`` that passes ``check`` (a problem, or None)."""
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> Any:
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        problem = check(value)
-        if problem:
-            raise argparse.ArgumentTypeError(f"{problem}, got {value}")
-        return value
-
-    return parse
-
-
-positive_int = whole_number(positive)
-non_negative_int = whole_number(non_negative)
-
-
-def real_number(check: Callable[[float], str | None]) -> Callable[[str], float]:
-    """An argparse type: a number that passes ``check`` (a problem, or None)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
         problem = check(value)
         if problem:
             raise argparse.ArgumentTypeError(f"{problem}, got {text}")
@@ -60,8 +41,16 @@ def real_number(check: Callable[[float], str | None]) -> Callable[[str], float]:
     return parse
 
 
-positive_float = real_number(lambda v: None if 0 < v < float("inf") else "must be a finite number > 0")
-unit_fraction = real_number(lambda v: None if 0 <= v <= 1 else "must be between 0 and 1")
+def whole_number(check: Callable[[Any], str | None]) -> Callable[[str], int]:
+    """A whole number that passes a config check (config.positive, config.non_negative)."""
+    return checked_number(int, "a whole number", check)
+
+
+positive_int = whole_number(positive)
+non_negative_int = whole_number(non_negative)
+positive_float = checked_number(float, "a number", lambda v: None if 0 < v < float("inf") else
+                                "must be a finite number > 0")
+unit_fraction = checked_number(float, "a number", lambda v: None if 0 <= v <= 1 else "must be between 0 and 1")
 
 
 def positive_floats(text: str) -> list[float]:
