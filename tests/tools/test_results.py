@@ -191,6 +191,17 @@ def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(resul
     assert jobs[preset + results.TWIN] == [results.NO_GAN, "train.steps=1500"]
 
 
+def test_the_fast_sections_late_settings_train_the_steps_its_30_minutes_made(results):
+    args = results.argparse.Namespace(full=False, minutes=10.0, steps=None)
+    jobs = results.jobs("fast", args)
+    budgets = {label: results.configure(preset, 0, minutes, sets).train for label, preset, sets, minutes in jobs}
+    assert budgets["mnist-fast"].max_minutes == 30 and budgets["mnist-fast"].steps is None
+    late = [label for label, _, _ in results.FAST_LATE]
+    assert late and all(budgets[label].max_minutes is None and budgets[label].steps == results.FAST_STEPS
+                        for label in late)
+    assert results.run_name("fast", late[0], None, jobs[-len(late)][2], 0).endswith(f"-{results.FAST_STEPS}steps-seed0")
+
+
 def test_a_run_stopped_short_is_not_recorded(results, monkeypatch, tmp_path):
     from gankit.train.loop import Result
 
