@@ -101,7 +101,7 @@ FAST_MINUTES = 30.0
 # its first EMA (~80 steps) with the learning rate decayed linearly to 0 over the second half
 # (SN-GAN's schedule, Miyato et al. 2018)
 FAST_STEPS = 10886
-FAST_LATE = [("mnist-fast, 10,886 steps", "mnist-fast", []),
+FAST_LATE = [(f"mnist-fast, {FAST_STEPS:,} steps", "mnist-fast", []),
              ("mnist-fast, lr decay over the second half", "mnist-fast", [*FIRST_EMA, "optim.schedule=linear"])]
 
 # The fast recipe's search, in the order it was run: each trial is the tutorial's DCGAN
