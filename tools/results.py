@@ -38,7 +38,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
@@ -259,14 +258,14 @@ def trained(section: str, label: str, preset: str, seed: int, minutes: float | N
         raise SystemExit(f"{run.path} holds a run of other settings than {label!r} (seed {seed}: "
                          f"{', '.join(differ[:5])} differ); move it away or choose another --runs")
     run = run if resume else RunDir.create(run.path, preset)
-    t0 = time.perf_counter()
     result = train(cfg, run, resume=resume, verbose=False)
-    # a continued run's minutes are its training steps' own time, the interrupted part included
-    train_s = run.load_checkpoint()["train_seconds"] if resume else time.perf_counter() - t0
     if result.interrupted:  # a run stopped short would stand on the page as if it had trained its length
         raise SystemExit(f"{label} (seed {seed}) was stopped at step {result.step}; not recorded. "
                          "Run the same command again to measure it.")
-    return cfg, run, train_s
+    # the training steps' own time (train.max_minutes counts the same), an interrupted part
+    # included: the same for a run trained at once or continued, and for runs that share a machine
+    # or a GPU with others (their set-up, pictures and checkpoints excluded)
+    return cfg, run, run.load_checkpoint()["train_seconds"]
 
 
 def blend_label(preset: str, alpha: float) -> str:

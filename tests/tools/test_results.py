@@ -111,6 +111,10 @@ def test_a_section_run_trains_scores_records_and_keeps_seed_0s_picture(results, 
     assert results.picture("toy", "r1-toy-ring").exists()  # seed 0's; seed 1 adds no picture of its own
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["toy-r1-toy-ring-full-seed0",
                                                                      "toy-r1-toy-ring-full-seed1"]
+    # the minutes are the training steps' own time, as a continued run's are: the checkpoint's count
+    for d in lines:
+        ckpt = results.RunDir.open(tmp_path / "runs" / f"toy-r1-toy-ring-full-seed{d['seed']}").load_checkpoint()
+        assert d["train_s"] == round(ckpt["train_seconds"], 1) > 0
 
 
 def test_a_run_a_killed_command_left_is_continued_not_started_again(results, monkeypatch, tmp_path):
