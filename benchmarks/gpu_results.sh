@@ -8,8 +8,8 @@
 # OMP_NUM_THREADS=2; a run the deadline (SECONDS, default 520) would cut is killed and not
 # recorded, and a job with under 30 s left is skipped. The numbers land where results.py
 # keeps them (benchmarks/measured/results/*.jsonl, docs/images/results/); at the end they
-# are packed with each job's log into OUT_DIR/results.tgz, to unpack over the checkout:
-#   tar xzf results.tgz    # then: python tools/results.py render
+# are packed with each job's log (logs/) into OUT_DIR/results.tgz; in the checkout:
+#   tar xzf OUT_DIR/results.tgz benchmarks docs && python tools/results.py render
 # Runs the checkout's gankit (PYTHONPATH=src) with the machine's own PyTorch (PYTHON=...).
 # Without CUDA's multi-process service the runs share the GPU by time slices, which still
 # overlaps one run's host-side work (evaluation, epoch pictures, checkpoints) with another's
