@@ -277,10 +277,10 @@ def measure_blend(label: str, preset: str, seed: int, minutes: float | None, ove
     """The blend of ``preset``'s GAN and twin at ``label``'s alpha, scored; the two runs are the translation
     section's own folders in ``runs``, trained there first when missing. Its minutes are both trainings'."""
     alpha = float(label.rsplit(" ", 1)[1])
-    _, gan, _ = trained("translation", preset, preset, seed, minutes, overrides, runs)
-    _, twin, _ = trained("translation", preset + TWIN, preset, seed, minutes, [NO_GAN, *overrides], runs)
     # both runs' training steps' own time, the same whether they were trained now or before
-    seconds = sum(run.load_checkpoint()["train_seconds"] for run in (gan, twin))
+    _, gan, gan_s = trained("translation", preset, preset, seed, minutes, overrides, runs)
+    _, twin, twin_s = trained("translation", preset + TWIN, preset, seed, minutes, [NO_GAN, *overrides], runs)
+    seconds = gan_s + twin_s
     out = runs / run_name("translation-blend", label, minutes, overrides, seed)
     if out.exists():  # a blend left by a killed command: remade in seconds
         shutil.rmtree(out)
