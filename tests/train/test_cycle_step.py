@@ -86,3 +86,13 @@ def test_the_pool_keeps_past_fakes_and_resumes_exactly():
     torch.set_rng_state(rng)
     assert torch.equal(again.query(torch.full((4, 1, 1, 1), 9.0)), later)
     assert torch.equal(FakePool(0).query(first), first)  # pool_size 0: the latest only
+
+
+def test_a_restored_pool_follows_the_fakes_to_their_device():
+    # a checkpoint loads on the CPU; resumed on a GPU, the pool's images must move to the fakes'
+    # device ("meta" stands for it here) instead of failing in torch.stack
+    pool = FakePool(2)
+    pool.load_state_dict({"images": torch.zeros(2, 1, 4, 4)})
+    torch.manual_seed(0)
+    out = pool.query(torch.ones(8, 1, 4, 4, device="meta"))
+    assert out.device.type == "meta" and all(x.device.type == "meta" for x in pool.images)

@@ -51,6 +51,8 @@ class FakePool:
         """The batch D trains on: each fake [B, C, H, W], or a pooled one it replaces."""
         if self.size == 0:
             return fakes
+        if self.images and self.images[0].device != fakes.device:  # restored: checkpoints load on the CPU
+            self.images = [x.to(fakes.device) for x in self.images]
         out = []
         for x in fakes.detach():
             if len(self.images) < self.size:
