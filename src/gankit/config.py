@@ -225,6 +225,10 @@ class LossConfig:
     name: str = opt("nonsaturating", "adversarial loss (gankit list losses)", registered("LOSSES"))
     clip: float = opt(0.01, "wasserstein: D weights are clipped to [-clip, clip] after each D step", positive)
     aux_weight: float = opt(1.0, "acgan: weight of the auxiliary classification loss", non_negative)
+    aux_weight_g: float | None = opt(None, "acgan: the weight in G's loss alone; null: aux_weight",
+                                     non_negative)
+    aux_fakes: bool = opt(True, "acgan: D's classifier also learns the labels of G's fakes (Odena et al.); false: "
+                          "of real images only, so G cannot agree a code with D for each label")
 
 
 @dataclass

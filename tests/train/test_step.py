@@ -14,6 +14,7 @@ from torch import nn
 from gankit.registry import LOSSES
 from gankit.train.interface import StepInputs
 from gankit.train.step import GANStep
+from gankit.train.trainer import Trainer
 
 LR = 0.1
 
@@ -135,3 +136,34 @@ def test_wasserstein_d_step_clips_the_critic_and_reports_scores():
     stats = step(make_inputs())
     assert {"score_real", "score_fake"} <= set(stats) and "d_real" not in stats
     assert max(p.abs().max().item() for p in step.D.parameters()) <= 0.05 + 1e-7
+
+
+def test_acgan_class_losses_follow_aux_fakes_and_g_weight():
+    # D's outputs as an ACGAN D gives them: (logits [B], class logits [B, K]); the class
+    # losses enter D's loss with aux_weight (real, and fake unless aux_fakes is off) and
+    # G's loss with aux_weight_g
+    step = make_step()
+    torch.manual_seed(2)
+    y_real, y_fake = torch.tensor([0, 1, 2, 1]), torch.tensor([2, 2, 0, 1])
+    out_real, out_fake = (torch.randn(4), torch.randn(4, 3)), (torch.randn(4), torch.randn(4, 3))
+    x = torch.zeros(4, 3)
+    ce_real, ce_fake = F.cross_entropy(out_real[1], y_real), F.cross_entropy(out_fake[1], y_fake)
+    adv_d = step.loss.d_loss(out_real[0], out_fake[0])
+    step.aux_weight = 0.5
+    both, _ = step.d_loss(out_real, out_fake, x, y_real, x, y_fake, 0)
+    torch.testing.assert_close(both, adv_d + 0.5 * (ce_real + ce_fake))
+    step.aux_fakes = False
+    real_only, _ = step.d_loss(out_real, out_fake, x, y_real, x, y_fake, 0)
+    torch.testing.assert_close(real_only, adv_d + 0.5 * ce_real)
+    step.aux_weight_g = 0.1
+    loss_g, stats = step.g_loss(out_fake, None, y_fake)
+    torch.testing.assert_close(loss_g, step.loss.g_loss(out_fake[0], None) + 0.1 * ce_fake)
+    assert torch.equal(stats["aux_g"], ce_fake)
+
+
+def test_acgan_g_weight_defaults_to_the_d_weight(tiny_config):
+    step = Trainer(tiny_config(model__conditioning="acgan", loss__aux_weight=0.3)).step_fn
+    assert step.aux_weight == step.aux_weight_g == 0.3 and step.aux_fakes
+    step = Trainer(tiny_config(model__conditioning="acgan", loss__aux_weight_g=0.05,
+                               loss__aux_fakes=False)).step_fn
+    assert (step.aux_weight, step.aux_weight_g, step.aux_fakes) == (1.0, 0.05, False)

@@ -8,7 +8,7 @@ The step is called with its inputs, drawn by the Trainer (see interface.py):
 Phases of a step:
   D step       raise D on real data, lower it on fakes (the fakes detached, so the
                backward pass stops at D); + regularizer (gp, r1, dragan) when due;
-               + ACGAN's auxiliary classification of real and fake labels;
+               + ACGAN's auxiliary classification of real (and fake) labels;
                then weight clipping for the original WGAN.
   G step       judge the last D step's fakes with the updated D and move G to fool
                it (D's weights frozen, so only input gradients flow through D).
@@ -54,7 +54,9 @@ class GANStep:
     reg_weight: float = 0.0
     reg_every: int = 1  # lazy regularization: every k D steps, scaled by k
     clip: float = 0.01  # WGAN weight clipping bound (used when loss.weight_clipping)
-    aux_weight: float = 1.0  # ACGAN auxiliary loss weight
+    aux_weight: float = 1.0  # ACGAN auxiliary loss weight in D's loss
+    aux_weight_g: float = 1.0  # ... and in G's
+    aux_fakes: bool = True  # D's classifier also learns the fakes' labels (Odena et al.); else real ones only
     augment: str = ""  # DiffAugment policy
     bf16: bool = False  # forward passes under bfloat16 autocast (weights, optimizers and losses stay float32)
     simultaneous: bool = False  # one D pass serves the D and the G loss (see joint_step)
@@ -81,7 +83,9 @@ class GANStep:
                    make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device, graphed),
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device, graphed),
                    loss, n_critic=o.n_critic, reg=reg, reg_weight=weight, reg_every=cfg.reg.every,
-                   clip=cfg.loss.clip, aux_weight=cfg.loss.aux_weight, augment=cfg.augment.policy,
+                   clip=cfg.loss.clip, aux_weight=cfg.loss.aux_weight,
+                   aux_weight_g=cfg.loss.aux_weight if cfg.loss.aux_weight_g is None else cfg.loss.aux_weight_g,
+                   aux_fakes=cfg.loss.aux_fakes, augment=cfg.augment.policy,
                    bf16=precision == "bf16", simultaneous=o.update == "simultaneous", autocast_cache=not graphed)
 
     def amp(self) -> contextlib.AbstractContextManager:
@@ -131,8 +135,10 @@ class GANStep:
         real_logits, fake_logits = adversarial(out_real).float(), adversarial(out_fake).float()
         loss_d = self.loss.d_loss(real_logits, fake_logits)
         stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits)}
-        if isinstance(out_real, tuple):  # ACGAN: classify both real and fake images by their labels
-            aux = acgan_loss(out_real[1].float(), y) + acgan_loss(out_fake[1].float(), y_fake)
+        if isinstance(out_real, tuple):  # ACGAN: classify real (and, as Odena et al., fake) images by their labels
+            aux = acgan_loss(out_real[1].float(), y)
+            if self.aux_fakes:  # a classifier that learns G's fakes lets G settle on one image per label
+                aux = aux + acgan_loss(out_fake[1].float(), y_fake)
             loss_d = loss_d + self.aux_weight * aux
             stats["aux_d"] = aux.detach()
             stats["aux_acc_real"] = (out_real[1].argmax(1) == y).float().mean()
@@ -149,7 +155,7 @@ class GANStep:
         stats = {}
         if isinstance(out_fake, tuple):
             aux = acgan_loss(out_fake[1].float(), y_fake)
-            loss_g = loss_g + self.aux_weight * aux
+            loss_g = loss_g + self.aux_weight_g * aux
             stats["aux_g"] = aux.detach()
         stats["loss_g"] = loss_g.detach()
         return loss_g, stats
