@@ -153,8 +153,9 @@ class ModelConfig:
     pack: int = opt(1, "PacGAN: D judges this many samples at once, concatenated along channels (Lin et al. "
                     "2018); 1: off", positive)
     conditioning: str = opt("none", "class conditioning: none, cgan (label embeddings into G and D), acgan "
-                            "(auxiliary classifier on D), projection (projection D, conditional BN in G)",
-                            one_of("none", "cgan", "acgan", "projection"))
+                            "(auxiliary classifier on D), tac (acgan with a twin classifier of the fakes' labels, "
+                            "Gong et al. 2019), projection (projection D, conditional BN in G)",
+                            one_of("none", "cgan", "acgan", "tac", "projection"))
     clusters: int = opt(0, "self-conditioning without labels: G and D are conditioned (model.conditioning) on k-means "
                         "clusters of the training images instead of labels, and G draws its cluster from z, so "
                         "sampling takes noise alone (Liu et al. 2020); this many clusters, 0: off", zero_or_at_least(2))
@@ -224,11 +225,11 @@ class TranslateConfig:
 class LossConfig:
     name: str = opt("nonsaturating", "adversarial loss (gankit list losses)", registered("LOSSES"))
     clip: float = opt(0.01, "wasserstein: D weights are clipped to [-clip, clip] after each D step", positive)
-    aux_weight: float = opt(1.0, "acgan: weight of the auxiliary classification loss", non_negative)
-    aux_weight_g: float | None = opt(None, "acgan: the weight in G's loss alone; null: aux_weight",
+    aux_weight: float = opt(1.0, "acgan, tac: weight of the auxiliary classification loss", non_negative)
+    aux_weight_g: float | None = opt(None, "acgan, tac: the weight in G's loss alone; null: aux_weight",
                                      non_negative)
     aux_fakes: bool = opt(True, "acgan: D's classifier also learns the labels of G's fakes (Odena et al.); false: "
-                          "of real images only, so G cannot agree a code with D for each label")
+                          "of real images only (tac: always real only, the twin learns the fakes')")
 
 
 @dataclass

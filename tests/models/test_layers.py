@@ -92,6 +92,11 @@ def test_conditional_heads():
     assert cgan.in_features == 8 + K and cgan(h, labels()).shape == (4,)
     logits, classes = ConditionalHead(8, "acgan", K)(h)
     assert logits.shape == (4,) and classes.shape == (4, K)
+    tac = ConditionalHead(8, "tac", K)
+    logits, classes, twin = tac(h)
+    assert logits.shape == (4,) and classes.shape == twin.shape == (4, K)
+    torch.testing.assert_close(twin, tac.twin(h))
+    assert not torch.equal(classes, twin)  # two classifiers, initialised apart
     proj = ConditionalHead(8, "projection", K)
     y = labels()
     expected = nn.functional.linear(h, proj.weight, proj.bias).squeeze(1) + (proj.embed.weight[y] * h).sum(1)
@@ -136,7 +141,7 @@ def test_image_shape_and_class_count_checks():
 
 ARCHS = [("dcgan-28", (1, 28, 28)), ("dcgan-32", (3, 32, 32)), ("dcgan-64", (3, 64, 64)),
          ("resnet-32", (3, 32, 32)), ("mlp", (1, 28, 28)), ("mlp", (2,))]
-CONDITIONINGS = ["none", "cgan", "acgan", "projection"]
+CONDITIONINGS = ["none", "cgan", "acgan", "tac", "projection"]
 
 
 def build(arch, shape, conditioning="none", spectral_norm=False):
@@ -156,8 +161,9 @@ def test_contract(arch, shape, conditioning):
     x = G(z, y)
     assert x.shape == (4, *shape) and x.dtype == torch.float32
     out = D(x, y)
-    if conditioning == "acgan":
-        assert isinstance(out, tuple) and out[0].shape == (4,) and out[1].shape == (4, K)
+    if conditioning in ("acgan", "tac"):
+        assert isinstance(out, tuple) and len(out) == (2 if conditioning == "acgan" else 3)
+        assert out[0].shape == (4,) and all(o.shape == (4, K) for o in out[1:])
         assert torch.equal(D.eval()(x, y)[0], D(x, None)[0])  # ACGAN's D ignores the label
     else:
         assert isinstance(out, torch.Tensor) and out.shape == (4,)
@@ -207,7 +213,7 @@ def test_spectral_norm_on_every_discriminator_layer(arch, shape):
 
 
 @pytest.mark.parametrize("arch,shape", ARCHS)
-@pytest.mark.parametrize("conditioning,sn", [("none", False), ("projection", True), ("acgan", True)])
+@pytest.mark.parametrize("conditioning,sn", [("none", False), ("projection", True), ("acgan", True), ("tac", True)])
 def test_state_dicts_round_trip(arch, shape, conditioning, sn):
     G, D = build(arch, shape, conditioning, sn)
     torch.manual_seed(1)

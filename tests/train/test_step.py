@@ -167,3 +167,23 @@ def test_acgan_g_weight_defaults_to_the_d_weight(tiny_config):
     step = Trainer(tiny_config(model__conditioning="acgan", loss__aux_weight_g=0.05,
                                loss__aux_fakes=False)).step_fn
     assert (step.aux_weight, step.aux_weight_g, step.aux_fakes) == (1.0, 0.05, False)
+
+
+def test_tac_gan_twin_classifier_learns_the_fakes_and_g_subtracts_it():
+    # a TAC-GAN D gives (logits [B], classifier [B, K], twin [B, K]): D's class loss is the
+    # classifier on real labels plus the twin on fake ones; G's is the classifier's minus the twin's
+    step = make_step()
+    torch.manual_seed(3)
+    y_real, y_fake = torch.tensor([0, 1, 2, 1]), torch.tensor([2, 2, 0, 1])
+    out_real = (torch.randn(4), torch.randn(4, 3), torch.randn(4, 3))
+    out_fake = (torch.randn(4), torch.randn(4, 3), torch.randn(4, 3))
+    x = torch.zeros(4, 3)
+    step.aux_weight = step.aux_weight_g = 0.5
+    loss_d, _ = step.d_loss(out_real, out_fake, x, y_real, x, y_fake, 0)
+    expected = step.loss.d_loss(out_real[0], out_fake[0]) + 0.5 * (
+        F.cross_entropy(out_real[1], y_real) + F.cross_entropy(out_fake[2], y_fake))
+    torch.testing.assert_close(loss_d, expected)
+    loss_g, _ = step.g_loss(out_fake, None, y_fake)
+    expected = step.loss.g_loss(out_fake[0], None) + 0.5 * (
+        F.cross_entropy(out_fake[1], y_fake) - F.cross_entropy(out_fake[2], y_fake))
+    torch.testing.assert_close(loss_g, expected)

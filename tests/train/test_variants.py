@@ -104,12 +104,12 @@ def test_ema_weights_are_what_is_sampled_and_exported(tiny_config, tmp_path):
     assert torch.equal(from_ckpt["project.0.weight"], ema["project.0.weight"])
 
 
-@pytest.mark.parametrize("conditioning", ["cgan", "acgan", "projection"])
+@pytest.mark.parametrize("conditioning", ["cgan", "acgan", "tac", "projection"])
 def test_conditional_gans_train_and_sample_by_class(conditioning, tiny_config, tmp_path, capsys):
     extra = {"model__spectral_norm": True, "loss__name": "hinge"} if conditioning == "projection" else {}
     run, ckpt = run_steps(tiny_config(model__conditioning=conditioning, train__steps=4, **extra), tmp_path)
     assert ckpt["num_classes"] == 10
-    if conditioning == "acgan":
+    if conditioning in ("acgan", "tac"):
         assert "aux_d" in run.read_metrics()[-1]
     # the epoch picture has one row per class
     grid = Image.open(run.epoch_grids()[-1])

@@ -2,7 +2,7 @@
 
 Conditioning (``model.conditioning``) enters the networks through three layers:
 
-- ``LabelConcat``: G's input is ``[z, embed(y)]`` (cgan and acgan; Mirza &
+- ``LabelConcat``: G's input is ``[z, embed(y)]`` (cgan, acgan and tac; Mirza &
   Osindero 2014, Odena et al. 2017).
 - ``ConditionalBatchNorm``: batch norm whose gamma and beta are looked up per
   class (projection; Miyato & Koyama 2018, after de Vries et al. 2017). Layers
@@ -10,7 +10,7 @@ Conditioning (``model.conditioning``) enters the networks through three layers:
   hands them ``y``; every other layer is called with ``x`` alone.
 - ``ConditionalHead``: D's last linear layer on its feature vector h, with the
   conditioning's extra: a label embedding concatenated to h (cgan), an
-  auxiliary classifier (acgan) or the projection ``<embed(y), h>``.
+  auxiliary classifier (acgan; and its twin, tac) or the projection ``<embed(y), h>``.
 
 ``apply_spectral_norm`` puts ``torch.nn.utils.parametrizations.spectral_norm``
 (Miyato et al. 2018) on every conv, linear and projection-embedding layer of a
@@ -26,7 +26,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from gankit.errors import ConfigError
 
-CONDITIONINGS = ("none", "cgan", "acgan", "projection")
+CONDITIONINGS = ("none", "cgan", "acgan", "tac", "projection")
 MAX_LABEL_DIM = 128
 
 
@@ -119,7 +119,7 @@ def generator_labels(conditioning: str, num_classes: int,
                      has_batch_norm: bool = True) -> tuple[LabelConcat | None, int]:
     """How a generator takes its label: (input embedding or None, classes of its conditional BN).
 
-    cgan and acgan concatenate a label embedding to z; projection swaps batch norm for
+    cgan, acgan and tac concatenate a label embedding to z; projection swaps batch norm for
     conditional batch norm, or, in a generator without batch norm, falls back to the
     concatenated embedding (its only way to see the label).
     """
@@ -142,6 +142,8 @@ class ConditionalHead(nn.Linear):
     - none:        linear(h)
     - cgan:        linear([h, embed(y)])                 (Mirza & Osindero 2014)
     - acgan:       (linear(h), classifier(h) [B, K])     (Odena et al. 2017); y is ignored
+    - tac:         (linear(h), classifier(h), twin(h))   (Gong et al. 2019): the twin
+                   classifier learns the fakes' labels, the classifier the real ones
     - projection:  linear(h) + <embed(y), h>             (Miyato & Koyama 2018)
     """
 
@@ -156,8 +158,10 @@ class ConditionalHead(nn.Linear):
         self.num_classes = num_classes if conditioning != "none" else 0
         if conditioning == "cgan":
             self.embed = nn.Embedding(num_classes, extra)
-        elif conditioning == "acgan":
+        elif conditioning in ("acgan", "tac"):
             self.classifier = nn.Linear(in_features, num_classes)
+            if conditioning == "tac":
+                self.twin = nn.Linear(in_features, num_classes)
         elif conditioning == "projection":
             self.embed = ProjectionEmbedding(num_classes, in_features)  # [K, F]
             nn.init.xavier_uniform_(self.embed.weight)  # N(0, 1) rows would swamp linear(h) at the start
@@ -171,6 +175,8 @@ class ConditionalHead(nn.Linear):
         logits = super().forward(h).squeeze(1)  # [B]
         if c == "acgan":
             return logits, self.classifier(h)  # [B], [B, K]
+        if c == "tac":
+            return logits, self.classifier(h), self.twin(h)  # [B], [B, K], [B, K]
         if c == "projection":
             return logits + (self.embed(y) * h).sum(dim=1)
         return logits

@@ -3,12 +3,13 @@
 The step is called with its inputs, drawn by the Trainer (see interface.py):
 ``GANStep(inputs)``, where D step k takes ``inputs.reals[k]`` and the fakes of
 ``inputs.z[k]``. Shapes: real [B, C, H, W] in [-1, 1] (or points [B, 2]); y int64
-[B] or None; z [B, latent]; logits [B]; class logits [B, K] (ACGAN).
+[B] or None; z [B, latent]; logits [B]; class logits [B, K] (ACGAN, TAC-GAN).
 
 Phases of a step:
   D step       raise D on real data, lower it on fakes (the fakes detached, so the
                backward pass stops at D); + regularizer (gp, r1, dragan) when due;
-               + ACGAN's auxiliary classification of real (and fake) labels;
+               + ACGAN's auxiliary classification of real (and fake) labels
+               (TAC-GAN: fake labels by a twin classifier);
                then weight clipping for the original WGAN.
   G step       judge the last D step's fakes with the updated D and move G to fool
                it (D's weights frozen, so only input gradients flow through D).
@@ -137,7 +138,9 @@ class GANStep:
         stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits)}
         if isinstance(out_real, tuple):  # ACGAN: classify real (and, as Odena et al., fake) images by their labels
             aux = acgan_loss(out_real[1].float(), y)
-            if self.aux_fakes:  # a classifier that learns G's fakes lets G settle on one image per label
+            if len(out_fake) == 3:  # TAC-GAN: the twin classifier learns the fakes' labels instead
+                aux = aux + acgan_loss(out_fake[2].float(), y_fake)
+            elif self.aux_fakes:  # Odena et al.'s ACGAN: the one classifier learns the fakes' labels too
                 aux = aux + acgan_loss(out_fake[1].float(), y_fake)
             loss_d = loss_d + self.aux_weight * aux
             stats["aux_d"] = aux.detach()
@@ -155,6 +158,9 @@ class GANStep:
         stats = {}
         if isinstance(out_fake, tuple):
             aux = acgan_loss(out_fake[1].float(), y_fake)
+            if len(out_fake) == 3:  # TAC-GAN: minus the twin's loss, so G is not paid for making each
+                # label's images easier to tell apart than the real ones are (Gong et al. 2019)
+                aux = aux - acgan_loss(out_fake[2].float(), y_fake)
             loss_g = loss_g + self.aux_weight_g * aux
             stats["aux_g"] = aux.detach()
         stats["loss_g"] = loss_g.detach()
