@@ -208,8 +208,26 @@ def test_collapsing_points_are_named_once(doctor):
 
 def test_blobs_that_never_had_diversity_are_not_a_collapse(doctor):
     # the first epochs of a run: G draws nearly the same point whatever z, and slowly spreads out
+    torch.manual_seed(0)
     for epoch, spread in enumerate((0.001, 0.002, 0.004, 0.003, 0.5, 2.0)):
         assert doctor.check_samples(100 * (epoch + 1), spread * torch.randn(500, 2)) == []
+
+
+def test_one_mode_once_caught_by_chance_is_no_diversity_to_lose(doctor):
+    # points on a circle inside the ring of modes (as wide as the ring, on none of its modes);
+    # at one epoch 20 of them stray onto one mode, at the next they are back: the run held one
+    # mode at best, and falling from 1 to 0 is not a collapse (it was, by the rule alone)
+    angles = torch.rand(500, generator=torch.Generator().manual_seed(0)) * 2 * math.pi
+    circle = torch.stack([angles.cos(), angles.sin()], dim=1)  # radius 1; the modes lie at radius 2
+    strayed = circle.clone()
+    strayed[:20] = doctor_mode(3) + 0.001 * torch.randn(20, 2)
+    assert doctor.check_samples(100, circle) == []
+    assert doctor.check_samples(200, strayed) == []
+    assert doctor.check_samples(300, circle) == []
+
+
+def doctor_mode(k: int) -> torch.Tensor:
+    return points_data().modes[k]
 
 
 def test_images_without_an_evaluator_are_measured_in_pixels(tiny_config):

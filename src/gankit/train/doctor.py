@@ -453,6 +453,8 @@ class Doctor:
         (where there is real data to compare with)."""
         if measure not in self.best:
             return False
+        if measure == "modes" and self.best[measure][0] <= 1:  # one mode (or class) at best: none to lose
+            return False
         below_real = real is None or value < COLLAPSE_FRACTION * real
         return value < COLLAPSE_FRACTION * self.best[measure][0] and below_real
 
