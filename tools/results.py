@@ -59,8 +59,8 @@ PAGE = ROOT / "docs" / "results.md"
 IMAGE_PRESETS = ["dcgan-mnist", "wgan-mnist", "wgan-gp-mnist", "lsgan-mnist", "hinge-sn-mnist", "dragan-mnist",
                  "acgan-mnist", "cgan-projection-mnist", "vae-mnist", "dcgan-fashion", "mnist-fast", "tacgan-mnist"]
 # What was tried against ACGAN's collapse to one image per label (Odena et al.'s settings
-# otherwise): D's classifier taught real labels only, so G cannot agree a code with it for
-# each label; G's class term at a tenth of D's; and TAC-GAN's twin classifier (tacgan-mnist)
+# otherwise): D's classifier taught real labels only; G's class term at a tenth of D's;
+# and TAC-GAN's twin classifier (tacgan-mnist)
 IMAGE_EXTRA = [("acgan-mnist, D classifies real images only", "acgan-mnist", ["loss.aux_fakes=false"]),
                ("acgan-mnist, G's class loss weight 0.1", "acgan-mnist", ["loss.aux_weight_g=0.1"]),
                # TAC-GAN's twin classifier against ACGAN at a length a CPU trains (3,000 G steps)
