@@ -572,9 +572,9 @@ TOY_PUBLISHED = {"gan-toy-ring": "GAN 1 of 8 (VEEGAN Table 1); PacGAN2 7.9 of 8,
                  "pacgan-toy-grid": "PacGAN2 23.8 of 25, 91.3% (PacGAN Table 1)",
                  "r1-toy-ring": "PacGAN2 7.9 of 8, 95.6% (PacGAN Table 1)",
                  "r1-toy-grid": "PacGAN2 23.8 of 25, 91.3% (PacGAN Table 1)"}
+PACDCGAN2 = "PacDCGAN2 1000 / 0.06 (PacGAN Table 2)"
 STACKED_PUBLISHED = {"dcgan-stacked-mnist": "DCGAN 99 / 3.4 (VEEGAN Table 2); PacDCGAN 1000 / 0.06 (PacGAN Table 2)",
-                     "pacdcgan-stacked-mnist": "PacDCGAN2 1000 / 0.06 (PacGAN Table 2)",
-                     "pacgan-sn-stacked-mnist": "PacDCGAN2 1000 / 0.06 (PacGAN Table 2)"}
+                     "pacdcgan-stacked-mnist": PACDCGAN2, "pacgan-sn-stacked-mnist": PACDCGAN2}
 TRANSLATION_COLUMNS = ["model/fid", "input/fid", "model/psnr", "input/psnr", "model/ssim", "model/accuracy",
                        "input/accuracy", "model/saturation", "real/saturation", "model/class_purity",
                        "model/cycle_psnr"]

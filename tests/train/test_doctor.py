@@ -220,14 +220,10 @@ def test_one_mode_once_caught_by_chance_is_no_diversity_to_lose(doctor):
     angles = torch.rand(500, generator=torch.Generator().manual_seed(0)) * 2 * math.pi
     circle = torch.stack([angles.cos(), angles.sin()], dim=1)  # radius 1; the modes lie at radius 2
     strayed = circle.clone()
-    strayed[:20] = doctor_mode(3) + 0.001 * torch.randn(20, 2)
+    strayed[:20] = points_data().modes[3] + 0.001 * torch.randn(20, 2)
     assert doctor.check_samples(100, circle) == []
     assert doctor.check_samples(200, strayed) == []
     assert doctor.check_samples(300, circle) == []
-
-
-def doctor_mode(k: int) -> torch.Tensor:
-    return points_data().modes[k]
 
 
 def test_images_without_an_evaluator_are_measured_in_pixels(tiny_config):

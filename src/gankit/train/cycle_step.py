@@ -51,8 +51,6 @@ class FakePool:
         """The batch D trains on: each fake [B, C, H, W], or a pooled one it replaces."""
         if self.size == 0:
             return fakes
-        if self.images and self.images[0].device != fakes.device:  # restored: checkpoints load on the CPU
-            self.images = [x.to(fakes.device) for x in self.images]
         out = []
         for x in fakes.detach():
             if len(self.images) < self.size:
@@ -69,9 +67,10 @@ class FakePool:
     def state_dict(self) -> dict[str, Any]:
         return {"images": torch.stack(self.images) if self.images else None}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], device: torch.device | str = "cpu") -> None:
+        """Restore the pool onto ``device``, the generator's (checkpoints load on the CPU)."""
         saved = state["images"]
-        self.images = [] if saved is None else [x.clone() for x in saved]
+        self.images = [] if saved is None else [x.to(device, copy=True) for x in saved]
 
 
 @dataclass
@@ -160,8 +159,9 @@ class CycleStep:
         return {name: pool.state_dict() for name, pool in self.pools.items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        device = next(self.G.parameters()).device
         for name, pool in self.pools.items():
-            pool.load_state_dict(state[name])
+            pool.load_state_dict(state[name], device)
 
 
 STEPS.register("cycle", CycleStep, help="unpaired translation: CycleGAN's G step (adversarial, cycle, identity), "
