@@ -294,3 +294,34 @@ def test_the_blend_section_scores_each_alpha_between_the_twin_and_the_gan(result
     assert "## Translation and enhancement: network interpolation" in page
     assert "| `esrgan-sr4-fashion, alpha 0.5` | 1 | 3 |" in page
     assert "images/results/translation-blend/esrgan-sr4-fashion.png" in page
+
+
+def test_every_gpu_job_names_a_run_of_its_section(results):
+    args = results.argparse.Namespace(full=True, minutes=None, search_minutes=None, steps=None)
+    lines = [line.strip() for line in (ROOT / "benchmarks" / "gpu_results.jobs").read_text().splitlines()]
+    known = {}
+    for entry in [x for x in lines if x and not x.startswith("#")]:
+        section, seed, label = entry.split("|")
+        known.setdefault(section, {job[0] for job in results.jobs(section, args)})
+        assert label in known[section] and seed.isdigit(), entry
+
+
+def test_recorded_mnist_fast_rows_keep_the_learning_rate_they_were_trained_with(results):
+    """The preset's learning rates moved from 2e-4 to 3e-4: every row recorded before says 2e-4 in
+    its overrides, and every recorded row is still one of the runs the script lists."""
+    import json
+
+    args = results.argparse.Namespace(full=True, minutes=None, search_minutes=None, steps=None)
+    for section in ("fast", "image"):
+        jobs = {(label, tuple(sets)): preset for label, preset, sets, _ in results.jobs(section, args)}
+        for text in (ROOT / "benchmarks" / "measured" / "results" / f"{section}.jsonl").read_text().splitlines():
+            row = json.loads(text)
+            if row["label"] == results.REAL:
+                continue
+            assert (row["label"], tuple(row["overrides"])) in jobs, row["label"]
+            if row["preset"] == "mnist-fast":
+                optim = results.configure("mnist-fast", 0, None, row["overrides"]).optim
+                lrs = {"D's lr 4e-4": (2e-4, 4e-4), "lr 3e-4": (3e-4, 3e-4), "lr 4e-4": (4e-4, 4e-4)}  # first match
+                named = [v for k, v in lrs.items() if k in row["label"]]
+                expected = named[0] if named else (3e-4, 3e-4) if row["label"] == "mnist-fast" else (2e-4, 2e-4)
+                assert (optim.lr_g, optim.lr_d) == pytest.approx(expected), row["label"]
