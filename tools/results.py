@@ -58,12 +58,12 @@ PAGE = ROOT / "docs" / "results.md"
 
 IMAGE_PRESETS = ["dcgan-mnist", "wgan-mnist", "wgan-gp-mnist", "lsgan-mnist", "hinge-sn-mnist", "dragan-mnist",
                  "acgan-mnist", "cgan-projection-mnist", "vae-mnist", "dcgan-fashion", "mnist-fast", "tacgan-mnist"]
-# What was tried against ACGAN's collapse to one image per label (Odena et al.'s settings
-# otherwise): D's classifier taught real labels only; G's class term at a tenth of D's;
-# and TAC-GAN's twin classifier (tacgan-mnist)
 # mnist-fast's learning rates before the fast recipe's GPU sweep raised them to 3e-4: the rows
 # measured with them name them, so they stay what they were
 OLD_LR = ["optim.lr_g=2e-4", "optim.lr_d=2e-4"]
+# mnist-fast at 50 epochs with those rates; then what was tried against ACGAN's collapse to one
+# image per label (Odena et al.'s settings otherwise): D's classifier taught real labels only;
+# G's class term at a tenth of D's; and TAC-GAN's twin classifier (tacgan-mnist)
 IMAGE_EXTRA = [("mnist-fast, lr 2e-4", "mnist-fast", OLD_LR),
                ("acgan-mnist, D classifies real images only", "acgan-mnist", ["loss.aux_fakes=false"]),
                ("acgan-mnist, G's class loss weight 0.1", "acgan-mnist", ["loss.aux_weight_g=0.1"]),

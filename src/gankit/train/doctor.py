@@ -435,7 +435,8 @@ class Doctor:
             if real:
                 seen += f" and {now.spread / real.spread:.0%} of real data's {real.spread:.3g}"
             lost.append(seen)
-        if now.modes is not None and self._lost("modes", now.modes, real.modes if real else None):
+        # one mode (or class) at best is no diversity to lose: falling from it is not a collapse
+        if now.modes is not None and self._lost("modes", now.modes, real.modes if real else None, least=1):
             best, at = self.best["modes"]
             what = "capture modes of the mixture" if self.meter.points else "fall into classes (effective number)"
             seen = f"they {what}: {now.modes:.3g}, against {best:.3g} at step {at}"
@@ -448,12 +449,10 @@ class Doctor:
                        f"mode collapse: the {n} fixed-noise samples have lost their diversity: " + "; ".join(lost),
                        self._collapse_remedy())
 
-    def _lost(self, measure: str, value: float, real: float | None) -> bool:
+    def _lost(self, measure: str, value: float, real: float | None, least: float = 0.0) -> bool:
         """True when ``value`` is below COLLAPSE_FRACTION of the best earlier value and of real data's
-        (where there is real data to compare with)."""
-        if measure not in self.best:
-            return False
-        if measure == "modes" and self.best[measure][0] <= 1:  # one mode (or class) at best: none to lose
+        (where there is real data to compare with); never when the best was ``least`` or less."""
+        if measure not in self.best or self.best[measure][0] <= least:
             return False
         below_real = real is None or value < COLLAPSE_FRACTION * real
         return value < COLLAPSE_FRACTION * self.best[measure][0] and below_real
