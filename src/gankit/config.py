@@ -219,6 +219,10 @@ class TranslateConfig:
                                  "0.5); only where source and target have the same channels", non_negative)
     pool_size: int = opt(50, "unpaired: past fakes kept to train D on (CycleGAN's image pool); 0: the latest only",
                          non_negative)
+    class_weight: float = opt(0.0, "unpaired, both domains labelled with one number of classes: weight of the "
+                              "class-consistency loss (each D also learns its domain's classes from real labels; "
+                              "each generator is held to map class k to class k); 0: off, plain CycleGAN",
+                              non_negative)
 
 
 @dataclass

@@ -147,3 +147,25 @@ def test_build_translation_pairs_a_generator_with_patchgans():
     assert not D.a.conditional and not D.b.conditional
     assert G.ba(G(torch.rand(2, 1, 28, 28))).shape == (2, 1, 28, 28)
     assert D.b(G(torch.rand(2, 1, 28, 28))).shape == (2, 144)
+
+
+@pytest.mark.parametrize("size", [28, 64])
+def test_a_class_head_reads_the_whole_image(size):
+    torch.manual_seed(0)
+    D = build_patchgan(ModelConfig(arch="unet", width=8), (1, size, size), None, num_classes=10)
+    x = torch.zeros(2, 1, size, size)
+    logits, classes = D.judge(x)
+    assert logits.shape == (2, patch_grid(size, D.d_layers) ** 2) and classes.shape == (2, 10)
+    corner = x.clone()
+    corner[:, :, :4, :4] = 1.0  # a change in one corner, outside most patches
+    far = x.clone()
+    far[:, :, -4:, -4:] = 1.0  # and one in the opposite corner
+    a, b = D.judge(corner)[1], D.judge(far)[1]
+    assert not torch.allclose(a, classes) and not torch.allclose(b, classes) and not torch.allclose(a, b)
+
+
+def test_a_patchgan_without_classes_has_no_class_head():
+    D = build_patchgan(ModelConfig(arch="unet", width=8), (1, 28, 28), None)
+    assert not hasattr(D, "classifier")
+    with pytest.raises(ValueError, match="no class head"):
+        D.judge(torch.zeros(1, 1, 28, 28))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -96,3 +97,44 @@ def test_a_restored_pool_follows_the_fakes_to_their_device():
     torch.manual_seed(0)
     out = pool.query(torch.ones(8, 1, 4, 4, device="meta"))
     assert out.device.type == "meta" and all(x.device.type == "meta" for x in pool.images)
+
+
+class MeanWithClasses(Mean):
+    """Mean's logits, and class logits [B, 2] = (m, -m) with m = v * mean(x)."""
+
+    def judge(self, x):
+        logits = self(x)
+        return logits, torch.cat([logits, -logits], dim=1)
+
+
+def test_the_class_consistency_loss_holds_outputs_to_their_sources_class():
+    step = make(identity=0.0)
+    step.D = CycleDiscriminators(MeanWithClasses(1.0), MeanWithClasses(-1.0))
+    step.class_weight = 2.0
+    a, b = torch.full((2, 1, 2, 2), 0.5), torch.full((2, 1, 2, 2), -0.4)
+    y_a, y_b = torch.tensor([0, 1]), torch.tensor([1, 1])
+    stats = step(StepInputs((b,), (y_b,), sources=(a,), source_labels=(y_a,)))
+
+    def ce(m, labels):  # cross-entropy of class logits (m, -m) against labels, averaged over the batch
+        logits = torch.tensor([[m, -m]] * len(labels))
+        return torch.nn.functional.cross_entropy(logits, labels)
+
+    # G step: fake_b = 1.0 read by D.b (v=-1): m = -1, asked to be a's classes; fake_a = -0.1 by D.a: m = -0.1
+    kept = ce(-1.0, y_a) + ce(-0.1, y_b)
+    # D step: real b = -0.4 read by D.b: m = 0.4, its own classes; real a = 0.5 by D.a: m = 0.5
+    learned = ce(0.4, y_b) + ce(0.5, y_a)
+    adv = 0.5 * (-1 - 1) ** 2 + 0.5 * (-0.1 - 1) ** 2
+    cycle = abs(0.25 * 2 * 0.5 - 0.5) + abs(2 * 0.25 * -0.4 + 0.4)
+    assert torch.isclose(stats["class_g"], kept) and torch.isclose(stats["class_d"], learned)
+    assert torch.isclose(stats["loss_g"], torch.tensor(adv + 10 * cycle) + 2.0 * kept)
+    # the pool is off, so D's fakes are the G step's: LSGAN d = 1/2 (D(x) - 1)^2 + 1/2 D(G)^2, both domains
+    lsgan_d = 0.5 * (0.4 - 1) ** 2 + 0.5 * (-1.0) ** 2 + 0.5 * (0.5 - 1) ** 2 + 0.5 * (-0.1) ** 2
+    assert torch.isclose(stats["loss_d"], torch.tensor(lsgan_d) + 2.0 * learned)
+
+
+def test_the_class_consistency_loss_refuses_inputs_without_labels():
+    step = make()
+    step.class_weight = 1.0
+    a = torch.zeros(2, 1, 2, 2)
+    with pytest.raises(ValueError, match="needs both domains' labels"):
+        step(StepInputs((a,), (None,), sources=(a,)))

@@ -43,6 +43,8 @@ def weights_equal(a: dict, b: dict) -> bool:
     {"model__keep_known": True},  # the hole-filling wrapper saves and restores as its network
     {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
      "model__blocks": 1, "loss__name": "lsgan", "translate__pool_size": 6},  # cycle: the fake pools too
+    {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
+     "model__blocks": 1, "loss__name": "lsgan", "translate__class_weight": 1.0},  # the D's class heads too
 ])
 def test_a_resumed_translation_run_is_bit_exact(mnist_root, tmp_path, sets):
     full = RunDir.create(tmp_path / "full", "f")
@@ -187,6 +189,49 @@ def test_a_keep_known_run_fills_only_the_holes_of_the_images_it_translates(mnist
     known[8:18, 8:18] = False
     assert torch.equal(out[..., known], images[..., known])
     assert not torch.equal(out[..., ~known], images[..., ~known])
+
+
+def test_the_class_consistency_loss_trains_class_heads_on_both_domains(mnist_root, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(translation_config(mnist_root, pair__kind="unpaired", pair__dataset_b="mnist", pair__root_b=None,
+                             model__arch="resnet-gen", model__blocks=1, translate__class_weight=0.5,
+                             train__steps=4), run, verbose=False)
+    D = checkpoint.load(run.last_checkpoint)["models"]["D"]
+    assert D["a.classifier.weight"].shape[0] == D["b.classifier.weight"].shape[0] == 10  # MNIST's classes
+    logged = run.read_metrics()[-1]
+    # a D's class head starts from chance: about ln 10 = 2.3 a domain, two domains
+    assert 3.0 < logged["class_d"] < 6.0 and logged["class_g"] > 0
+
+
+def test_class_consistency_without_a_second_domain_is_a_config_error(mnist_root, tmp_path):
+    with pytest.raises(C.ConfigError, match="pair.kind=degrade has no second domain"):
+        train(translation_config(mnist_root, translate__class_weight=1.0), RunDir.create(tmp_path / "r", "r"),
+              verbose=False)
+
+
+def domain_folders(root, classes: list[str] | None):
+    """The CycleGAN layout: root/trainA and root/trainB, 4 images each, in class sub-folders if given."""
+    for domain in ("trainA", "trainB"):
+        for i in range(4):
+            folder = root / domain / (classes[i % len(classes)] if classes else "")
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(np.full((28, 28), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    return root
+
+
+@pytest.mark.parametrize("classes", [None, ["shoe", "shirt"]])
+def test_class_consistency_between_folders_needs_their_classes(mnist_root, tmp_path, classes):
+    cfg = translation_config(mnist_root, data__dataset="imagefolder", data__root=str(domain_folders(tmp_path / "ab",
+                             classes)), data__split="train", data__subset=None, data__labels_from_folders=bool(classes),
+                             pair__kind="unpaired", model__arch="resnet-gen", model__blocks=1,
+                             translate__class_weight=1.0, train__batch_size=2, train__steps=2)
+    run = RunDir.create(tmp_path / "r", "r")
+    if classes is None:
+        with pytest.raises(C.ConfigError, match="both need labels with one number of classes: A .* has 0"):
+            train(cfg, run, verbose=False)
+        return
+    train(cfg, run, verbose=False)  # each sub-folder a class, in both domains
+    assert checkpoint.load(run.last_checkpoint)["models"]["D"]["b.classifier.weight"].shape[0] == 2
 
 
 @pytest.mark.parametrize("sets", [{"pair__degradation": "noise"},

@@ -116,18 +116,19 @@ def build_translation_generator(cfg, source_shape: tuple, target_shape: tuple, c
 
 
 def build_translation(cfg, source_shape: tuple, target_shape: tuple,
-                      cycle: bool = False) -> tuple[nn.Module, nn.Module]:
+                      cycle: bool = False, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     """(G, D) of a translation model.
 
     Paired: G maps sources to targets and D is a PatchGAN that judges a target-shaped image
     together with its source (stacked as channels). Cycle (unpaired): G holds both directions
-    and D both domains' unconditional PatchGANs.
+    and D both domains' unconditional PatchGANs, each with a class head of ``num_classes``
+    outputs unless 0 (the class-consistency loss).
     """
     if not cycle:
         G = build_translator(cfg, source_shape, target_shape)
         return G, patchgan.build_patchgan(cfg, target_shape, source_shape)
     G = CycleGenerators(build_translator(cfg, source_shape, target_shape),
                         build_translator(cfg, target_shape, source_shape))
-    D = CycleDiscriminators(patchgan.build_patchgan(cfg, source_shape, None),
-                            patchgan.build_patchgan(cfg, target_shape, None))
+    D = CycleDiscriminators(patchgan.build_patchgan(cfg, source_shape, None, num_classes),
+                            patchgan.build_patchgan(cfg, target_shape, None, num_classes))
     return G, D

@@ -9,6 +9,10 @@ w = ``model.width`` (default 64) and n = ``model.d_layers``:
 - one 4x4 stride-1 conv (the next channel count);
 - a 4x4 stride-1 conv to 1 channel: the patch logits.
 
+With ``num_classes`` > 0 (CycleGAN's class-consistency loss, ``translate.class_weight``)
+D also has a class head: a linear layer on the last hidden map, flattened, giving class
+logits [B, K] (:meth:`PatchGAN.judge`); it sees the whole image, not one patch.
+
 All convs have padding 1; LeakyReLU (``model.leaky_slope``) after every hidden conv,
 BatchNorm after all but the first (none under ``model.spectral_norm``, which normalises
 every conv). With n = 3 this is the paper's 70x70 PatchGAN. The default n is the most
@@ -80,7 +84,7 @@ class PatchGAN(nn.Module):
     """Image [B, C, H, W] (+ its source) -> patch logits [B, P]."""
 
     def __init__(self, image_shape: tuple[int, ...], source_shape: tuple[int, ...] | None, d_layers: int,
-                 width: int = DEFAULT_WIDTH, slope: float = 0.2, spectral_norm: bool = False):
+                 width: int = DEFAULT_WIDTH, slope: float = 0.2, spectral_norm: bool = False, num_classes: int = 0):
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.source_shape = tuple(source_shape) if source_shape is not None else None
@@ -98,6 +102,10 @@ class PatchGAN(nn.Module):
             c_in = c
         self.hidden = nn.ModuleList(hidden)
         self.head = nn.Conv2d(c_in, 1, KERNEL, stride=1, padding=1)  # -> [B, 1, H'-1, W'-1]: one logit a patch
+        self.num_classes = num_classes
+        if num_classes:  # the last hidden map [B, c, H', W'], flattened -> class logits [B, K]
+            side = patch_grid(self.image_shape[1], d_layers) + 1, patch_grid(self.image_shape[2], d_layers) + 1
+            self.classifier = nn.Linear(c_in * side[0] * side[1], num_classes)
         dcgan_init(self)
         if spectral_norm:
             apply_spectral_norm(self)
@@ -124,13 +132,22 @@ class PatchGAN(nn.Module):
         logits = self.head(h).flatten(1)  # [B, P]
         return (logits, maps) if features else logits
 
+    def judge(self, x: torch.Tensor, source: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(patch logits [B, P], class logits [B, K]) of one pass; only for a D built with classes."""
+        if not self.num_classes:
+            raise ValueError("this PatchGAN has no class head: build it with num_classes > 0")
+        logits, maps = self.forward(x, source, features=True)
+        return logits, self.classifier(maps[-1].flatten(1))  # [B, c * H' * W'] -> [B, K]
 
-def build_patchgan(cfg, image_shape: tuple, source_shape: tuple | None) -> nn.Module:
-    """The PatchGAN for images of ``image_shape`` (C, H, W), conditioned on sources of ``source_shape`` unless None."""
+
+def build_patchgan(cfg, image_shape: tuple, source_shape: tuple | None, num_classes: int = 0) -> nn.Module:
+    """The PatchGAN for images of ``image_shape`` (C, H, W), conditioned on sources of ``source_shape`` unless None,
+    with a class head of ``num_classes`` outputs unless 0."""
     shapes = [image_shape] + ([source_shape] if source_shape is not None else [])
     if any(len(s) != 3 for s in shapes):
         raise ConfigError(f"the PatchGAN judges images (C, H, W), but got shapes {', '.join(map(str, shapes))}")
     image = tuple(int(s) for s in image_shape)
     source = tuple(int(s) for s in source_shape) if source_shape is not None else None
     d_layers = resolve_layers(cfg.d_layers, image[1], image[2])
-    return PatchGAN(image, source, d_layers, cfg.width or DEFAULT_WIDTH, cfg.leaky_slope, cfg.spectral_norm)
+    return PatchGAN(image, source, d_layers, cfg.width or DEFAULT_WIDTH, cfg.leaky_slope, cfg.spectral_norm,
+                    num_classes)

@@ -11,11 +11,22 @@ Phases of a step (inputs.sources[0] is a batch of A, inputs.reals[0] a batch of 
   G step   fake_b = G.ab(a), fake_a = G.ba(b), judged by the frozen D.b and D.a,
            + cycle_weight * (|G.ba(fake_b) - a| + |G.ab(fake_a) - b|)
            + identity_weight * cycle_weight * (|G.ab(b) - b| + |G.ba(a) - a|)
+           + class_weight * (CE(D.b's classes of fake_b, class of a) + CE(D.a's of fake_a, class of b))
   D step   D.b: b against fakes from a pool of past fake_b; D.a likewise. The pool
            (Shrivastava et al. 2017) keeps pool_size past fakes; each new fake either
            goes straight to D or, half of the time once the pool is full, replaces a
            random pooled fake, which D sees instead: D is not trained on the latest
            generator alone, which damps oscillation.
+           + class_weight * (CE(D.b's classes of b, class of b) + CE(D.a's of a, class of a))
+
+The class-consistency terms (``translate.class_weight`` > 0, both domains labelled) are
+not in CycleGAN: nothing in its losses ties a source's class to its output's (MNIST ->
+Fashion-MNIST keeps few; docs/results.md). Each D then also learns
+its domain's classes from real images alone (a class head, models/patchgan.py), and each
+generator is pulled to have its outputs read as its source's class under the fixed map
+class k -> class k: the semantic consistency of CyCADA (Hoffman et al. 2018), with the
+classifier trained alongside rather than beforehand. Labels: inputs.source_labels[0]
+(a's), inputs.labels[0] (b's).
 The pool is part of the step's state and is checkpointed; its random choices draw from
 torch's global generator, which checkpoints restore.
 """
@@ -27,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gankit.config import Config
@@ -88,6 +100,7 @@ class CycleStep:
     identity_weight: float = 0.5  # relative to cycle_weight
     adv_weight: float = 1.0
     pool_size: int = 50
+    class_weight: float = 0.0  # the class-consistency loss; its D's carry class heads when > 0
     bf16: bool = False
     guard: Guard = field(default_factory=lambda: OFF)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
@@ -104,7 +117,8 @@ class CycleStep:
                    make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device),
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device),
                    LOSSES.get(cfg.loss.name), cycle_weight=t.cycle_weight, identity_weight=t.identity_weight,
-                   adv_weight=t.adv_weight, pool_size=t.pool_size, bf16=precision == "bf16")
+                   adv_weight=t.adv_weight, pool_size=t.pool_size, class_weight=t.class_weight,
+                   bf16=precision == "bf16")
 
     def amp(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
@@ -113,20 +127,37 @@ class CycleStep:
 
     def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
         a, b = inputs.sources[0], inputs.reals[0]  # [B, Ca, H, W], [B, Cb, H, W]
+        y_a = inputs.source_labels[0] if inputs.source_labels else None  # int64 [B] each
+        y_b = inputs.labels[0]
+        if self.class_weight and (y_a is None or y_b is None):
+            raise ValueError("the class-consistency loss needs both domains' labels: inputs.source_labels and labels")
         G = getattr(self.G, "module", self.G)  # the pair's two directions (DDP wraps the pair)
         D = getattr(self.D, "module", self.D)
-        stats, fake_a, fake_b = self.g_step(G, D, a, b)
-        stats.update(self.d_step(D, a, b, fake_a, fake_b))
+        stats, fake_a, fake_b = self.g_step(G, D, a, b, y_a, y_b)
+        stats.update(self.d_step(D, a, b, fake_a, fake_b, y_a, y_b))
         return stats
 
-    def g_step(self, G: nn.Module, D: nn.Module, a: Tensor, b: Tensor) -> tuple[dict[str, Tensor], Tensor, Tensor]:
+    def judge(self, d: nn.Module, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        """D's patch logits [B, P] and, with the class-consistency loss, its class logits [B, K] (else None)."""
+        if not self.class_weight:
+            return d(x).float(), None
+        logits, classes = d.judge(x)
+        return logits.float(), classes.float()
+
+    def g_step(self, G: nn.Module, D: nn.Module, a: Tensor, b: Tensor, y_a: Tensor | None = None,
+               y_b: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor, Tensor]:
         D.requires_grad_(False)
         with self.amp():
             fake_b, fake_a = G.ab(a), G.ba(b)  # [B, Cb, H, W], [B, Ca, H, W]
-            adv = self.loss.g_loss(D.b(fake_b).float()) + self.loss.g_loss(D.a(fake_a).float())
+            (judged_b, classes_b), (judged_a, classes_a) = self.judge(D.b, fake_b), self.judge(D.a, fake_a)
+            adv = self.loss.g_loss(judged_b) + self.loss.g_loss(judged_a)
             cycle = pixel_loss(G.ba(fake_b).float(), a) + pixel_loss(G.ab(fake_a).float(), b)
             loss_g = self.adv_weight * adv + self.cycle_weight * cycle
             stats = {"adv_g": adv.detach(), "cycle": cycle.detach()}
+            if self.class_weight:  # fake_b should read as a's class in domain B (class k -> class k), fake_a as b's
+                kept = F.cross_entropy(classes_b, y_a) + F.cross_entropy(classes_a, y_b)
+                loss_g = loss_g + self.class_weight * kept
+                stats["class_g"] = kept.detach()
             if self.identity_weight > 0 and a.shape[1:] == b.shape[1:]:
                 identity = pixel_loss(G.ab(b).float(), b) + pixel_loss(G.ba(a).float(), a)
                 loss_g = loss_g + self.identity_weight * self.cycle_weight * identity
@@ -140,16 +171,22 @@ class CycleStep:
         D.requires_grad_(True)
         return stats, fake_a.detach(), fake_b.detach()
 
-    def d_step(self, D: nn.Module, a: Tensor, b: Tensor, fake_a: Tensor, fake_b: Tensor) -> dict[str, Tensor]:
+    def d_step(self, D: nn.Module, a: Tensor, b: Tensor, fake_a: Tensor, fake_b: Tensor,
+               y_a: Tensor | None = None, y_b: Tensor | None = None) -> dict[str, Tensor]:
         pooled_a, pooled_b = self.pools["a"].query(fake_a), self.pools["b"].query(fake_b)
         with self.amp():
-            real_b, fake_b_logits = D.b(b).float(), D.b(pooled_b).float()  # [B, P]
-            real_a, fake_a_logits = D.a(a).float(), D.a(pooled_a).float()
+            (real_b, classes_b), fake_b_logits = self.judge(D.b, b), D.b(pooled_b).float()  # [B, P]
+            (real_a, classes_a), fake_a_logits = self.judge(D.a, a), D.a(pooled_a).float()
         loss_d = self.loss.d_loss(real_b, fake_b_logits) + self.loss.d_loss(real_a, fake_a_logits)
+        stats = {}
+        if self.class_weight:  # each D learns its domain's classes from real images only
+            learned = F.cross_entropy(classes_b, y_b) + F.cross_entropy(classes_a, y_a)
+            loss_d = loss_d + self.class_weight * learned
+            stats["class_d"] = learned.detach()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
-        stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_b, fake_b_logits),
-                 "grad_norm_d": grad_norm(self.opt_d)}
+        stats.update({"loss_d": loss_d.detach(), **d_outputs(self.loss, real_b, fake_b_logits),
+                      "grad_norm_d": grad_norm(self.opt_d)})
         if self.guard.allows("D", loss_d=loss_d, grad_norm=stats["grad_norm_d"]):
             self.opt_d.step()
         return stats

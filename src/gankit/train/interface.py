@@ -37,6 +37,8 @@ class StepInputs:
                  counts D steps; a translation step, one D step per G step, its warm-up)
     sources      translation: n x float [B, Cs, h, w], the images to translate (reals are
                  their targets, or for unpaired data the other domain's images); empty otherwise
+    source_labels  unpaired translation: n x int64 [B], the sources' classes, with ``labels``
+                 the other domain's (the class-consistency loss); empty otherwise
     """
 
     reals: tuple[Tensor, ...]
@@ -45,6 +47,7 @@ class StepInputs:
     fake_labels: tuple[Tensor | None, ...] = ()
     d_index: int = 0
     sources: tuple[Tensor, ...] = ()
+    source_labels: tuple[Tensor | None, ...] = ()
 
     def clone(self) -> StepInputs:
         """A copy with tensors of its own (a CUDA graph's fixed input buffers)."""

@@ -48,6 +48,24 @@ class PairedBatches:
         else:
             raise ConfigError(f"model {cfg.model.arch} translates images: set pair.kind to degrade, aligned or "
                               "unpaired (and pair.degradation, or the pairs' folders)")
+        self.num_classes = self._shared_classes(cfg)
+
+    def _shared_classes(self, cfg: Config) -> int:
+        """The classes of the class-consistency loss (translate.class_weight): both domains', which must agree; 0 off."""
+        weight = cfg.translate.class_weight
+        if not weight:
+            return 0
+        if self.kind != "unpaired":
+            raise ConfigError(f"translate.class_weight={weight} holds each generator of an unpaired model to keep its "
+                              f"sources' classes; pair.kind={self.kind} has no second domain: set "
+                              "translate.class_weight=0")
+        k_a, k_b = self.data.num_classes, self.data_b.num_classes
+        if not k_a or k_a != k_b:
+            raise ConfigError(f"translate.class_weight={weight} maps class k of domain A to class k of domain B, so "
+                              f"both need labels with one number of classes: A ({self.data.name}) has {k_a}, "
+                              f"B ({self.data_b.name}) has {k_b}; set translate.class_weight=0 (folders of images "
+                              "get classes from their subfolders with data.labels_from_folders=true)")
+        return k_a
 
     @property
     def batches_per_epoch(self) -> int:
@@ -68,9 +86,15 @@ class PairedBatches:
         if self.kind == "aligned":
             source, target, _ = self.batches.get_pair(i)
             return _channels(source, pair.source_channels), _channels(target, pair.target_channels)
-        a, _ = self.batches.get(i)
-        b, _ = self.batches_b.get(i)
-        return _channels(a, pair.source_channels), _channels(b, pair.target_channels)
+        a, b, _, _ = self.get_unpaired(i)
+        return a, b
+
+    def get_unpaired(self, i: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Unpaired batch i: (a [B, Ca, H, W], b [B, Cb, H, W] in [-1, 1], their classes int64 [B] each)."""
+        pair = self.cfg.pair
+        a, y_a = self.batches.get(i)
+        b, y_b = self.batches_b.get(i)
+        return _channels(a, pair.source_channels), _channels(b, pair.target_channels), y_a, y_b
 
     def fixed(self, n: int, seed: int) -> tuple[Tensor, Tensor | None]:
         """The first n training pairs, for the epoch pictures: (sources, targets; None when unpaired).

@@ -92,7 +92,7 @@ class Trainer:
         # networks: the plain modules, and the DDP wrappers the step runs under torchrun
         if self.translation:
             self.G, self.D = build_translation(cfg.model, self.source_shape, self.shape,
-                                               cycle=cfg.pair.kind == "unpaired")
+                                               cycle=cfg.pair.kind == "unpaired", num_classes=self.pairs.num_classes)
         else:
             self.G, self.D = build_models(cfg.model, self.shape, self.num_classes)
             if self.clusters:  # G draws clusters as often as the data holds them
@@ -208,10 +208,15 @@ class Trainer:
         """The next G step's inputs: its real batches and labels, and its noise (see interface.py);
         for translation, its (source, target) batch."""
         if self.translation:
-            source, target = self.pairs.get(self.step, self.noise)  # [B, Cs, h, w], [B, Ct, H, W]
+            if self.pairs.kind == "unpaired":  # the classes travel along for the class-consistency loss
+                source, target, y_source, y_target = self.pairs.get_unpaired(self.step)
+                labels, source_labels = (y_target,), (y_source,)
+            else:
+                source, target = self.pairs.get(self.step, self.noise)  # [B, Cs, h, w], [B, Ct, H, W]
+                labels, source_labels = (None,), ()
             if self.cfg.train.channels_last:
                 source, target = (t.contiguous(memory_format=torch.channels_last) for t in (source, target))
-            return StepInputs((target,), (None,), d_index=self.step, sources=(source,))
+            return StepInputs((target,), labels, d_index=self.step, sources=(source,), source_labels=source_labels)
         first = self.step * self.n_batches  # index of the step's first D step
         reals, labels, zs, fake_labels = [], [], [], []
         for i in range(first, first + self.n_batches):
