@@ -89,7 +89,11 @@ NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
 REPAINT = "model.keep_known=false"  # inpainting as first shipped: G repaints every pixel
 # Translation rows past the presets, each beside its own twin
-TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-inpaint-mnist", [REPAINT])]
+TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-inpaint-mnist", [REPAINT]),
+                     # CycleGAN with the class-consistency loss: MNIST's and Fashion-MNIST's labels hold
+                     # digit k to garment k (an unpaired row: no twin)
+                     *[(f"cyclegan-mnist2fashion, class consistency {w}", "cyclegan-mnist2fashion",
+                        [f"translate.class_weight={w}"]) for w in ("1", "0.3", "0.1", "0.03")]]
 # ESRGAN's network interpolation (Wang et al. 2018, section 3.4): the GAN's share alpha of every
 # weight, the rest its twin's; 0 is the twin and 1 the GAN, each as the translation section scores it
 BLEND_PRESETS = ["esrgan-sr4-fashion"]
