@@ -51,7 +51,8 @@ class PairedBatches:
         self.num_classes = self._shared_classes(cfg)
 
     def _shared_classes(self, cfg: Config) -> int:
-        """The classes of the class-consistency loss (translate.class_weight): both domains', which must agree; 0 off."""
+        """The classes of the class-consistency loss (translate.class_weight): both domains', which must
+        agree; 0 when the loss is off."""
         weight = cfg.translate.class_weight
         if not weight:
             return 0
