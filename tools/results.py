@@ -240,7 +240,8 @@ def machine() -> str:
         name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return f"{name}, {torch.get_num_threads()} threads"
+    threads = torch.get_num_threads()
+    return f"{name}, {threads} thread{'s' if threads > 1 else ''}"
 
 
 def configure(name: str, seed: int, minutes: float | None, overrides: list[str] = ()) -> C.Config:
@@ -559,7 +560,8 @@ def side_by_side(lines: list[dict]) -> list[str]:
 
 
 def machines(*sections: str) -> str:
-    names = sorted({d["machine"] for s in sections for d in done(s)})
+    # rows recorded before machine() said "1 thread" read "1 threads"
+    names = sorted({d["machine"].replace(", 1 threads", ", 1 thread") for s in sections for d in done(s)})
     return "; ".join(names) if names else "not measured yet"
 
 

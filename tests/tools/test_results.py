@@ -35,7 +35,7 @@ def test_the_page_shows_each_runs_mean_and_half_range_over_seeds(results):
     # run, seeds, G steps, epochs, minutes, modes, high quality, published
     assert cells[1:7] == ["3", "16000", "80.0", "3.0 ± 1.0", "8", "0.950 ± 0.010"]
     assert "PacGAN2 7.9 of 8" in cells[7]
-    assert "Machine: a test CPU, 1 threads." in page
+    assert "Machine: a test CPU, 1 thread." in page  # as recorded before machine() wrote "1 thread"
     assert "## Stacked MNIST (1,000 modes)" in page and "Not measured yet." in page
 
 
