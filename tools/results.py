@@ -560,8 +560,7 @@ def side_by_side(lines: list[dict]) -> list[str]:
 
 
 def machines(*sections: str) -> str:
-    # rows recorded before machine() said "1 thread" read "1 threads"
-    names = sorted({d["machine"].replace(", 1 threads", ", 1 thread") for s in sections for d in done(s)})
+    names = sorted({d["machine"] for s in sections for d in done(s)})
     return "; ".join(names) if names else "not measured yet"
 
 

@@ -22,7 +22,7 @@ def results(tmp_path, monkeypatch):
 
 def line(label, seed, **values):
     return {"section": "toy", "label": label, "preset": label, "seed": seed, "minutes": None, "overrides": [],
-            "machine": "a test CPU, 1 threads", "train_s": 120.0 + seed * 60, "epochs": 80.0, "steps": 16000,
+            "machine": "a test CPU, 1 thread", "train_s": 120.0 + seed * 60, "epochs": 80.0, "steps": 16000,
             **values}
 
 
@@ -35,7 +35,7 @@ def test_the_page_shows_each_runs_mean_and_half_range_over_seeds(results):
     # run, seeds, G steps, epochs, minutes, modes, high quality, published
     assert cells[1:7] == ["3", "16000", "80.0", "3.0 ± 1.0", "8", "0.950 ± 0.010"]
     assert "PacGAN2 7.9 of 8" in cells[7]
-    assert "Machine: a test CPU, 1 thread." in page  # as recorded before machine() wrote "1 thread"
+    assert "Machine: a test CPU, 1 thread." in page
     assert "## Stacked MNIST (1,000 modes)" in page and "Not measured yet." in page
 
 
@@ -52,7 +52,7 @@ def test_a_measured_run_is_not_run_again(results, monkeypatch):
 
 def test_a_run_at_another_length_is_measured_and_shown_in_its_own_row(results, monkeypatch):
     t = {"section": "translation", "label": "pix2pix-inpaint-mnist", "preset": "pix2pix-inpaint-mnist",
-         "minutes": None, "machine": "a test CPU, 1 threads", "train_s": 200.0, "epochs": 1.6}
+         "minutes": None, "machine": "a test CPU, 1 thread", "train_s": 200.0, "epochs": 1.6}
     results.record("translation", {**t, "seed": 0, "overrides": ["train.steps=1500"], "steps": 1500,
                                    "model/fid": 150.0})
     ran = []
@@ -151,7 +151,7 @@ def test_a_run_a_killed_command_left_is_continued_not_started_again(results, mon
 def test_translation_rows_put_each_twin_under_its_gan_and_pictures_side_by_side(results):
     def t(label, preset, seed, steps):
         return {"section": "translation", "label": label, "preset": preset, "seed": seed, "minutes": None,
-                "overrides": [f"train.steps={steps}"], "machine": "a test CPU, 1 threads", "train_s": 60.0,
+                "overrides": [f"train.steps={steps}"], "machine": "a test CPU, 1 thread", "train_s": 60.0,
                 "epochs": 1.0, "steps": steps, "model/fid": 100.0}
     twin = "srgan-sr4-mnist" + results.TWIN
     for line in [t(twin, "srgan-sr4-mnist", 0, 1500), t("pix2pix-inpaint-mnist", "pix2pix-inpaint-mnist", 0, 1500),
@@ -174,7 +174,7 @@ def test_translation_rows_put_each_twin_under_its_gan_and_pictures_side_by_side(
 def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(results):
     def t(label, seed):
         return {"section": "translation", "label": label, "preset": "pix2pix-inpaint-mnist", "seed": seed,
-                "minutes": None, "overrides": [], "machine": "a test CPU, 1 threads", "train_s": 60.0,
+                "minutes": None, "overrides": [], "machine": "a test CPU, 1 thread", "train_s": 60.0,
                 "epochs": 1.0, "steps": 1500, "model/fid": 100.0}
     preset, variant = "pix2pix-inpaint-mnist", "pix2pix-inpaint-mnist, whole image repainted"
     for label in (variant, variant + results.TWIN, preset + results.TWIN, preset):  # measured in this order

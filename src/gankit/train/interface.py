@@ -37,8 +37,9 @@ class StepInputs:
                  counts D steps; a translation step, one D step per G step, its warm-up)
     sources      translation: n x float [B, Cs, h, w], the images to translate (reals are
                  their targets, or for unpaired data the other domain's images); empty otherwise
-    source_labels  unpaired translation: n x int64 [B], the sources' classes, with ``labels``
-                 the other domain's (the class-consistency loss); empty otherwise
+    source_labels  translation: n x int64 [B], the sources' classes on unpaired data, with
+                 ``labels`` the other domain's (the class-consistency loss), or None when
+                 paired; empty for models that generate from noise
     """
 
     reals: tuple[Tensor, ...]

@@ -78,21 +78,16 @@ class PairedBatches:
     def num_samples(self) -> int:
         return self.batches.images.shape[0]
 
-    def get(self, i: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """Batch i's (source [B, Cs, h, w], target [B, Ct, H, W]), in [-1, 1]."""
+    def get(self, i: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        """Batch i's (source [B, Cs, h, w], target [B, Ct, H, W]) in [-1, 1], and their classes int64 [B]
+        where a step uses them (unpaired: the class-consistency loss), else None."""
         pair = self.cfg.pair
         if self.kind == "degrade":
             x, _ = self.batches.get(i)
-            return P.degrade(x, pair, generator)
+            return (*P.degrade(x, pair, generator), None, None)
         if self.kind == "aligned":
             source, target, _ = self.batches.get_pair(i)
-            return _channels(source, pair.source_channels), _channels(target, pair.target_channels)
-        a, b, _, _ = self.get_unpaired(i)
-        return a, b
-
-    def get_unpaired(self, i: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Unpaired batch i: (a [B, Ca, H, W], b [B, Cb, H, W] in [-1, 1], their classes int64 [B] each)."""
-        pair = self.cfg.pair
+            return _channels(source, pair.source_channels), _channels(target, pair.target_channels), None, None
         a, y_a = self.batches.get(i)
         b, y_b = self.batches_b.get(i)
         return _channels(a, pair.source_channels), _channels(b, pair.target_channels), y_a, y_b

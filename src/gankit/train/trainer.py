@@ -208,15 +208,11 @@ class Trainer:
         """The next G step's inputs: its real batches and labels, and its noise (see interface.py);
         for translation, its (source, target) batch."""
         if self.translation:
-            if self.pairs.kind == "unpaired":  # the classes travel along for the class-consistency loss
-                source, target, y_source, y_target = self.pairs.get_unpaired(self.step)
-                labels, source_labels = (y_target,), (y_source,)
-            else:
-                source, target = self.pairs.get(self.step, self.noise)  # [B, Cs, h, w], [B, Ct, H, W]
-                labels, source_labels = (None,), ()
+            # [B, Cs, h, w], [B, Ct, H, W]; classes int64 [B] for unpaired data, else None
+            source, target, y_source, y_target = self.pairs.get(self.step, self.noise)
             if self.cfg.train.channels_last:
                 source, target = (t.contiguous(memory_format=torch.channels_last) for t in (source, target))
-            return StepInputs((target,), labels, d_index=self.step, sources=(source,), source_labels=source_labels)
+            return StepInputs((target,), (y_target,), d_index=self.step, sources=(source,), source_labels=(y_source,))
         first = self.step * self.n_batches  # index of the step's first D step
         reals, labels, zs, fake_labels = [], [], [], []
         for i in range(first, first + self.n_batches):
