@@ -169,3 +169,35 @@ def test_a_patchgan_without_classes_has_no_class_head():
     assert not hasattr(D, "classifier")
     with pytest.raises(ValueError, match="no class head"):
         D.judge(torch.zeros(1, 1, 28, 28))
+
+
+def test_a_class_projection_judges_each_patch_as_one_of_its_class():
+    torch.manual_seed(0)
+    D = build_patchgan(ModelConfig(arch="unet", width=8), (1, 28, 28), None, num_classes=10, class_head=False,
+                       projection=True).eval()  # eval: BatchNorm's running statistics, images judged one by one
+    assert not hasattr(D, "classifier") and D.embed.weight.shape[0] == 10
+    with torch.no_grad():
+        D.embed.weight[3] = 0.0
+        D.embed.weight[4] = 0.0
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+
+    def y(k):
+        return torch.full((2,), k)
+
+    base = D(x, y=y(3))
+    assert base.shape == (2, 144) and torch.equal(base, D(x, y=y(4)))  # a zero embedding: the patch verdicts alone
+    term = D(x, y=y(5)) - base  # class 5's term, patch by patch [2, 144]
+    assert term.abs().min() > 0
+    corner = x.clone()
+    corner[:, :, :4, :4] = 1.0  # a change in one corner: only the patches centred near it judge it
+    changed = ~torch.isclose(D(corner, y=y(5)) - D(corner, y=y(3)), term, atol=1e-5).view(2, 12, 12)
+    assert changed[:, :3, :3].all() and not changed[:, 6:, :].any() and not changed[:, :, 6:].any()
+    with pytest.raises(ValueError, match="pass y"):
+        D(x)
+
+
+def test_a_patchgan_without_a_class_projection_refuses_classes():
+    D = build_patchgan(ModelConfig(arch="unet", width=8), (1, 28, 28), None, num_classes=10)
+    assert not hasattr(D, "embed")
+    with pytest.raises(ValueError, match="no class projection"):
+        D(torch.zeros(1, 1, 28, 28), y=torch.zeros(1, dtype=torch.long))

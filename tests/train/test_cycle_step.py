@@ -32,7 +32,8 @@ class Mean(nn.Module):
         super().__init__()
         self.v = nn.Parameter(torch.tensor(v))
 
-    def forward(self, x, source=None):
+    def forward(self, x, source=None, y=None):
+        assert y is None, "Mean judges images alone"
         return (self.v * x.flatten(1).mean(1)).unsqueeze(1)
 
 
@@ -77,16 +78,16 @@ def test_the_pool_keeps_past_fakes_and_resumes_exactly():
     torch.manual_seed(0)
     pool = FakePool(4)
     first = torch.arange(4.0).view(4, 1, 1, 1)
-    assert torch.equal(pool.query(first), first)  # filling: the fakes themselves
+    assert torch.equal(pool.query(first)[0], first)  # filling: the fakes themselves
     state = pool.state_dict()
     rng = torch.get_rng_state()
-    later = pool.query(torch.full((4, 1, 1, 1), 9.0))
-    assert (later != 9).any() and set(later.flatten().tolist()) <= {0.0, 1.0, 2.0, 3.0, 9.0}
+    later, no_labels = pool.query(torch.full((4, 1, 1, 1), 9.0))
+    assert no_labels is None and (later != 9).any() and set(later.flatten().tolist()) <= {0.0, 1.0, 2.0, 3.0, 9.0}
     again = FakePool(4)
     again.load_state_dict(state)
     torch.set_rng_state(rng)
-    assert torch.equal(again.query(torch.full((4, 1, 1, 1), 9.0)), later)
-    assert torch.equal(FakePool(0).query(first), first)  # pool_size 0: the latest only
+    assert torch.equal(again.query(torch.full((4, 1, 1, 1), 9.0))[0], later)
+    assert torch.equal(FakePool(0).query(first)[0], first)  # pool_size 0: the latest only
 
 
 def test_a_restored_pool_follows_the_fakes_to_their_device():
@@ -95,16 +96,48 @@ def test_a_restored_pool_follows_the_fakes_to_their_device():
     pool = FakePool(2)
     pool.load_state_dict({"images": torch.zeros(2, 1, 4, 4)}, device="meta")
     torch.manual_seed(0)
-    out = pool.query(torch.ones(8, 1, 4, 4, device="meta"))
+    out, _ = pool.query(torch.ones(8, 1, 4, 4, device="meta"))
     assert out.device.type == "meta" and all(x.device.type == "meta" for x in pool.images)
+
+
+def test_a_pool_with_classes_keeps_each_fake_with_its_class():
+    torch.manual_seed(0)
+    pool = FakePool(4)
+    first, first_y = torch.arange(4.0).view(4, 1, 1, 1), torch.tensor([10, 11, 12, 13])
+    images, labels = pool.query(first, first_y)
+    assert torch.equal(images, first) and torch.equal(labels, first_y)
+    state, rng = pool.state_dict(), torch.get_rng_state()
+    # the new fakes 4..7 have classes 14..17; a pooled fake i comes back with class 10 + i
+    later, later_y = pool.query(torch.arange(4.0, 8.0).view(4, 1, 1, 1), torch.tensor([14, 15, 16, 17]))
+    assert (later < 4).any()
+    assert torch.equal(later_y, later.flatten().long() + 10)
+    assert torch.equal(torch.stack(pool.labels), torch.stack(pool.images).flatten().long() + 10)
+    again = FakePool(4)
+    again.load_state_dict(state)
+    torch.set_rng_state(rng)
+    resumed, resumed_y = again.query(torch.arange(4.0, 8.0).view(4, 1, 1, 1), torch.tensor([14, 15, 16, 17]))
+    assert torch.equal(resumed, later) and torch.equal(resumed_y, later_y)
+    with pytest.raises(ValueError, match="with classes or without"):
+        pool.query(first)  # a pool of labelled fakes given fakes without classes
+    old = FakePool(4)
+    old.load_state_dict({"images": first})  # a checkpoint from before pools kept classes
+    assert old.labels == [] and len(old.images) == 4
 
 
 class MeanWithClasses(Mean):
     """Mean's logits, and class logits [B, 2] = (m, -m) with m = v * mean(x)."""
 
-    def judge(self, x):
-        logits = self(x)
+    def judge(self, x, y=None):
+        logits = self(x, y=y)
         return logits, torch.cat([logits, -logits], dim=1)
+
+
+class MeanProjected(Mean):
+    """A D that judges images with their classes: m + <e_y, m> with m = v * mean(x) and e = (1, -1)."""
+
+    def forward(self, x, source=None, y=None):
+        m = super().forward(x)
+        return m + m * (1 - 2 * y[:, None].float())
 
 
 def test_the_class_consistency_loss_holds_outputs_to_their_sources_class():
@@ -138,3 +171,33 @@ def test_the_class_consistency_loss_refuses_inputs_without_labels():
     a = torch.zeros(2, 1, 2, 2)
     with pytest.raises(ValueError, match="needs both domains' labels"):
         step(StepInputs((a,), (None,), sources=(a,)))
+
+
+def test_class_projection_judges_each_image_with_its_class():
+    step = make(identity=0.0)
+    step.D = CycleDiscriminators(MeanProjected(1.0), MeanProjected(-1.0))
+    step.class_projection = True
+    a, b = torch.full((2, 1, 2, 2), 0.5), torch.full((2, 1, 2, 2), -0.4)
+    y_a, y_b = torch.tensor([0, 1]), torch.tensor([1, 1])
+    stats = step(StepInputs((b,), (y_b,), sources=(a,), source_labels=(y_a,)))
+
+    def projected(m, labels):  # the verdict m plus <e_y, m>: m for class 0, -m for class 1
+        return torch.tensor([m + (m if y == 0 else -m) for y in labels])
+
+    # G step: fake_b = 1.0, D.b's m = -1, judged as a's classes; fake_a = -0.1, D.a's m = -0.1, as b's
+    fake_b, fake_a = projected(-1.0, y_a), projected(-0.1, y_b)  # [-2, 0], [0, 0]
+    adv = 0.5 * ((fake_b - 1) ** 2).mean() + 0.5 * ((fake_a - 1) ** 2).mean()
+    cycle = abs(0.25 * 2 * 0.5 - 0.5) + abs(2 * 0.25 * -0.4 + 0.4)
+    assert torch.isclose(stats["adv_g"], adv) and "class_g" not in stats
+    assert torch.isclose(stats["loss_g"], adv + 10 * cycle)
+    # D step: real b (m = 0.4) with its labels, real a (m = 0.5) with a's; the fakes with the classes they were made for
+    real_b, real_a = projected(0.4, y_b), projected(0.5, y_a)  # [0, 0], [1, 0]
+    lsgan_d = (0.5 * ((real_b - 1) ** 2).mean() + 0.5 * (fake_b ** 2).mean()
+               + 0.5 * ((real_a - 1) ** 2).mean() + 0.5 * (fake_a ** 2).mean())
+    assert torch.isclose(stats["loss_d"], lsgan_d) and "class_d" not in stats
+    # with the pool on, the pooled fakes carry those classes
+    pooled = make(identity=0.0, pool=4)
+    pooled.D, pooled.class_projection = step.D, True
+    pooled(StepInputs((b,), (y_b,), sources=(a,), source_labels=(y_a,)))
+    assert torch.equal(torch.stack(pooled.pools["b"].labels), y_a)
+    assert torch.equal(torch.stack(pooled.pools["a"].labels), y_b)

@@ -45,6 +45,9 @@ def weights_equal(a: dict, b: dict) -> bool:
      "model__blocks": 1, "loss__name": "lsgan", "translate__pool_size": 6},  # cycle: the fake pools too
     {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
      "model__blocks": 1, "loss__name": "lsgan", "translate__class_weight": 1.0},  # the D's class heads too
+    {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
+     "model__blocks": 1, "loss__name": "lsgan", "translate__pool_size": 6,
+     "translate__class_projection": True},  # the pools' classes too
 ])
 def test_a_resumed_translation_run_is_bit_exact(mnist_root, tmp_path, sets):
     full = RunDir.create(tmp_path / "full", "f")
@@ -203,10 +206,25 @@ def test_the_class_consistency_loss_trains_class_heads_on_both_domains(mnist_roo
     assert 3.0 < logged["class_d"] < 6.0 and logged["class_g"] > 0
 
 
-def test_class_consistency_without_a_second_domain_is_a_config_error(mnist_root, tmp_path):
-    with pytest.raises(C.ConfigError, match="pair.kind=degrade has no second domain"):
-        train(translation_config(mnist_root, translate__class_weight=1.0), RunDir.create(tmp_path / "r", "r"),
-              verbose=False)
+@pytest.mark.parametrize("sets, key", [({"translate__class_weight": 1.0}, "translate.class_weight=0"),
+                                       ({"translate__class_projection": True}, "translate.class_projection=false")])
+def test_class_consistency_without_a_second_domain_is_a_config_error(mnist_root, tmp_path, sets, key):
+    with pytest.raises(C.ConfigError, match=f"pair.kind=degrade has no second domain: set {key}"):
+        train(translation_config(mnist_root, **sets), RunDir.create(tmp_path / "r", "r"), verbose=False)
+
+
+def test_class_projection_runs_with_class_embeddings_and_a_pool_of_labelled_fakes(mnist_root, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(translation_config(mnist_root, pair__kind="unpaired", pair__dataset_b="mnist", pair__root_b=None,
+                             model__arch="resnet-gen", model__blocks=1, translate__class_projection=True,
+                             translate__pool_size=8, train__steps=3), run, verbose=False)
+    saved = checkpoint.load(run.last_checkpoint)
+    D = saved["models"]["D"]
+    assert D["a.embed.weight"].shape[0] == D["b.embed.weight"].shape[0] == 10  # MNIST's classes
+    assert "b.classifier.weight" not in D and "class_d" not in run.read_metrics()[-1]  # no class head, no class loss
+    for domain in ("a", "b"):  # 3 steps of 32 fakes fill each pool of 8, every fake with its source's digit
+        labels = saved["step_state"][domain]["labels"]
+        assert labels.shape == (8,) and labels.dtype == torch.int64 and 0 <= labels.min() <= labels.max() < 10
 
 
 def domain_folders(root, classes: list[str] | None):

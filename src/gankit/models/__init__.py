@@ -116,19 +116,21 @@ def build_translation_generator(cfg, source_shape: tuple, target_shape: tuple, c
 
 
 def build_translation(cfg, source_shape: tuple, target_shape: tuple,
-                      cycle: bool = False, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
+                      cycle: bool = False, num_classes: int = 0, class_head: bool = True,
+                      projection: bool = False) -> tuple[nn.Module, nn.Module]:
     """(G, D) of a translation model.
 
     Paired: G maps sources to targets and D is a PatchGAN that judges a target-shaped image
     together with its source (stacked as channels). Cycle (unpaired): G holds both directions
-    and D both domains' unconditional PatchGANs, each with a class head of ``num_classes``
-    outputs unless 0 (the class-consistency loss).
+    and D both domains' unconditional PatchGANs; with ``num_classes`` > 0 each has a class
+    head (``class_head``, the class-consistency loss) and/or judges images with their classes
+    (``projection``).
     """
     if not cycle:
         G = build_translator(cfg, source_shape, target_shape)
         return G, patchgan.build_patchgan(cfg, target_shape, source_shape)
     G = CycleGenerators(build_translator(cfg, source_shape, target_shape),
                         build_translator(cfg, target_shape, source_shape))
-    D = CycleDiscriminators(patchgan.build_patchgan(cfg, source_shape, None, num_classes),
-                            patchgan.build_patchgan(cfg, target_shape, None, num_classes))
+    D = CycleDiscriminators(*(patchgan.build_patchgan(cfg, shape, None, num_classes, class_head, projection)
+                              for shape in (source_shape, target_shape)))
     return G, D

@@ -9,9 +9,16 @@ w = ``model.width`` (default 64) and n = ``model.d_layers``:
 - one 4x4 stride-1 conv (the next channel count);
 - a 4x4 stride-1 conv to 1 channel: the patch logits.
 
-With ``num_classes`` > 0 (CycleGAN's class-consistency loss, ``translate.class_weight``)
-D also has a class head: a linear layer on the last hidden map, flattened, giving class
-logits [B, K] (:meth:`PatchGAN.judge`); it sees the whole image, not one patch.
+With ``num_classes`` > 0 D knows the classes of its domain, in one or both of two ways:
+
+- a class head (``class_head``; CycleGAN's class-consistency loss, ``translate.class_weight``):
+  a linear layer on the last hidden map, flattened, giving class logits [B, K]
+  (:meth:`PatchGAN.judge`); it sees the whole image, not one patch;
+- a class projection (``projection``; ``translate.class_projection``): called with classes
+  y [B], D judges each patch as a patch of an image of class y. A class embedding e_y is
+  dotted with the last hidden map at every cell (Miyato & Koyama 2018's projection, made
+  per patch), and each patch logit gains the mean of those products over the 2x2 cells
+  at its centre.
 
 All convs have padding 1; LeakyReLU (``model.leaky_slope``) after every hidden conv,
 BatchNorm after all but the first (none under ``model.spectral_norm``, which normalises
@@ -84,7 +91,8 @@ class PatchGAN(nn.Module):
     """Image [B, C, H, W] (+ its source) -> patch logits [B, P]."""
 
     def __init__(self, image_shape: tuple[int, ...], source_shape: tuple[int, ...] | None, d_layers: int,
-                 width: int = DEFAULT_WIDTH, slope: float = 0.2, spectral_norm: bool = False, num_classes: int = 0):
+                 width: int = DEFAULT_WIDTH, slope: float = 0.2, spectral_norm: bool = False, num_classes: int = 0,
+                 class_head: bool = True, projection: bool = False):
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.source_shape = tuple(source_shape) if source_shape is not None else None
@@ -103,10 +111,15 @@ class PatchGAN(nn.Module):
         self.hidden = nn.ModuleList(hidden)
         self.head = nn.Conv2d(c_in, 1, KERNEL, stride=1, padding=1)  # -> [B, 1, H'-1, W'-1]: one logit a patch
         self.num_classes = num_classes
-        if num_classes:  # the last hidden map [B, c, H', W'], flattened -> class logits [B, K]
+        self.class_head = bool(num_classes) and class_head
+        self.projection = bool(num_classes) and projection
+        if self.class_head:  # the last hidden map [B, c, H', W'], flattened -> class logits [B, K]
             side = patch_grid(self.image_shape[1], d_layers) + 1, patch_grid(self.image_shape[2], d_layers) + 1
             self.classifier = nn.Linear(c_in * side[0] * side[1], num_classes)
         dcgan_init(self)
+        if self.projection:  # e_y [c] for each class; small, so the class term starts near 0 beside the patch logits
+            self.embed = nn.Embedding(num_classes, c_in)
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
         if spectral_norm:
             apply_spectral_norm(self)
 
@@ -122,27 +135,37 @@ class PatchGAN(nn.Module):
             source = F.interpolate(source, size=x.shape[-2:], mode="bicubic", align_corners=False)
         return torch.cat([x, source], dim=1)  # [B, C + Cs, H, W]
 
-    def forward(self, x: torch.Tensor, source: torch.Tensor | None = None,
-                features: bool = False) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, x: torch.Tensor, source: torch.Tensor | None = None, features: bool = False,
+                y: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Patch logits [B, P] (and the hidden maps); with classes y [B], each patch judged as one of class y."""
+        if (y is not None) != self.projection:
+            raise ValueError("this PatchGAN judges images with their classes: pass y [B]" if self.projection else
+                             "this PatchGAN has no class projection: build it with projection=True to pass y")
         h = self.stack(x, source)
         maps = []
         for layer in self.hidden:
             h = layer(h)
             maps.append(h)
-        logits = self.head(h).flatten(1)  # [B, P]
+        logits = self.head(h)  # [B, 1, H'-1, W'-1]
+        if y is not None:  # <e_y, h> at each cell [B, 1, H', W'], averaged over each patch's 2x2 centre cells
+            per_cell = (self.embed(y)[:, :, None, None] * h).sum(1, keepdim=True)
+            logits = logits + F.avg_pool2d(per_cell, 2, stride=1)
+        logits = logits.flatten(1)  # [B, P]
         return (logits, maps) if features else logits
 
-    def judge(self, x: torch.Tensor, source: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(patch logits [B, P], class logits [B, K]) of one pass; only for a D built with classes."""
-        if not self.num_classes:
+    def judge(self, x: torch.Tensor, source: torch.Tensor | None = None,
+              y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(patch logits [B, P], class logits [B, K]) of one pass; only for a D built with a class head."""
+        if not self.class_head:
             raise ValueError("this PatchGAN has no class head: build it with num_classes > 0")
-        logits, maps = self.forward(x, source, features=True)
+        logits, maps = self.forward(x, source, features=True, y=y)
         return logits, self.classifier(maps[-1].flatten(1))  # [B, c * H' * W'] -> [B, K]
 
 
-def build_patchgan(cfg, image_shape: tuple, source_shape: tuple | None, num_classes: int = 0) -> nn.Module:
-    """The PatchGAN for images of ``image_shape`` (C, H, W), conditioned on sources of ``source_shape`` unless None,
-    with a class head of ``num_classes`` outputs unless 0."""
+def build_patchgan(cfg, image_shape: tuple, source_shape: tuple | None, num_classes: int = 0,
+                   class_head: bool = True, projection: bool = False) -> nn.Module:
+    """The PatchGAN for images of ``image_shape`` (C, H, W), conditioned on sources of ``source_shape`` unless None;
+    with ``num_classes`` > 0, a class head of that many outputs (``class_head``) and/or a class projection."""
     shapes = [image_shape] + ([source_shape] if source_shape is not None else [])
     if any(len(s) != 3 for s in shapes):
         raise ConfigError(f"the PatchGAN judges images (C, H, W), but got shapes {', '.join(map(str, shapes))}")
@@ -150,4 +173,4 @@ def build_patchgan(cfg, image_shape: tuple, source_shape: tuple | None, num_clas
     source = tuple(int(s) for s in source_shape) if source_shape is not None else None
     d_layers = resolve_layers(cfg.d_layers, image[1], image[2])
     return PatchGAN(image, source, d_layers, cfg.width or DEFAULT_WIDTH, cfg.leaky_slope, cfg.spectral_norm,
-                    num_classes)
+                    num_classes, class_head, projection)

@@ -25,8 +25,12 @@ Fashion-MNIST keeps few; docs/results.md). Each D then also learns
 its domain's classes from real images alone (a class head, models/patchgan.py), and each
 generator is pulled to have its outputs read as its source's class under the fixed map
 class k -> class k: the semantic consistency of CyCADA (Hoffman et al. 2018), with the
-classifier trained alongside rather than beforehand. Labels: inputs.source_labels[0]
-(a's), inputs.labels[0] (b's).
+classifier trained alongside rather than beforehand. With ``translate.class_projection``
+each D instead (or as well) judges an image together with its class, real images with
+their labels and fakes with their sources' (see :meth:`CycleStep.judge`; the pools keep
+each fake's class): a garment of the wrong class for its digit is then simply a fake, and
+the class signal is the adversarial loss itself, not a head G can satisfy apart from D's
+verdict. Labels: inputs.source_labels[0] (a's), inputs.labels[0] (b's).
 The pool is part of the step's state and is checkpointed; its random choices draw from
 torch's global generator, which checkpoints restore.
 """
@@ -53,36 +57,56 @@ Tensor = torch.Tensor
 
 
 class FakePool:
-    """Up to ``size`` past generator outputs of one domain (CycleGAN's image pool)."""
+    """Up to ``size`` past generator outputs of one domain (CycleGAN's image pool), each with the
+    class it was made for when there are classes (a projection D judges a fake with its class)."""
 
     def __init__(self, size: int):
         self.size = size
         self.images: list[Tensor] = []  # each [C, H, W], detached
+        self.labels: list[Tensor] = []  # each int64 [], beside its image; empty without classes
 
-    def query(self, fakes: Tensor) -> Tensor:
-        """The batch D trains on: each fake [B, C, H, W], or a pooled one it replaces."""
+    def query(self, fakes: Tensor, labels: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """The batch D trains on: each fake [B, C, H, W] (and its class [B]), or a pooled one it replaces."""
         if self.size == 0:
-            return fakes
-        out = []
-        for x in fakes.detach():
+            return fakes, labels
+        if self.images and (labels is not None) != bool(self.labels):
+            raise ValueError("a fake pool holds fakes with classes or without, not both")
+        ys = [None] * len(fakes) if labels is None else list(labels)
+        out, out_y = [], []
+        for x, y in zip(fakes.detach(), ys):
             if len(self.images) < self.size:
-                self.images.append(x.clone())
+                self._keep(len(self.images), x, y)
                 out.append(x)
+                out_y.append(y)
             elif torch.rand(()) < 0.5:
                 i = int(torch.randint(self.size, ()))
                 out.append(self.images[i].clone())
-                self.images[i] = x.clone()
+                out_y.append(self.labels[i].clone() if y is not None else None)
+                self._keep(i, x, y)
             else:
                 out.append(x)
-        return torch.stack(out)
+                out_y.append(y)
+        return torch.stack(out), None if labels is None else torch.stack(out_y)
+
+    def _keep(self, i: int, x: Tensor, y: Tensor | None) -> None:
+        """Put fake x (and its class y) in slot i; slot len(images) appends."""
+        if i == len(self.images):
+            self.images.append(x.clone())
+            self.labels += [] if y is None else [y.clone()]
+        else:
+            self.images[i] = x.clone()
+            if y is not None:
+                self.labels[i] = y.clone()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"images": torch.stack(self.images) if self.images else None}
+        return {"images": torch.stack(self.images) if self.images else None,
+                "labels": torch.stack(self.labels) if self.labels else None}
 
     def load_state_dict(self, state: dict[str, Any], device: torch.device | str = "cpu") -> None:
         """Restore the pool onto ``device``, the generator's (checkpoints load on the CPU)."""
-        saved = state["images"]
+        saved, labels = state["images"], state.get("labels")  # checkpoints before classes hold no labels
         self.images = [] if saved is None else [x.to(device, copy=True) for x in saved]
+        self.labels = [] if labels is None else [y.to(device, copy=True) for y in labels]
 
 
 @dataclass
@@ -101,6 +125,7 @@ class CycleStep:
     adv_weight: float = 1.0
     pool_size: int = 50
     class_weight: float = 0.0  # the class-consistency loss; its D's carry class heads when > 0
+    class_projection: bool = False  # D's judge each image with its class (a class embedding each)
     bf16: bool = False
     guard: Guard = field(default_factory=lambda: OFF)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
@@ -118,7 +143,7 @@ class CycleStep:
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device),
                    LOSSES.get(cfg.loss.name), cycle_weight=t.cycle_weight, identity_weight=t.identity_weight,
                    adv_weight=t.adv_weight, pool_size=t.pool_size, class_weight=t.class_weight,
-                   bf16=precision == "bf16")
+                   class_projection=t.class_projection, bf16=precision == "bf16")
 
     def amp(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
@@ -129,19 +154,31 @@ class CycleStep:
         a, b = inputs.sources[0], inputs.reals[0]  # [B, Ca, H, W], [B, Cb, H, W]
         y_a = inputs.source_labels[0] if inputs.source_labels else None  # int64 [B] each
         y_b = inputs.labels[0]
-        if self.class_weight and (y_a is None or y_b is None):
-            raise ValueError("the class-consistency loss needs both domains' labels: inputs.source_labels and labels")
+        if self.classes and (y_a is None or y_b is None):
+            raise ValueError("the class-consistency loss or class projection needs both domains' labels: "
+                             "inputs.source_labels and labels")
         G = getattr(self.G, "module", self.G)  # the pair's two directions (DDP wraps the pair)
         D = getattr(self.D, "module", self.D)
         stats, fake_a, fake_b = self.g_step(G, D, a, b, y_a, y_b)
         stats.update(self.d_step(D, a, b, fake_a, fake_b, y_a, y_b))
         return stats
 
-    def judge(self, d: nn.Module, x: Tensor) -> tuple[Tensor, Tensor | None]:
-        """D's patch logits [B, P] and, with the class-consistency loss, its class logits [B, K] (else None)."""
+    @property
+    def classes(self) -> bool:
+        """Whether the step needs both domains' labels: for the class-consistency loss or the class projection."""
+        return bool(self.class_weight) or self.class_projection
+
+    def judge(self, d: nn.Module, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """D's patch verdicts on x [B, P] and, where D has a class head, its class logits [B, K] (else None).
+
+        With class projection, each patch is judged as a patch of an image of class y [B]
+        (models/patchgan.py): D learns what real images of each class look like, so an
+        output of the wrong class for its source is a fake.
+        """
+        y = y if self.class_projection else None
         if not self.class_weight:
-            return d(x).float(), None
-        logits, classes = d.judge(x)
+            return d(x, y=y).float(), None
+        logits, classes = d.judge(x, y=y)
         return logits.float(), classes.float()
 
     def g_step(self, G: nn.Module, D: nn.Module, a: Tensor, b: Tensor, y_a: Tensor | None = None,
@@ -149,7 +186,7 @@ class CycleStep:
         D.requires_grad_(False)
         with self.amp():
             fake_b, fake_a = G.ab(a), G.ba(b)  # [B, Cb, H, W], [B, Ca, H, W]
-            (judged_b, classes_b), (judged_a, classes_a) = self.judge(D.b, fake_b), self.judge(D.a, fake_a)
+            (judged_b, classes_b), (judged_a, classes_a) = self.judge(D.b, fake_b, y_a), self.judge(D.a, fake_a, y_b)
             adv = self.loss.g_loss(judged_b) + self.loss.g_loss(judged_a)
             cycle = pixel_loss(G.ba(fake_b).float(), a) + pixel_loss(G.ab(fake_a).float(), b)
             loss_g = self.adv_weight * adv + self.cycle_weight * cycle
@@ -173,10 +210,12 @@ class CycleStep:
 
     def d_step(self, D: nn.Module, a: Tensor, b: Tensor, fake_a: Tensor, fake_b: Tensor,
                y_a: Tensor | None = None, y_b: Tensor | None = None) -> dict[str, Tensor]:
-        pooled_a, pooled_b = self.pools["a"].query(fake_a), self.pools["b"].query(fake_b)
+        project = self.class_projection  # the pools keep each fake's class: a's for fake_b, b's for fake_a
+        pooled_a, pooled_ya = self.pools["a"].query(fake_a, y_b if project else None)
+        pooled_b, pooled_yb = self.pools["b"].query(fake_b, y_a if project else None)
         with self.amp():
-            (real_b, classes_b), fake_b_logits = self.judge(D.b, b), D.b(pooled_b).float()  # [B, P]
-            (real_a, classes_a), fake_a_logits = self.judge(D.a, a), D.a(pooled_a).float()
+            (real_b, classes_b), (fake_b_logits, _) = self.judge(D.b, b, y_b), self.judge(D.b, pooled_b, pooled_yb)
+            (real_a, classes_a), (fake_a_logits, _) = self.judge(D.a, a, y_a), self.judge(D.a, pooled_a, pooled_ya)
         loss_d = self.loss.d_loss(real_b, fake_b_logits) + self.loss.d_loss(real_a, fake_a_logits)
         stats = {}
         if self.class_weight:  # each D learns its domain's classes from real images only

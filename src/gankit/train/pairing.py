@@ -51,21 +51,24 @@ class PairedBatches:
         self.num_classes = self._shared_classes(cfg)
 
     def _shared_classes(self, cfg: Config) -> int:
-        """The classes of the class-consistency loss (translate.class_weight): both domains', which must
-        agree; 0 when the loss is off."""
-        weight = cfg.translate.class_weight
-        if not weight:
+        """The classes that tie domain A's class k to domain B's class k (translate.class_weight,
+        translate.class_projection): both domains', which must agree; 0 when neither is on."""
+        t = cfg.translate
+        used = [f"translate.class_weight={t.class_weight}"] if t.class_weight else []
+        used += ["translate.class_projection=true"] if t.class_projection else []
+        if not used:
             return 0
+        keys, off = " and ".join(used), " and ".join(u.split("=")[0] + ("=0" if "weight" in u else "=false")
+                                                    for u in used)
         if self.kind != "unpaired":
-            raise ConfigError(f"translate.class_weight={weight} holds each generator of an unpaired model to keep its "
-                              f"sources' classes; pair.kind={self.kind} has no second domain: set "
-                              "translate.class_weight=0")
+            raise ConfigError(f"{keys} holds each generator of an unpaired model to keep its sources' classes; "
+                              f"pair.kind={self.kind} has no second domain: set {off}")
         k_a, k_b = self.data.num_classes, self.data_b.num_classes
         if not k_a or k_a != k_b:
-            raise ConfigError(f"translate.class_weight={weight} maps class k of domain A to class k of domain B, so "
-                              f"both need labels with one number of classes: A ({self.data.name}) has {k_a}, "
-                              f"B ({self.data_b.name}) has {k_b}; set translate.class_weight=0 (folders of images "
-                              "get classes from their subfolders with data.labels_from_folders=true)")
+            raise ConfigError(f"{keys} maps class k of domain A to class k of domain B, so both need labels with "
+                              f"one number of classes: A ({self.data.name}) has {k_a}, B ({self.data_b.name}) has "
+                              f"{k_b}; set {off} (folders of images get classes from their subfolders with "
+                              "data.labels_from_folders=true)")
         return k_a
 
     @property

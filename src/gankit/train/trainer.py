@@ -92,7 +92,9 @@ class Trainer:
         # networks: the plain modules, and the DDP wrappers the step runs under torchrun
         if self.translation:
             self.G, self.D = build_translation(cfg.model, self.source_shape, self.shape,
-                                               cycle=cfg.pair.kind == "unpaired", num_classes=self.pairs.num_classes)
+                                               cycle=cfg.pair.kind == "unpaired", num_classes=self.pairs.num_classes,
+                                               class_head=cfg.translate.class_weight > 0,
+                                               projection=cfg.translate.class_projection)
         else:
             self.G, self.D = build_models(cfg.model, self.shape, self.num_classes)
             if self.clusters:  # G draws clusters as often as the data holds them
