@@ -125,6 +125,21 @@ def test_evaluate_scores_model_input_and_the_compared_run(trained, capsys):
     assert result["protocol"]["held_out"] == 100 and result["protocol"]["kind"] == "translation"
 
 
+def test_evaluate_scores_an_unpaired_run_by_class_purity_and_cycle(mnist_root, tmp_path, capsys):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(translation_config(mnist_root, pair__kind="unpaired", pair__dataset_b="mnist", pair__root_b=None,
+                             model__arch="resnet-gen", model__blocks=1, train__steps=2), run, verbose=False)
+    assert main(["evaluate", str(run.path), "--n", "100"]) == 0
+    printed = capsys.readouterr().out
+    assert "class_purity" in printed and "cycle_psnr" in printed
+    assert "input: source class -> matched target class, share of outputs read so: 0->0 " in printed
+    result = json.loads((run.path / "evaluation.json").read_text())
+    model, source = result["metrics"]["model"], result["metrics"]["input"]
+    assert 0 < model["class_purity"] <= 1 and model["cycle_psnr"] > 0 and len(model["class_kept"].split(", ")) == 10
+    # the input column is the source digits themselves, read by the MNIST evaluator: digit k is class k
+    assert source["class_purity"] > 0.9 and source["matching"] == ",".join(f"{k}->{k}" for k in range(10))
+
+
 def test_tiles_give_what_the_whole_image_gives(trained):
     t = gankit.load(trained["gan"], device="cpu")
     images = (torch.rand(1, 1, 96, 120) * 255).to(torch.uint8)

@@ -10,7 +10,8 @@ All take uint8 images [N, C, H, W] (0..255), as gankit's evaluators do.
                      training is known to wash out (colorize)
     class_purity     unpaired translation: the share of outputs whose predicted target class
                      matches their source's class under the best one-to-one matching of
-                     source classes to target classes (Hungarian algorithm)
+                     source classes to target classes (Hungarian algorithm), and each
+                     source class's share kept
 FID and KID of outputs against real images come from gankit.metrics (fid, kid).
 """
 
@@ -57,15 +58,18 @@ def saturation(images: Tensor) -> float:
     return float(((high - low) / high.clamp_min(1e-6))[lit].mean())
 
 
-def class_purity(source_labels: Tensor, predicted: Tensor, num_classes: int) -> dict[str, float]:
+def class_purity(source_labels: Tensor, predicted: Tensor, num_classes: int) -> dict[str, float | str]:
     """Unpaired translation: how consistently each source class maps to one target class.
 
     The confusion counts C[source class, predicted target class] are matched one to one so
     as to maximise the matched total (linear_sum_assignment); purity is that total over N.
-    Returns the purity and the matching, as "source->target" pairs.
+    Also returns the matching, "source->target" pairs, and each source class's share of
+    outputs read as its matched class, "source->target share" (where purity is lost).
     """
     counts = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(counts, (source_labels.cpu().numpy(), predicted.cpu().numpy()), 1)
     rows, cols = linear_sum_assignment(counts, maximize=True)
+    kept = counts[rows, cols] / np.maximum(1, counts[rows].sum(1))
     return {"class_purity": float(counts[rows, cols].sum() / max(1, counts.sum())),
-            "matching": ",".join(f"{r}->{c}" for r, c in zip(rows, cols))}
+            "matching": ",".join(f"{r}->{c}" for r, c in zip(rows, cols)),
+            "class_kept": ", ".join(f"{r}->{c} {k:.2f}" for r, c, k in zip(rows, cols, kept))}

@@ -129,6 +129,8 @@ def format_translation(result: dict[str, Any]) -> str:
     for k in keys:
         cells = [result["metrics"][c].get(k) for c in columns]
         lines.append(f"{k:<14}" + "".join(f"{v:>12.4f}" if isinstance(v, float) else f"{'':>12}" for v in cells))
+    lines += [f"{c}: source class -> matched target class, share of outputs read so: {m['class_kept']}"
+              for c, m in result["metrics"].items() if "class_kept" in m]
     p = result["protocol"]
     lines.append(f"protocol: {p['held_out']} held-out {p['dataset']}/{p['split']} pairs ({p['pair']}"
                  f"{', ' + p['degradation'] if p['pair'] == 'degrade' else ''}), evaluator {p['evaluator']['name']}, "
