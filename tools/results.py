@@ -93,7 +93,17 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      # CycleGAN with the class-consistency loss: MNIST's and Fashion-MNIST's labels hold
                      # digit k to garment k (an unpaired row: no twin)
                      *[(f"cyclegan-mnist2fashion, class consistency {w}", "cyclegan-mnist2fashion",
-                        [f"translate.class_weight={w}"]) for w in ("1", "0.3", "0.1", "0.03")]]
+                        [f"translate.class_weight={w}"]) for w in ("1", "0.3", "0.1", "0.03")],
+                     # each D judges an image with its class (projection), fakes with their source's
+                     ("cyclegan-mnist2fashion, class projection", "cyclegan-mnist2fashion",
+                      ["translate.class_projection=true"]),
+                     # CycleGAN's identity loss holds G.ab to leave garments as they are: it favours
+                     # outputs shaped like their inputs, which a digit-to-garment map must not keep
+                     ("cyclegan-mnist2fashion, class consistency 0.1, no identity loss", "cyclegan-mnist2fashion",
+                      ["translate.class_weight=0.1", "translate.identity_weight=0"]),
+                     *[(f"cyclegan-mnist2fashion, class consistency {w} and projection, no identity loss",
+                        "cyclegan-mnist2fashion", [f"translate.class_weight={w}", "translate.class_projection=true",
+                                                   "translate.identity_weight=0"]) for w in ("0.1", "0.3")]]
 # ESRGAN's network interpolation (Wang et al. 2018, section 3.4): the GAN's share alpha of every
 # weight, the rest its twin's; 0 is the twin and 1 the GAN, each as the translation section scores it
 BLEND_PRESETS = ["esrgan-sr4-fashion"]
