@@ -175,11 +175,14 @@ class CycleStep:
         (models/patchgan.py): D learns what real images of each class look like, so an
         output of the wrong class for its source is a fake.
         """
-        y = y if self.class_projection else None
         if not self.class_weight:
-            return d(x, y=y).float(), None
-        logits, classes = d.judge(x, y=y)
+            return self.verdict(d, x, y), None
+        logits, classes = d.judge(x, y=y if self.class_projection else None)
         return logits.float(), classes.float()
+
+    def verdict(self, d: nn.Module, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """D's patch verdicts on x [B, P] alone (no class logits: the D step's fakes need none)."""
+        return d(x, y=y if self.class_projection else None).float()
 
     def g_step(self, G: nn.Module, D: nn.Module, a: Tensor, b: Tensor, y_a: Tensor | None = None,
                y_b: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor, Tensor]:
@@ -214,8 +217,8 @@ class CycleStep:
         pooled_a, pooled_ya = self.pools["a"].query(fake_a, y_b if project else None)
         pooled_b, pooled_yb = self.pools["b"].query(fake_b, y_a if project else None)
         with self.amp():
-            (real_b, classes_b), (fake_b_logits, _) = self.judge(D.b, b, y_b), self.judge(D.b, pooled_b, pooled_yb)
-            (real_a, classes_a), (fake_a_logits, _) = self.judge(D.a, a, y_a), self.judge(D.a, pooled_a, pooled_ya)
+            (real_b, classes_b), fake_b_logits = self.judge(D.b, b, y_b), self.verdict(D.b, pooled_b, pooled_yb)
+            (real_a, classes_a), fake_a_logits = self.judge(D.a, a, y_a), self.verdict(D.a, pooled_a, pooled_ya)
         loss_d = self.loss.d_loss(real_b, fake_b_logits) + self.loss.d_loss(real_a, fake_a_logits)
         stats = {}
         if self.class_weight:  # each D learns its domain's classes from real images only

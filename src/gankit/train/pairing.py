@@ -54,12 +54,11 @@ class PairedBatches:
         """The classes that tie domain A's class k to domain B's class k (translate.class_weight,
         translate.class_projection): both domains', which must agree; 0 when neither is on."""
         t = cfg.translate
-        used = [f"translate.class_weight={t.class_weight}"] if t.class_weight else []
-        used += ["translate.class_projection=true"] if t.class_projection else []
+        used = [(f"translate.class_weight={t.class_weight}", "translate.class_weight=0")] if t.class_weight else []
+        used += [("translate.class_projection=true", "translate.class_projection=false")] if t.class_projection else []
         if not used:
             return 0
-        keys, off = " and ".join(used), " and ".join(u.split("=")[0] + ("=0" if "weight" in u else "=false")
-                                                    for u in used)
+        keys, off = (" and ".join(settings) for settings in zip(*used))  # what is on, and how to turn it off
         if self.kind != "unpaired":
             raise ConfigError(f"{keys} holds each generator of an unpaired model to keep its sources' classes; "
                               f"pair.kind={self.kind} has no second domain: set {off}")
