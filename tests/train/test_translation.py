@@ -118,10 +118,15 @@ def test_evaluate_scores_model_input_and_the_compared_run(trained, capsys):
     printed = capsys.readouterr().out
     assert "psnr" in printed and "compare" in printed and "held-out mnist/test pairs (degrade, inpaint)" in printed
     result = json.loads((trained["gan"] / "evaluation.json").read_text())
-    assert set(result["metrics"]) == {"model", "input", "compare"}
-    for column in result["metrics"].values():
+    assert set(result["metrics"]) == {"model", "input", "compare", "real"}
+    for name in ("model", "input", "compare"):
+        column = result["metrics"][name]
         assert {"fid", "kid_mean", "psnr", "ssim", "accuracy"} <= set(column)
         assert 0 <= column["accuracy"] <= 1 and column["psnr"] > 0
+    real = result["metrics"]["real"]  # the real targets as outputs: the floor, with no PSNR against themselves
+    assert {"fid", "kid_mean", "accuracy"} <= set(real) and "psnr" not in real
+    assert real["fid"] < result["metrics"]["input"]["fid"] and real["accuracy"] > 0.9
+    assert result["protocol"]["revision"] == 2
     assert result["protocol"]["held_out"] == 100 and result["protocol"]["kind"] == "translation"
 
 

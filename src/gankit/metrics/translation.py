@@ -1,17 +1,21 @@
 """The evaluation protocol of translation and enhancement runs (``gankit evaluate`` on such a run).
 
-Held-out data: the first n pairs of ``eval.split`` (the test split), made as in training
-(degradations drawn from ``eval.seed``, so every run is scored on the same inputs);
-n is at most half the split. The outputs are compared with
+Held-out data: the pairs at the even positions of the first 2n of ``eval.split`` (the
+test split), made as in training (degradations drawn from ``eval.seed``, so every run
+is scored on the same inputs); n is at most half the split. The outputs are compared with
   - their targets: PSNR, SSIM (paired data only);
-  - a separate set of real images, the next n targets of the split (unpaired: the
-    target domain's first n test images): FID and KID in the evaluator's features;
+  - a separate set of real images, the targets at the odd positions (unpaired: the
+    target domain's first n test images): FID and KID in the evaluator's features.
+    Interleaved, because a split may be ordered: MNIST's test split has its first 5,000
+    digits from other writers than its last 5,000, and the real digits of one half score
+    FID 37 against the other half, 4 against the interleaved half;
   - the dataset's classifier: the share of outputs it assigns the target's class
     (paired), or the class purity of the translation (unpaired); RGB outputs are
     classified by their luminance, as the 28x28 classifiers are grayscale;
   - colourfulness: the mean saturation of RGB outputs, beside the real targets';
   - unpaired: the PSNR of the cycle A -> B -> A.
-The same numbers are given for the input itself as an output (the degraded image,
+The same numbers are given for the real targets themselves (paired data: the floor, what
+a perfect model would score), for the input itself as an output (the degraded image,
 resized bicubically to the target's size and converted to its channels: what the
 model must beat), and for another run scored the same way (``--compare RUN``, e.g.
 the pixel-loss twin). gankit's translators are deterministic (no noise input), so
@@ -36,6 +40,9 @@ from gankit.train.pairing import PairedBatches
 
 Tensor = torch.Tensor
 METRICS = ("fid", "kid")  # distribution metrics of outputs against real images
+# The protocol's revision, saved with every result: 2 interleaves held-out pairs and reference (1 took
+# the reference from the n pairs after the held-out ones, which MNIST's ordered test split biases)
+REVISION = 2
 
 
 def held_out(cfg: Config, n: int, seed: int) -> dict[str, Any]:
@@ -43,15 +50,15 @@ def held_out(cfg: Config, n: int, seed: int) -> dict[str, Any]:
     eval_cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, split=cfg.eval.split, subset=None))
     pairs = PairedBatches(eval_cfg, torch.device("cpu"))
     n = min(n, pairs.num_samples // 2)
-    source, target = pairs.fixed(2 * n, seed)
-    data = {"n": n, "sources": viz.to_uint8(source[:n]), "labels": pairs.batches.labels[:n],
-            "targets": None if target is None else viz.to_uint8(target[:n]), "dataset": cfg.data.dataset,
-            "source": pairs.data.source}
-    if target is not None:
-        data["reference"] = viz.to_uint8(target[n : 2 * n])
-    else:  # unpaired: the target domain's own test images
-        data["reference"] = _as_shape(pairs.data_b.images[:n], pairs.target_shape)
-        data["dataset"] = pairs.data_b.name
+    source, target = pairs.fixed(2 * n, seed)  # [2n, C, H, W] each
+    labels = pairs.batches.labels[: 2 * n]
+    data = {"n": n, "dataset": cfg.data.dataset, "source": pairs.data.source}
+    if target is not None:  # held out: even positions; reference: odd ones, drawn alike from the split
+        data.update(sources=viz.to_uint8(source[0::2]), targets=viz.to_uint8(target[0::2]), labels=labels[0::2],
+                    reference=viz.to_uint8(target[1::2]))
+    else:  # unpaired: the target domain's own test images are the reference
+        data.update(sources=viz.to_uint8(source[:n]), targets=None, labels=labels[:n], dataset=pairs.data_b.name,
+                    reference=_as_shape(pairs.data_b.images[:n], pairs.target_shape))
     return data
 
 
@@ -71,13 +78,13 @@ def evaluate_translation(translator: Any, cfg: Config, n: int = 5000, seed: int 
         cycle = translator.generator.ba
         back = _through(cycle, outputs["model"], translator.device)
         results["model"]["cycle_psnr"] = M.psnr(back, _as_shape(data["sources"], back.shape[1:]))
-    else:
-        if data["targets"].shape[1] == 3:  # how colourful the real targets are
-            results["real"] = {"saturation": M.saturation(data["targets"])}
+    else:  # the real targets as outputs: the floor of FID and KID, the ceiling of accuracy
+        real = score(data["targets"], data, ev, reference)
+        results["real"] = {k: v for k, v in real.items() if k not in ("psnr", "ssim")}  # 100 dB and 1 by definition
     protocol = {"kind": "translation", "pair": cfg.pair.kind, "degradation": cfg.pair.degradation,
                 "held_out": data["n"], "split": cfg.eval.split, "dataset": data["dataset"], "seed": seed,
                 "evaluator": {"name": ev.name, "sha256": ev.sha256}, "gankit_version": __version__,
-                "source": data["source"]}
+                "source": data["source"], "revision": REVISION}
     return {"metrics": results, "protocol": protocol, "seconds": {"total": round(time.perf_counter() - t0, 2)}}
 
 
