@@ -52,7 +52,8 @@ def test_a_measured_run_is_not_run_again(results, monkeypatch):
 
 def test_a_run_at_another_length_is_measured_and_shown_in_its_own_row(results, monkeypatch):
     t = {"section": "translation", "label": "pix2pix-inpaint-mnist", "preset": "pix2pix-inpaint-mnist",
-         "minutes": None, "machine": "a test CPU, 1 thread", "train_s": 200.0, "epochs": 1.6}
+         "minutes": None, "machine": "a test CPU, 1 thread", "train_s": 200.0, "epochs": 1.6,
+         "revision": results.REVISION}
     results.record("translation", {**t, "seed": 0, "overrides": ["train.steps=1500"], "steps": 1500,
                                    "model/fid": 150.0})
     ran = []
@@ -67,6 +68,30 @@ def test_a_run_at_another_length_is_measured_and_shown_in_its_own_row(results, m
     rows = [r for r in results.render().splitlines() if r.startswith("| `pix2pix-inpaint-mnist`")]
     assert len(rows) == 2 and "| 1500 |" in rows[0] and "| 150.0 |" in rows[0]
     assert "| 9375 |" in rows[1] and "| 90.0 |" in rows[1]
+
+
+def test_paired_rows_of_the_first_protocol_stand_apart_and_are_measured_again(results, monkeypatch):
+    def t(label, preset, **values):
+        return {"section": "translation", "label": label, "preset": preset, "seed": 0, "minutes": None,
+                "overrides": ["train.steps=1500"], "machine": "a test CPU, 1 thread", "train_s": 60.0,
+                "epochs": 1.6, "steps": 1500, **values}
+    results.record("translation", t("srgan-sr4-mnist", "srgan-sr4-mnist", **{"model/fid": 96.0}))  # revision 1
+    results.record("translation", t("cyclegan-mnist2fashion", "cyclegan-mnist2fashion", **{"model/fid": 301.0}))
+    new = t("srgan-sr4-mnist", "srgan-sr4-mnist", revision=results.REVISION, **{"model/fid": 62.0, "real/fid": 4.0})
+    ran = []
+    monkeypatch.setattr(results, "measure", lambda *a, **k: ran.append(a[1]) or new)
+    args = results.argparse.Namespace(full=False, minutes=None, seeds=[0], runs=None, steps=1500,
+                                      only=["srgan-sr4-mnist", "cyclegan-mnist2fashion"])
+    results.run_section("translation", args)
+    assert ran == ["srgan-sr4-mnist"]  # the unpaired row's protocol is unchanged: it stands
+
+    page = results.render().splitlines()
+    apart = page.index(results.FIRST_PROTOCOL)
+    current = [r for r in page[:apart] if r.startswith("| `")]
+    first = [r for r in page[apart:] if r.startswith("| `") and "![" not in r]
+    assert [r.split("|")[1].strip() for r in current] == ["`srgan-sr4-mnist`", "`cyclegan-mnist2fashion`"]
+    assert "| 62.0 |" in current[0] and "| 4.000 |" in current[0]
+    assert len(first) == 1 and "| 96.0 |" in first[0] and "real/fid" not in page[apart + 2]
 
 
 def test_labels_become_file_names(results):
@@ -193,6 +218,29 @@ def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(resul
     assert jobs[variant] == [results.REPAINT, "train.steps=1500"]
     assert jobs[variant + results.TWIN] == [results.REPAINT, results.NO_GAN, "train.steps=1500"]
     assert jobs[preset + results.TWIN] == [results.NO_GAN, "train.steps=1500"]
+
+
+def test_a_pixel_loss_baseline_has_no_twin_and_its_grid_stands_in_the_pixel_loss_column(results):
+    args = results.argparse.Namespace(full=False, minutes=None, steps=1500)
+    jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
+    assert jobs["l1-sr4-mnist"] == ["train.steps=1500"] and "l1-sr4-mnist" + results.TWIN not in jobs
+    esrgan_l1 = "esrgan-sr4-fashion, L1 only"
+    assert results.NO_GAN in jobs[esrgan_l1] and esrgan_l1 + results.TWIN not in jobs
+    assert "srgan-sr4-mnist" + results.TWIN in jobs  # a GAN row keeps its twin
+
+    for label in ("srgan-sr4-mnist", "l1-sr4-mnist"):
+        results.record("translation", {"section": "translation", "label": label, "preset": label, "seed": 0,
+                                       "minutes": None, "overrides": [], "machine": "a test CPU, 1 thread",
+                                       "train_s": 60.0, "epochs": 1.0, "steps": 1500, "model/fid": 100.0})
+        path = results.picture("translation", label)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+    page = results.render().splitlines()
+    def grids(label):
+        return [c.strip() for c in next(r for r in page if r.startswith(f"| `{label}` | ") and "![" in r).split("|")]
+    gan, baseline = grids("srgan-sr4-mnist"), grids("l1-sr4-mnist")
+    assert "srgan-sr4-mnist.png" in gan[2] and gan[3] == ""
+    assert baseline[2] == "" and "l1-sr4-mnist.png" in baseline[3]
 
 
 def test_the_fast_sections_late_settings_train_the_steps_its_30_minutes_made(results):
