@@ -491,7 +491,7 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         # outputs toward the other domain (cycle and identity losses alone are met by the identity map).
         rows = translation_rows()
         twins = [(label + TWIN, p, [*sets, NO_GAN, *steps], minutes) for label, p, sets in rows
-                 if presets.config(p).pair.kind != "unpaired" and not pixel_only(p, sets)]
+                 if row_kind(p, sets) == "gan"]
         return [(label, p, [*sets, *steps], minutes) for label, p, sets in rows] + twins
     if section == "translation-blend":  # at the translation section's lengths
         steps, minutes = translation_length(args, minutes)
@@ -588,11 +588,13 @@ def translation_rows() -> list[tuple[str, str, list[str]]]:
     return [(p, p, []) for p in TRANSLATION_PRESETS] + TRANSLATION_EXTRA
 
 
-def pixel_only(preset: str, overrides: list[str]) -> bool:
-    """Whether a translation row is a paired baseline without the adversarial loss (it has no twin: it
-    is one). An unpaired row always has the loss."""
+def row_kind(preset: str, overrides: list[str]) -> str:
+    """A translation row's kind: "unpaired" (a cycle: no twin), "pixel" (a paired baseline without the
+    adversarial loss: no twin, it is one) or "gan" (a paired row beside its twin)."""
     cfg = presets.config(preset)
-    return cfg.pair.kind != "unpaired" and (NO_GAN in overrides or cfg.translate.adv_weight == 0)
+    if cfg.pair.kind == "unpaired":
+        return "unpaired"
+    return "pixel" if NO_GAN in overrides or cfg.translate.adv_weight == 0 else "gan"
 
 
 def side_by_side(lines: list[dict]) -> list[str]:
@@ -607,7 +609,7 @@ def side_by_side(lines: list[dict]) -> list[str]:
             shown = picture("translation", label).exists() and label in latest
             cells.append(f"{image('translation', label)}<br>{latest[label]['steps']} G steps" if shown else "")
         row = next(((p, sets) for label, p, sets in translation_rows() if label == base), None)
-        if row and pixel_only(*row):  # a baseline: its grid in the pixel-loss column
+        if row and row_kind(*row) == "pixel":  # a baseline: its grid in the pixel-loss column
             cells = [cells[1], cells[0]]
         if any(cells):
             rows.append(f"| `{base}` | " + " | ".join(cells) + " |")

@@ -79,8 +79,7 @@ def evaluate_translation(translator: Any, cfg: Config, n: int = 5000, seed: int 
         back = _through(cycle, outputs["model"], translator.device)
         results["model"]["cycle_psnr"] = M.psnr(back, _as_shape(data["sources"], back.shape[1:]))
     else:  # the real targets as outputs: the floor of FID and KID, the ceiling of accuracy
-        real = score(data["targets"], data, ev, reference)
-        results["real"] = {k: v for k, v in real.items() if k not in ("psnr", "ssim")}  # 100 dB and 1 by definition
+        results["real"] = score(data["targets"], data, ev, reference, pixels=False)
     protocol = {"kind": "translation", "pair": cfg.pair.kind, "degradation": cfg.pair.degradation,
                 "held_out": data["n"], "split": cfg.eval.split, "dataset": data["dataset"], "seed": seed,
                 "evaluator": {"name": ev.name, "sha256": ev.sha256}, "gankit_version": __version__,
@@ -88,13 +87,16 @@ def evaluate_translation(translator: Any, cfg: Config, n: int = 5000, seed: int 
     return {"metrics": results, "protocol": protocol, "seconds": {"total": round(time.perf_counter() - t0, 2)}}
 
 
-def score(outputs: Tensor, data: dict[str, Any], ev: Any, reference: Embedding) -> dict[str, float]:
-    """The protocol's numbers for one set of outputs uint8 [n, C, H, W]."""
+def score(outputs: Tensor, data: dict[str, Any], ev: Any, reference: Embedding,
+          pixels: bool = True) -> dict[str, float]:
+    """The protocol's numbers for one set of outputs uint8 [n, C, H, W]; ``pixels``: PSNR and SSIM
+    against the targets (not for the targets themselves: 100 dB and 1 by definition)."""
     fake = _embed(ev, outputs)
     values: dict[str, float] = dict(compute(list(METRICS), reference, fake))
     if data["targets"] is not None:
-        values["psnr"] = M.psnr(outputs, data["targets"])
-        values["ssim"] = M.ssim(outputs, data["targets"])
+        if pixels:
+            values["psnr"] = M.psnr(outputs, data["targets"])
+            values["ssim"] = M.ssim(outputs, data["targets"])
         values["accuracy"] = M.accuracy(fake.probs, data["labels"])
     else:
         values.update(M.class_purity(data["labels"], fake.probs.argmax(1), fake.probs.shape[1]))
