@@ -85,6 +85,7 @@ STACKED_EXTRA = [("pacdcgan-stacked-mnist, linear lr decay", "pacdcgan-stacked-m
                   ["train.epochs=20", "optim.schedule=linear", "optim.decay_start=28000"])]
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "l1-sr4-mnist", "esrgan-sr4-fashion", "cyclegan-mnist2fashion", "cyclegan-classes-mnist2fashion"]
+ADVERSARIAL_ONLY = ("translate.adv_weight=", "model.d_layers=")  # overrides a twin does without
 TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
 NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
@@ -116,6 +117,15 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                       ["translate.perceptual_weight=100", "translate.pixel_weight=30"]),
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 10", "pix2pix-inpaint-mnist",
                       ["translate.perceptual_weight=100", "translate.pixel_weight=10"]),
+                     # SRGAN with more say for the adversarial term (the preset's 1e-3 was set beside VGG
+                     # features on photographs); its twin is the preset's
+                     *[(f"srgan-sr4-mnist, adversarial weight {w}", "srgan-sr4-mnist", [f"translate.adv_weight={w}"])
+                       for w in ("1e-2", "3e-2")],
+                     # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
+                     # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
+                     ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
+                      "pix2pix-inpaint-mnist", ["translate.perceptual_weight=100", "translate.pixel_weight=30",
+                                                "model.d_layers=2"]),
                      # ESRGAN's L1-only baseline, as l1-sr4-mnist is SRGAN's: its network and steps, no
                      # perceptual or adversarial loss (a row without a twin, being one)
                      ("esrgan-sr4-fashion, L1 only", "esrgan-sr4-fashion",
@@ -491,7 +501,7 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
         # outputs toward the other domain (cycle and identity losses alone are met by the identity map).
         rows = translation_rows()
         twins = [(label + TWIN, p, [*sets, NO_GAN, *steps], minutes) for label, p, sets in rows
-                 if row_kind(p, sets) == "gan"]
+                 if row_kind(p, sets) == "gan" and twin_label(label, p, sets) == label + TWIN]
         return [(label, p, [*sets, *steps], minutes) for label, p, sets in rows] + twins
     if section == "translation-blend":  # at the translation section's lengths
         steps, minutes = translation_length(args, minutes)
@@ -597,6 +607,15 @@ def row_kind(preset: str, overrides: list[str]) -> str:
     return "pixel" if NO_GAN in overrides or cfg.translate.adv_weight == 0 else "gan"
 
 
+def twin_label(label: str, preset: str, overrides: list[str]) -> str:
+    """A GAN row's twin: its own, or that of the row it differs from only in the adversarial term's
+    weight or the discriminator (without an adversarial loss these are one run)."""
+    rest = [s for s in overrides if not s.startswith(ADVERSARIAL_ONLY)]
+    if rest == overrides:
+        return label + TWIN
+    return next((other for other, p, sets in translation_rows() if p == preset and sets == rest), label) + TWIN
+
+
 def side_by_side(lines: list[dict]) -> list[str]:
     """Each translation preset's (and variant's) seed-0 grid beside its twin's (source | output | target),
     captioned with the length of the seed-0 run recorded last, the one whose picture is kept; ``lines``
@@ -604,11 +623,11 @@ def side_by_side(lines: list[dict]) -> list[str]:
     latest = {d["label"]: d for d in lines if d["seed"] == 0}
     rows = ["| run | with the adversarial loss | pixel and content losses only |", "| --- | --- | --- |"]
     for base in dict.fromkeys(line["label"].removesuffix(TWIN) for line in sorted(lines, key=twin_order)):
+        row = next(((p, sets) for label, p, sets in translation_rows() if label == base), None)
         cells = []
-        for label in (base, base + TWIN):
+        for label in (base, twin_label(base, *row) if row else base + TWIN):
             shown = picture("translation", label).exists() and label in latest
             cells.append(f"{image('translation', label)}<br>{latest[label]['steps']} G steps" if shown else "")
-        row = next(((p, sets) for label, p, sets in translation_rows() if label == base), None)
         if row and row_kind(*row) == "pixel":  # a baseline: its grid in the pixel-loss column
             cells = [cells[1], cells[0]]
         if any(cells):

@@ -167,7 +167,7 @@ class ModelConfig:
                            "its holes (mid grey in every channel, as pair.degradation=inpaint makes them), the known "
                            "region pasted back as in Pathak et al. 2016 and Iizuka et al. 2017")
     d_layers: int | None = opt(None, "PatchGAN discriminator: stride-2 layers (null: the most whose receptive "
-                               "field fits the image, at most 3)", positive)
+                               "field fits the image, at most 3; more: every logit sees the whole image)", positive)
 
 
 @dataclass

@@ -31,16 +31,21 @@ def test_default_layers_and_patch_counts(size, layers, grid):
     assert D(torch.zeros(2, 3, size, size)).shape == (2, grid * grid)
 
 
-def test_an_explicit_d_layers_too_large_is_a_one_line_config_error():
+def test_an_explicit_d_layers_may_see_the_whole_image_but_must_leave_a_patch():
     assert patchgan(d_layers=1).d_layers == 1
-    with pytest.raises(ConfigError, match=r"^model\.d_layers=2 gives the PatchGAN a receptive field of 34 px, larger "
-                                          r"than the 28x28 images: set model\.d_layers to 1 or less \(16 px\)$") as e:
-        patchgan(d_layers=2)
+    for layers, grid in ((2, 5), (3, 1)):  # fields of 34 and 70 px: every logit sees all of a 28x28 image
+        D = patchgan(d_layers=layers)
+        assert D.patch_size > 28 and D(torch.zeros(2, 1, 28, 28), torch.zeros(2, 1, 28, 28)).shape == (2, grid * grid)
+    with pytest.raises(ConfigError, match=r"^model\.d_layers=4 halves the 28x28 images past the PatchGAN's last "
+                                          r"patch: set model\.d_layers to 3 or less \(1 or less for patches smaller "
+                                          r"than the image\)$") as e:
+        patchgan(d_layers=4)
     assert "\n" not in str(e.value)
     assert patchgan((1, 64, 64), None, d_layers=2).d_layers == 2
-    with pytest.raises(ConfigError, match="leave model.d_layers null"):
-        patchgan((1, 12, 12), None, d_layers=1)
-    assert patchgan((1, 12, 12), None).d_layers == 0  # 7x7 patches
+    assert patchgan((1, 12, 12), None).d_layers == 0  # 7x7 patches by default
+    assert patchgan((1, 12, 12), None, d_layers=2)(torch.zeros(2, 1, 12, 12)).shape == (2, 1)
+    with pytest.raises(ConfigError, match=r"^model\.d_layers=3 halves the 12x12 images .* 2 or less \(0 or less"):
+        patchgan((1, 12, 12), None, d_layers=3)
     with pytest.raises(ConfigError, match=r"^the PatchGAN needs images of at least 7x7, but they are 6x6"):
         patchgan((1, 6, 6), None)
     with pytest.raises(ConfigError, match=r"judges images \(C, H, W\)"):

@@ -243,6 +243,32 @@ def test_a_pixel_loss_baseline_has_no_twin_and_its_grid_stands_in_the_pixel_loss
     assert baseline[2] == "" and "l1-sr4-mnist.png" in baseline[3]
 
 
+def test_a_row_that_only_changes_the_adversarial_term_or_d_shares_a_twin(results):
+    args = results.argparse.Namespace(full=True, minutes=None, steps=None)
+    jobs = {label for label, _, _, _ in results.jobs("translation", args)}
+    stronger = "srgan-sr4-mnist, adversarial weight 1e-2"
+    assert stronger in jobs and stronger + results.TWIN not in jobs
+    assert "pix2pix-inpaint-mnist, + perceptual loss 100" + results.TWIN in jobs  # other losses: its own twin
+    best = "pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30"
+    whole_image_d = best + ", whole-image D"  # another D: the twin of the row without it
+    assert whole_image_d in jobs and whole_image_d + results.TWIN not in jobs and best + results.TWIN in jobs
+    assert results.twin_label(whole_image_d, "pix2pix-inpaint-mnist", ["translate.perceptual_weight=100",
+                                                                       "translate.pixel_weight=30",
+                                                                       "model.d_layers=2"]) == best + results.TWIN
+
+    for label in (stronger, "srgan-sr4-mnist" + results.TWIN):
+        results.record("translation", {"section": "translation", "label": label, "preset": "srgan-sr4-mnist",
+                                       "seed": 0, "minutes": None, "overrides": [], "machine": "a test CPU, 1 thread",
+                                       "train_s": 60.0, "epochs": 10.0, "steps": 9370, "model/fid": 7.0})
+        path = results.picture("translation", label)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"png")
+    row = next(r for r in results.render().splitlines() if r.startswith(f"| `{stronger}` | ") and "![" in r)
+    cells = [c.strip() for c in row.split("|")]
+    assert results.slug(stronger) + ".png" in cells[2]
+    assert results.slug("srgan-sr4-mnist" + results.TWIN) + ".png" in cells[3]
+
+
 def test_the_fast_sections_late_settings_train_the_steps_its_30_minutes_made(results):
     args = results.argparse.Namespace(full=False, minutes=10.0, steps=None)
     jobs = results.jobs("fast", args)

@@ -25,8 +25,10 @@ BatchNorm after all but the first (none under ``model.spectral_norm``, which nor
 every conv). With n = 3 this is the paper's 70x70 PatchGAN. The default n is the most
 layers whose receptive field fits the image, at most 3 (``DEFAULT_MAX_LAYERS``: the
 paper found 70x70 patches better than larger ones): 1 at 28x28 and 32x32 (16x16 patches),
-2 at 64x64 (34x34), 3 from 70x70 on. An explicit n whose field is larger than the image
-is a ConfigError.
+2 at 64x64 (34x34), 3 from 70x70 on. An explicit n may give a field larger than the
+image, so that every logit judges the whole image (the paper's ImageGAN; a global
+discriminator for inpainting, Iizuka et al. 2017): 2 or 3 at 28x28 (5x5 or 1x1 logits).
+An n that leaves no patch is a ConfigError.
 
 Conditional (paired) D's judge an image together with its source, stacked as channels;
 a source of another size (super-resolution) is resized to the image's size (bicubic)
@@ -69,7 +71,12 @@ def patch_grid(size: int, d_layers: int) -> int:
 
 
 def resolve_layers(d_layers: int | None, height: int, width: int) -> int:
-    """``model.d_layers``, or the most (at most ``DEFAULT_MAX_LAYERS``) whose field fits; else a ConfigError."""
+    """``model.d_layers``, or by default the most (at most ``DEFAULT_MAX_LAYERS``) whose field fits.
+
+    An explicit n may give a field larger than the image: then every logit sees all of it
+    (the paper's ImageGAN, Iizuka et al. 2017's global discriminator), as long as at least
+    one patch is left; more layers are a ConfigError.
+    """
     side, smallest = min(height, width), receptive_field(0)
     if side < smallest:
         raise ConfigError(f"the PatchGAN needs images of at least {smallest}x{smallest}, but they are "
@@ -79,11 +86,13 @@ def resolve_layers(d_layers: int | None, height: int, width: int) -> int:
         fits += 1
     if d_layers is None:
         return min(fits, DEFAULT_MAX_LAYERS)
-    if d_layers > fits:
-        fix = (f"set model.d_layers to {fits} or less ({receptive_field(fits)} px)" if fits
-               else "leave model.d_layers null (no stride-2 layer fits)")
-        raise ConfigError(f"model.d_layers={d_layers} gives the PatchGAN a receptive field of "
-                          f"{receptive_field(d_layers)} px, larger than the {height}x{width} images: {fix}")
+    most = 0  # the most stride-2 layers that leave one patch
+    while patch_grid(side, most + 1) >= 1:
+        most += 1
+    if d_layers > most:  # from 7x7 on, one layer always leaves a patch
+        raise ConfigError(f"model.d_layers={d_layers} halves the {height}x{width} images past the PatchGAN's "
+                          f"last patch: set model.d_layers to {most} or less ({fits} or less for patches "
+                          "smaller than the image)")
     return d_layers
 
 
