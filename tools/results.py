@@ -126,6 +126,12 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
                       "pix2pix-inpaint-mnist", ["translate.perceptual_weight=100", "translate.pixel_weight=30",
                                                 "model.d_layers=2"]),
+                     # ... and the preset and that setting sampled from an EMA of G's weights (a half-life of
+                     # 10,000 images, 156 steps), each beside its twin with the same EMA
+                     *[(f"{label}, EMA", "pix2pix-inpaint-mnist", [*sets, "ema.half_life=10000"])
+                       for label, sets in (("pix2pix-inpaint-mnist", []),
+                                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
+                                            ["translate.perceptual_weight=100", "translate.pixel_weight=30"]))],
                      # ESRGAN's L1-only baseline, as l1-sr4-mnist is SRGAN's: its network and steps, no
                      # perceptual or adversarial loss (a row without a twin, being one)
                      ("esrgan-sr4-fashion, L1 only", "esrgan-sr4-fashion",
