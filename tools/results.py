@@ -85,7 +85,7 @@ STACKED_EXTRA = [("pacdcgan-stacked-mnist, linear lr decay", "pacdcgan-stacked-m
                   ["train.epochs=20", "optim.schedule=linear", "optim.decay_start=28000"])]
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "l1-sr4-mnist", "esrgan-sr4-fashion", "cyclegan-mnist2fashion", "cyclegan-classes-mnist2fashion"]
-ADVERSARIAL_ONLY = ("translate.adv_weight=", "model.d_layers=")  # overrides a twin does without
+ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=")  # overrides a twin does without
 TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
 NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
@@ -117,10 +117,12 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                       ["translate.perceptual_weight=100", "translate.pixel_weight=30"]),
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 10", "pix2pix-inpaint-mnist",
                       ["translate.perceptual_weight=100", "translate.pixel_weight=10"]),
-                     # SRGAN with more say for the adversarial term (the preset's 1e-3 was set beside VGG
-                     # features on photographs); its twin is the preset's
+                     # SRGAN with more or less say for the adversarial term (the preset's 1e-3 was set beside
+                     # VGG features on photographs); its twin is the preset's
                      *[(f"srgan-sr4-mnist, adversarial weight {w}", "srgan-sr4-mnist", [f"translate.adv_weight={w}"])
-                       for w in ("1e-2", "3e-2")],
+                       for w in ("3e-4", "1e-2", "3e-2")],
+                     # ... and with ESRGAN's relativistic average loss in place of the non-saturating one
+                     ("srgan-sr4-mnist, relativistic loss", "srgan-sr4-mnist", ["loss.name=relativistic"]),
                      # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
                      # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
