@@ -86,6 +86,8 @@ STACKED_EXTRA = [("pacdcgan-stacked-mnist, linear lr decay", "pacdcgan-stacked-m
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "l1-sr4-mnist", "esrgan-sr4-fashion", "cyclegan-mnist2fashion", "cyclegan-classes-mnist2fashion"]
 ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=")  # overrides a twin does without
+# inpainting's best setting at 1,500 steps: a perceptual loss beside pix2pix's L1, L1 at 30 instead of 100
+BEST_INPAINT = ["translate.perceptual_weight=100", "translate.pixel_weight=30"]
 TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
 NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
@@ -114,7 +116,7 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                       ["translate.perceptual_weight=300"]),
                      # ... and with less say for L1, whose blur the adversarial term works against
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30", "pix2pix-inpaint-mnist",
-                      ["translate.perceptual_weight=100", "translate.pixel_weight=30"]),
+                      BEST_INPAINT),
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 10", "pix2pix-inpaint-mnist",
                       ["translate.perceptual_weight=100", "translate.pixel_weight=10"]),
                      # SRGAN with more or less say for the adversarial term (the preset's 1e-3 was set beside
@@ -126,14 +128,13 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
                      # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
-                      "pix2pix-inpaint-mnist", ["translate.perceptual_weight=100", "translate.pixel_weight=30",
-                                                "model.d_layers=2"]),
+                      "pix2pix-inpaint-mnist", [*BEST_INPAINT, "model.d_layers=2"]),
                      # ... and the preset and that setting sampled from an EMA of G's weights (a half-life of
                      # 10,000 images, 156 steps), each beside its twin with the same EMA
                      *[(f"{label}, EMA", "pix2pix-inpaint-mnist", [*sets, "ema.half_life=10000"])
                        for label, sets in (("pix2pix-inpaint-mnist", []),
                                            ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
-                                            ["translate.perceptual_weight=100", "translate.pixel_weight=30"]))],
+                                            BEST_INPAINT))],
                      # ESRGAN's L1-only baseline, as l1-sr4-mnist is SRGAN's: its network and steps, no
                      # perceptual or adversarial loss (a row without a twin, being one)
                      ("esrgan-sr4-fashion, L1 only", "esrgan-sr4-fashion",
@@ -616,8 +617,8 @@ def row_kind(preset: str, overrides: list[str]) -> str:
 
 
 def twin_label(label: str, preset: str, overrides: list[str]) -> str:
-    """A GAN row's twin: its own, or that of the row it differs from only in the adversarial term's
-    weight or the discriminator (without an adversarial loss these are one run)."""
+    """A GAN row's twin: its own, or that of the row it differs from only in ``ADVERSARIAL_ONLY``
+    overrides (the adversarial loss, its weight, D's depth: without an adversarial loss these are one run)."""
     rest = [s for s in overrides if not s.startswith(ADVERSARIAL_ONLY)]
     if rest == overrides:
         return label + TWIN
