@@ -344,3 +344,30 @@ def test_a_translator_exports_with_free_batch_height_and_width(tiny_config, tmp_
             expected = translator.generator(x).numpy()
         assert got.shape == (shape[0], 1, shape[2] * scale, shape[3] * scale)
         np.testing.assert_allclose(got, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["onnx", "torchscript"])
+def test_a_stochastic_translator_exports_taking_its_noise(tiny_config, tmp_path, fmt):
+    cfg = tiny_config(train__steps=2, model__arch="unet", model__width=8, pair__kind="degrade",
+                      pair__degradation="inpaint", model__keep_known=True, model__noise_channels=3,
+                      translate__diversity_weight=1.0)
+    run = trained(cfg, tmp_path / "run")
+    out = tmp_path / ("t.onnx" if fmt == "onnx" else "t.pt")
+    assert main(["export", str(run), "--format", fmt, "--out", str(out)]) == 0
+    translator = gankit.load(run, device="cpu")
+    x = torch.rand(2, 1, 32, 36) * 2 - 1
+    x[..., 4:12, 4:12] = 0  # a hole, which the noise fills
+    z, other = torch.randn(2, 3), torch.randn(2, 3)
+    if fmt == "onnx":
+        session = onnxruntime.InferenceSession(str(out))
+        assert [i.name for i in session.get_inputs()] == ["source", "z"]
+        meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+        assert json.loads(meta["noise_channels"]) == 3 and "z: float32 [batch, 3]" in meta["inputs"]
+        got, got_other = (session.run(None, {"source": x.numpy(), "z": n.numpy()})[0] for n in (z, other))
+    else:
+        module = torch.jit.load(str(out))
+        got, got_other = (module(x, n).numpy() for n in (z, other))
+    with torch.no_grad():
+        expected = translator.generator(x, z).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert np.abs(got - got_other).max() > 1e-5  # other noise, other fill

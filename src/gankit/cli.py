@@ -209,6 +209,11 @@ def build_parser() -> Parser:
     tr.add_argument("--out", metavar="DIR", required=True, help="folder to write the outputs to")
     tr.add_argument("--tile", type=positive_int, default=256,
                     help="larger images go through the model in overlapping tiles of this many pixels (default 256)")
+    tr.add_argument("--seed", type=int, default=0,
+                    help="a stochastic model (model.noise_channels): the seed of its noise (default 0)")
+    tr.add_argument("--samples", type=positive_int, default=1,
+                    help="a stochastic model: outputs per image, NAME-1.png ... NAME-N.png, sample j from noise of "
+                    "seed + j - 1 (default 1: NAME.png)")
     checkpoint_option(tr)
     device_option(tr)
     tr.set_defaults(func=cmd_translate, parser=tr)
@@ -542,7 +547,8 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from gankit.translate import translate_files
 
     translator = load_run(args, translation=True)
-    written, skipped = translate_files(translator, args.inputs, args.out, tile=args.tile)
+    written, skipped = translate_files(translator, args.inputs, args.out, tile=args.tile, seed=args.seed,
+                                       samples=args.samples)
     print(f"wrote {len(written)} image(s) to {args.out}")
     if skipped:
         first = next(iter(skipped.values()))

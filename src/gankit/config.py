@@ -166,6 +166,9 @@ class ModelConfig:
     keep_known: bool = opt(False, "translation generators: the output keeps the source's pixels and G fills only "
                            "its holes (mid grey in every channel, as pair.degradation=inpaint makes them), the known "
                            "region pasted back as in Pathak et al. 2016 and Iizuka et al. 2017")
+    noise_channels: int = opt(0, "paired translation generators: channels of noise z ~ N(0, I) given beside the "
+                              "source, each value repeated over the image (BicycleGAN's noise input), so one source "
+                              "has many outputs; 0: deterministic", non_negative)
     d_layers: int | None = opt(None, "PatchGAN discriminator: stride-2 layers (null: the most whose receptive "
                                "field fits the image, at most 3; more: every logit sees the whole image)", positive)
 
@@ -211,6 +214,10 @@ class TranslateConfig:
                                    "in a frozen network that is not the scoring evaluator", non_negative)
     feature_matching_weight: float = opt(0.0, "weight of D's feature matching loss (L1 between D's features of "
                                          "output and target)", non_negative)
+    diversity_weight: float = opt(0.0, "paired, with model.noise_channels: weight of the mode-seeking term (Mao et "
+                                  "al. 2019): G is penalised by the inverse of the ratio of the mean distance between "
+                                  "G(x, z1) and G(x, z2) to that between z1 and z2, so different noise gives different "
+                                  "outputs; 0: off", non_negative)
     warmup_steps: int = opt(0, "G steps of pixel loss alone before the adversarial term (SRGAN's pre-training)",
                             non_negative)
     cycle_weight: float = opt(10.0, "unpaired: weight of the cycle-consistency L1 loss (CycleGAN: 10)",

@@ -16,7 +16,8 @@ Its interface, in both formats:
 A translation or enhancement model (pix2pix, SRGAN, CycleGAN's A -> B generator)
 takes ``source`` float32 [batch, Cs, h, w] in [-1, 1] instead and gives ``images``
 [batch, Ct, h * scale, w * scale]; its height and width are free too, in multiples of
-the model's size multiple (the file's metadata says which).
+the model's size multiple (the file's metadata says which). A stochastic one
+(``model.noise_channels`` k) also takes ``z`` float32 [batch, k] from N(0, I).
 
 How each format is made, and why:
 
@@ -99,6 +100,17 @@ class Translating(nn.Module):
         return self.generator(source)  # [B, Cs, h, w] -> [B, Ct, h * scale, w * scale]
 
 
+class StochasticTranslating(nn.Module):
+    """A translation generator that takes noise, with the exported signature: ``forward(source, z)``."""
+
+    def __init__(self, generator: nn.Module):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, source: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(source, z)  # [B, Cs, h, w], z [B, k] -> [B, Ct, h * scale, w * scale]
+
+
 class Conditional(nn.Module):
     """A class-conditional generator with the exported signature: ``forward(z, labels)``."""
 
@@ -115,7 +127,7 @@ class Exportable:
     """A run's generator, ready to trace: the wrapped network and what the file says about it."""
 
     module: nn.Module  # Unconditional or Conditional, in eval mode, no gradients
-    input_names: tuple[str, ...]  # ("z",) or ("z", "labels"): the names of forward's arguments
+    input_names: tuple[str, ...]  # ("z",), ("z", "labels"), ("source",) or ("source", "z"): forward's arguments
     output_name: str  # "images" or "points"
     config_yaml: str  # the run's resolved config
     metadata: dict[str, Any]  # see describe()
@@ -124,8 +136,11 @@ class Exportable:
         """Inputs of ``batch`` samples: z [batch, latent] (and labels int64 [batch]), drawn from ``seed``;
         for a translator, source images [batch, *source_shape] in [-1, 1]."""
         g = torch.Generator().manual_seed(seed)
-        if self.input_names == ("source",):
-            return (torch.rand(batch, *self.metadata["source_shape"], generator=g) * 2 - 1,)
+        if self.input_names[0] == "source":
+            source = torch.rand(batch, *self.metadata["source_shape"], generator=g) * 2 - 1
+            if "z" not in self.input_names:
+                return (source,)
+            return source, torch.randn(batch, self.metadata["noise_channels"], generator=g)
         z = torch.randn(batch, self.metadata["latent_dim"], generator=g)
         if "labels" not in self.input_names:
             return (z,)
@@ -145,8 +160,10 @@ def prepare(saved: run_generator.SavedGenerator, where: str = "the run") -> Expo
         if saved.config.pair.kind == "unpaired":
             weights = {k[len("ab."):]: v for k, v in weights.items() if k.startswith("ab.")}
         _load(G, weights, where)
-        module = Translating(G).eval().requires_grad_(False)
-        return Exportable(module, ("source",), "images", saved.config.to_yaml(), describe_translator(saved, G))
+        stochastic = bool(getattr(G, "noise_channels", 0))
+        module = (StochasticTranslating(G) if stochastic else Translating(G)).eval().requires_grad_(False)
+        return Exportable(module, ("source", "z") if stochastic else ("source",), "images", saved.config.to_yaml(),
+                          describe_translator(saved, G))
     if model_kind(arch) not in NOISE_KINDS:
         raise ConfigError(f"{where}: gankit export writes generators, and {arch} is a {model_kind(arch)} model")
     G = build_generator(saved.config.model, saved.shape, saved.num_classes)
@@ -174,6 +191,8 @@ def _load(G: nn.Module, weights: dict[str, torch.Tensor], where: str) -> None:
 def describe_translator(saved: run_generator.SavedGenerator, G: nn.Module) -> dict[str, Any]:
     """What an exported translator says about itself (JSON-ready values)."""
     cs, ct, m, s = saved.source_shape[0], saved.shape[0], int(G.size_multiple), int(G.scale)
+    k = int(getattr(G, "noise_channels", 0))
+    inputs = f"source: float32 [batch, {cs}, h, w] in [-1, 1], h and w multiples of {m}"
     return {
         "gankit_version": __version__,
         "arch": saved.config.model.arch,
@@ -185,7 +204,8 @@ def describe_translator(saved: run_generator.SavedGenerator, G: nn.Module) -> di
         "pair": saved.config.pair.kind,
         "degradation": saved.config.pair.degradation if saved.config.pair.kind == "degrade" else "",
         "ema": bool(saved.ema),
-        "inputs": f"source: float32 [batch, {cs}, h, w] in [-1, 1], h and w multiples of {m}",
+        "noise_channels": k,
+        "inputs": inputs + (f"; z: float32 [batch, {k}] from N(0, I), one output per z" if k else ""),
         "outputs": f"images: float32 [batch, {ct}, {s} h, {s} w] in [-1, 1]; pixels = round((images + 1) * 127.5)",
     }
 
@@ -327,10 +347,10 @@ def onnx_model(net: Exportable):
 
     batch = torch.export.Dim("batch")
     shapes = {name: {0: batch} for name in net.input_names}
-    if net.input_names == ("source",):  # a translator: height and width free, in multiples of its size multiple
+    if net.input_names[0] == "source":  # a translator: height and width free, in multiples of its size multiple
         m = net.metadata["size_multiple"]
         h, w = (torch.export.Dim(n, min=2) for n in ("height_blocks", "width_blocks"))
-        shapes = {"source": {0: batch, 2: m * h, 3: m * w}}
+        shapes = {"source": {0: batch, 2: m * h, 3: m * w}, **({"z": {0: batch}} if "z" in net.input_names else {})}
     with quiet_torch():
         program = torch.onnx.export(
             net.module, net.example(EXAMPLE_BATCH), dynamo=True, verbose=False,

@@ -27,6 +27,7 @@ from gankit import atomic, viz
 from gankit.config import Config
 from gankit.data import pairs
 from gankit.errors import ConfigError, DataError
+from gankit.models.noise_input import noise_channels, noise_for, translate
 
 Tensor = torch.Tensor
 
@@ -58,43 +59,52 @@ class Translator:
             where = f"{path}: " if path else ""
             raise DataError(f"{where}{h}x{w} pixels is below this model's minimum of {self.min_size}x{self.min_size}")
 
+    @property
+    def noise_channels(self) -> int:
+        """Channels of the noise a stochastic model takes beside each image (0: deterministic)."""
+        return noise_channels(self.generator)
+
     @torch.inference_mode()
-    def translate(self, images: Tensor, tile: int = TILE, overlap: int = OVERLAP) -> Tensor:
+    def translate(self, images: Tensor, tile: int = TILE, overlap: int = OVERLAP, seed: int = 0) -> Tensor:
         """uint8 images [N, C, h, w] (any C of 1 or 3, any h, w >= min_size) -> uint8
-        [N, out_channels, h * scale, w * scale]."""
+        [N, out_channels, h * scale, w * scale]. A stochastic model draws image i's noise as
+        row i of z [N, k] from ``seed``: one seed, one output; other seeds, other outputs."""
         if images.dim() != 4 or images.dtype != torch.uint8:
             raise ConfigError(f"translate takes uint8 images [N, C, H, W], got {images.dtype} {list(images.shape)}")
         if images.shape[1] not in (1, 3):
             raise ConfigError(f"images must have 1 (grayscale) or 3 (RGB) channels, got {images.shape[1]}")
         self.check_size(images.shape[-2:])
         x = pairs.to_channels(images, self.in_channels).float().div(127.5).sub(1.0)  # [N, Cs, h, w] in [-1, 1]
-        out = torch.cat([self._tiled(x[i : i + 1], tile, overlap) for i in range(len(x))])
+        z = noise_for(self.generator, len(x), torch.Generator().manual_seed(seed))  # [N, k] or None
+        out = torch.cat([self._tiled(x[i : i + 1], tile, overlap, None if z is None else z[i : i + 1])
+                         for i in range(len(x))])
         return viz.to_uint8(out)
 
-    def _run(self, x: Tensor) -> Tensor:
+    def _run(self, x: Tensor, z: Tensor | None = None) -> Tensor:
         """G on [1, Cs, h, w], reflect-padded up to the size multiple and cropped back."""
         h, w = x.shape[-2:]
         m = self.size_multiple
         ph, pw = (-h) % m, (-w) % m
         if ph or pw:
             x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
-        y = self.generator(x.to(self.device)).float().cpu()
+        y = translate(self.generator, x.to(self.device), None if z is None else z.to(self.device)).float().cpu()
         return y[..., : h * self.scale, : w * self.scale]
 
-    def _tiled(self, x: Tensor, tile: int, overlap: int) -> Tensor:
-        """[1, Cs, h, w] -> [1, Ct, h*s, w*s]: whole when it fits in one tile, else tile by tile,
-        each output tile weighted by a ramp that falls towards its edges where a neighbour overlaps."""
+    def _tiled(self, x: Tensor, tile: int, overlap: int, z: Tensor | None = None) -> Tensor:
+        """[1, Cs, h, w] (and its noise z [1, k]) -> [1, Ct, h*s, w*s]: whole when it fits in one tile,
+        else tile by tile, each with the image's z, each output tile weighted by a ramp that falls
+        towards its edges where a neighbour overlaps."""
         h, w = x.shape[-2:]
         tile = max(self.size_multiple, tile - tile % self.size_multiple)
         if h <= tile and w <= tile:
-            return self._run(x)
+            return self._run(x, z)
         s = self.scale
         out = torch.zeros(1, self.out_channels, h * s, w * s)
         weight = torch.zeros(1, 1, h * s, w * s)
         for top in _starts(h, tile, overlap):
             for left in _starts(w, tile, overlap):
                 patch = x[..., top : top + tile, left : left + tile]
-                y = self._run(patch)  # [1, Ct, th*s, tw*s]
+                y = self._run(patch, z)  # [1, Ct, th*s, tw*s]
                 ramp = _ramp(y.shape[-2], overlap * s)[:, None] * _ramp(y.shape[-1], overlap * s)[None, :]
                 out[..., top * s : top * s + y.shape[-2], left * s : left * s + y.shape[-1]] += y * ramp
                 weight[..., top * s : top * s + y.shape[-2], left * s : left * s + y.shape[-1]] += ramp
@@ -160,9 +170,12 @@ def collect(inputs: list[str | Path]) -> list[tuple[Path, Path, bool]]:
     return found
 
 
-def translate_files(translator: Translator, inputs: list[str | Path], out: str | Path,
-                    tile: int = TILE) -> tuple[list[Path], dict[Path, str]]:
+def translate_files(translator: Translator, inputs: list[str | Path], out: str | Path, tile: int = TILE,
+                    seed: int = 0, samples: int = 1) -> tuple[list[Path], dict[Path, str]]:
     """Translate image files and folders into ``out`` as PNGs; returns (written, skipped with reasons).
+
+    A stochastic model translates each image with noise from ``seed``; with ``samples`` > 1 it
+    writes NAME-1.png ... NAME-N.png, sample j from seed + j - 1.
 
     Every input is read and checked before anything is written: a file named directly that
     cannot be used is an error (nothing is written); an unusable image inside a folder is
@@ -170,6 +183,9 @@ def translate_files(translator: Translator, inputs: list[str | Path], out: str |
     half-written file.
     """
     out = Path(out)
+    if samples > 1 and not translator.noise_channels:
+        raise ConfigError(f"--samples {samples}: this model is deterministic (model.noise_channels=0), so every sample "
+                          "of an image is the same; leave --samples out")
     if out.exists() and not out.is_dir():
         raise DataError(f"--out {out}: exists and is not a folder")
     todo, skipped = [], {}
@@ -188,10 +204,12 @@ def translate_files(translator: Translator, inputs: list[str | Path], out: str |
     written = []
     bar = tqdm(todo, desc="translate", unit="image", file=sys.stderr, leave=False, disable=None)
     for path, name in bar:
-        result = translator.translate(read_image(path, translator.in_channels), tile=tile)[0]  # [C, H, W]
-        target = out / name
-        with atomic.atomic_path(target) as tmp:
-            Image.fromarray(result[0].numpy() if result.shape[0] == 1 else result.permute(1, 2, 0).numpy()).save(
-                tmp, format="PNG")
-        written.append(target)
+        image = read_image(path, translator.in_channels)
+        for j in range(samples):
+            result = translator.translate(image, tile=tile, seed=seed + j)[0]  # [C, H, W]
+            target = out / name if samples == 1 else out / name.parent / f"{name.stem}-{j + 1}{name.suffix}"
+            with atomic.atomic_path(target) as tmp:
+                Image.fromarray(result[0].numpy() if result.shape[0] == 1 else result.permute(1, 2, 0).numpy()).save(
+                    tmp, format="PNG")
+            written.append(target)
     return written, skipped

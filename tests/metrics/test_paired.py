@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 
 from gankit.metrics import paired as M
@@ -51,3 +52,12 @@ def test_class_purity_matches_source_classes_to_target_classes_one_to_one():
     renamed = torch.tensor([1, 2, 0])[predicted]
     assert math.isclose(M.class_purity(sources, renamed, 3)["class_purity"], 4 / 6)
     assert M.class_purity(sources, sources, 3)["class_purity"] == 1.0
+
+
+def test_diversity_is_the_distance_of_two_outputs_over_that_of_real_neighbours():
+    real = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 0.0]])  # neighbours 5 apart
+    a = torch.tensor([[1.0, 1.0], [2.0, 2.0]])
+    assert M.diversity(a, a.clone(), real) == 0.0  # the noise changes nothing
+    b = a + torch.tensor([[3.0, 4.0], [0.0, 5.0]])  # each output 5 from its twin: as far as two real images
+    assert M.diversity(a, b, real) == pytest.approx(1.0)
+    assert M.diversity(a, a + torch.tensor([0.0, 1.0]), real) == pytest.approx(0.2)

@@ -99,3 +99,47 @@ def test_feature_matching_compares_d_features_of_output_and_target():
     assert "feature_matching" in stats and stats["feature_matching"] > 0
     assert torch.allclose(stats["loss_g"], stats["adv_g"] + 2.0 * stats["pixel"] + 3.0 * stats["feature_matching"],
                           atol=1e-6)
+
+
+class TinyNoisyG(nn.Module):
+    """[B, 1, 2, 2] and z [B, 2] -> [B, 1, 2, 2] through one linear map of the 4 pixels and z."""
+
+    noise_channels = 2
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(6, 4)
+
+    def forward(self, x, z=None):
+        z = torch.randn(len(x), 2) if z is None else z
+        return self.net(torch.cat([x.flatten(1), z], 1)).view_as(x)
+
+
+def test_the_mode_seeking_term_is_the_inverse_ratio_of_output_to_noise_distance():
+    torch.manual_seed(0)
+    G, D = TinyNoisyG(), TinyD()
+    step = PairedStep(G, D, torch.optim.SGD(G.parameters(), lr=LR), torch.optim.SGD(D.parameters(), lr=LR),
+                      LOSSES.get("nonsaturating"), pixel_weight=2.0, diversity_weight=0.5)
+    g0, x = snapshot(G), inputs()
+    torch.manual_seed(7)
+    stats = step(x)
+    torch.manual_seed(7)
+    z = torch.randn(6, 2)  # the step's draw: two noises for each of the 3 sources
+    before = TinyNoisyG()
+    before.load_state_dict(g0)
+    source = x.sources[0]
+    out = before(torch.cat([source, source]), z)
+    ratio = (out[:3] - out[3:]).abs().mean() / (z[:3] - z[3:]).abs().mean()
+    assert torch.allclose(stats["diversity"], ratio.detach(), atol=1e-6)
+    assert torch.allclose(stats["pixel"], (out[:3] - x.reals[0]).abs().mean().detach(), atol=1e-6)
+    expected = stats["adv_g"] + 2.0 * stats["pixel"] + 0.5 / (stats["diversity"] + 1e-5)
+    assert torch.allclose(stats["loss_g"], expected, atol=1e-5)
+
+
+def test_a_stochastic_g_without_the_term_draws_its_own_noise_once_per_source():
+    torch.manual_seed(0)
+    G = TinyNoisyG()
+    step = PairedStep(G, TinyD(), torch.optim.SGD(G.parameters(), lr=LR), None, LOSSES.get("nonsaturating"),
+                      adv_weight=0.0)
+    stats = step(inputs())
+    assert "diversity" not in stats and set(stats) == {"pixel", "loss_g", "grad_norm_g"}

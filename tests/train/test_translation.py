@@ -41,6 +41,8 @@ def weights_equal(a: dict, b: dict) -> bool:
 @pytest.mark.parametrize("sets", [
     {},  # paired: the degradation's random hole positions come from the checkpointed noise generator
     {"model__keep_known": True},  # the hole-filling wrapper saves and restores as its network
+    # a stochastic G: the step's noise comes from the checkpointed global RNG
+    {"model__keep_known": True, "model__noise_channels": 2, "translate__diversity_weight": 1.0},
     {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
      "model__blocks": 1, "loss__name": "lsgan", "translate__pool_size": 6},  # cycle: the fake pools too
     {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
@@ -288,3 +290,100 @@ def test_evaluate_reads_the_split_asked_for_and_refuses_options_of_noise_runs(tr
         with pytest.raises(SystemExit) as e:
             main(["evaluate", str(trained["gan"]), "--n", "50", *option])
         assert e.value.code == 2 and f"{option[0]} is for runs that generate from noise" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------
+# a stochastic translator (model.noise_channels, translate.diversity_weight)
+# ---------------------------------------------------------------------------
+
+NOISY = {"model__noise_channels": 4, "translate__diversity_weight": 1.0}
+
+
+@pytest.fixture(scope="module")
+def stochastic(tmp_path_factory):
+    """A tiny colorization run with noise beside the source, trained once."""
+    from gankit.data.mnist import EMBEDDED_MNIST
+
+    run = RunDir.create(tmp_path_factory.mktemp("noisy") / "run", "noisy")
+    train(translation_config(EMBEDDED_MNIST, pair__degradation="colorize", train__steps=16, **NOISY), run,
+          verbose=False)
+    return run
+
+
+def test_a_stochastic_run_logs_its_diversity_and_shows_two_outputs_a_source(stochastic):
+    logged = stochastic.read_metrics()[-1]
+    assert logged["diversity"] > 0 and logged["loss_g"] > logged["pixel"]
+    picture = np.asarray(Image.open(stochastic.epoch_grids()[-1]))
+    # 8 fixed pairs, 2 a row of source | output | output | target: 4 rows of 8 cells, twice as large
+    assert picture.shape[:2] == (2 * (4 * 30 + 2), 2 * (8 * 30 + 2))
+    saved = gankit.run.generator.read(stochastic)
+    assert saved.config.model.noise_channels == 4
+    import safetensors
+
+    with safetensors.safe_open(str(stochastic.generator), "pt") as f:
+        assert f.metadata()["noise_channels"] == "4"
+
+
+def test_a_stochastic_translator_gives_one_output_per_seed(stochastic):
+    t = gankit.load(stochastic.path, device="cpu")
+    images = (torch.rand(3, 1, 28, 28) * 255).to(torch.uint8)
+    assert t.noise_channels == 4
+    assert torch.equal(t.translate(images, seed=3), t.translate(images, seed=3))
+    assert not torch.equal(t.translate(images, seed=3), t.translate(images, seed=4))
+    big = (torch.rand(1, 1, 64, 96) * 255).to(torch.uint8)  # tiles share the image's noise: one sample
+    tiled, whole = t.translate(big, tile=32, overlap=8, seed=1), t.translate(big, tile=512, seed=1)
+    assert (tiled.float() - whole.float()).abs().mean() < 3
+
+
+def test_evaluate_reports_the_diversity_of_a_stochastic_run_only(stochastic, trained):
+    assert main(["evaluate", str(stochastic.path), "--n", "60"]) == 0
+    metrics = json.loads((stochastic.path / "evaluation.json").read_text())["metrics"]
+    assert metrics["model"]["diversity"] > 0 and "saturation" in metrics["model"]
+    assert "diversity" not in metrics["input"] and "diversity" not in metrics["real"]
+    assert main(["evaluate", str(trained["gan"]), "--n", "60"]) == 0
+    assert "diversity" not in json.loads((trained["gan"] / "evaluation.json").read_text())["metrics"]["model"]
+
+
+def test_translate_writes_several_samples_of_each_image(stochastic, trained, tmp_path, capsys):
+    Image.fromarray(np.full((28, 28), 200, np.uint8)).save(tmp_path / "digit.png")
+    out = tmp_path / "out"
+    assert main(["translate", str(stochastic.path), str(tmp_path / "digit.png"), "--out", str(out),
+                 "--samples", "3", "--seed", "5"]) == 0
+    assert "wrote 3 image(s)" in capsys.readouterr().out
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["digit-1.png", "digit-2.png", "digit-3.png"]
+    first = np.asarray(Image.open(out / "digit-1.png"))
+    assert not np.array_equal(first, np.asarray(Image.open(out / "digit-2.png")))
+    again = tmp_path / "again"  # sample 1 is seed 5's output
+    assert main(["translate", str(stochastic.path), str(tmp_path / "digit.png"), "--out", str(again),
+                 "--seed", "5"]) == 0
+    assert np.array_equal(first, np.asarray(Image.open(again / "digit.png")))
+    assert main(["translate", str(trained["gan"]), str(tmp_path / "digit.png"), "--out", str(tmp_path / "o"),
+                 "--samples", "2"]) == 2
+    assert "this model is deterministic" in capsys.readouterr().err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("sets, message", [
+    ({"translate__diversity_weight": 1.0}, "G takes none: set model.noise_channels"),
+    ({"model__noise_channels": 2, "pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None,
+      "model__arch": "resnet-gen"}, "a cycle model's generators are deterministic"),
+])
+def test_noise_where_it_cannot_serve_is_a_config_error(mnist_root, tmp_path, sets, message):
+    with pytest.raises(C.ConfigError, match=message):
+        train(translation_config(mnist_root, **sets), RunDir.create(tmp_path / "r", "r"), verbose=False)
+
+
+def test_noise_channels_on_a_gan_is_a_config_error(tiny_config, tmp_path):
+    with pytest.raises(C.ConfigError, match="generates from noise z already"):
+        train(tiny_config(model__noise_channels=2), RunDir.create(tmp_path / "r", "r"), verbose=False)
+
+
+def test_the_report_shows_two_outputs_of_each_held_out_input(stochastic, trained):
+    from gankit.report.contents import final_samples
+
+    samples, why = final_samples(stochastic, points=False)
+    assert why == "" and "source | output | output | target (two noises)" in samples.what
+    plain, _ = final_samples(RunDir(trained["gan"]), points=False)
+    assert "source | output | target" in plain.what and "two noises" not in plain.what
+    # 4 cells a pair instead of 3: the picture is wider for the same number of rows
+    assert samples.picture.shape[1] / samples.picture.shape[0] > plain.picture.shape[1] / plain.picture.shape[0]

@@ -8,6 +8,10 @@ All take uint8 images [N, C, H, W] (0..255), as gankit's evaluators do.
                      class: does the digit or garment survive?
     saturation       mean HSV saturation of the lit pixels: the colourfulness that L1
                      training is known to wash out (colorize)
+    diversity        a stochastic model: the mean distance in the evaluator's features between
+                     two outputs of one input (two noises), as a share of the mean distance
+                     between two different real images: 0 when the noise changes nothing, 1
+                     when two outputs of one input differ as much as two unrelated images
     class_purity     unpaired translation: the share of outputs whose predicted target class
                      matches their source's class under the best one-to-one matching of
                      source classes to target classes (Hungarian algorithm), and each
@@ -56,6 +60,13 @@ def saturation(images: Tensor) -> float:
     if not lit.any():
         return 0.0
     return float(((high - low) / high.clamp_min(1e-6))[lit].mean())
+
+
+def diversity(features: Tensor, features2: Tensor, real: Tensor) -> float:
+    """features, features2 [N, F]: two outputs of each of N inputs; real [M, F] (M >= 2): real images.
+    Mean ||features - features2|| over the mean distance between real neighbours (image i and i + 1)."""
+    between_real = (real[1:] - real[:-1]).norm(dim=1).mean()
+    return float((features - features2).norm(dim=1).mean() / between_real.clamp_min(1e-12))
 
 
 def class_purity(source_labels: Tensor, predicted: Tensor, num_classes: int) -> dict[str, float | str]:

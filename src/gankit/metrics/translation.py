@@ -13,13 +13,15 @@ is scored on the same inputs); n is at most half the split. The outputs are comp
     (paired), or the class purity of the translation (unpaired); RGB outputs are
     classified by their luminance, as the 28x28 classifiers are grayscale;
   - colourfulness: the mean saturation of RGB outputs, beside the real targets';
-  - unpaired: the PSNR of the cycle A -> B -> A.
+  - unpaired: the PSNR of the cycle A -> B -> A;
+  - a stochastic model (model.noise_channels): the diversity of two outputs of each input,
+    from two noises (seeds ``seed`` and ``seed + 1``), in the evaluator's features.
 The same numbers are given for the real targets themselves (paired data: the floor, what
 a perfect model would score), for the input itself as an output (the degraded image,
 resized bicubically to the target's size and converted to its channels: what the
 model must beat), and for another run scored the same way (``--compare RUN``, e.g.
-the pixel-loss twin). gankit's translators are deterministic (no noise input), so
-the diversity of outputs for one input is zero by construction and not reported.
+the pixel-loss twin). A deterministic model has one output per input: its diversity is
+zero by construction and not reported.
 """
 
 from __future__ import annotations
@@ -69,11 +71,15 @@ def evaluate_translation(translator: Any, cfg: Config, n: int = 5000, seed: int 
     data = held_out(cfg, n, seed)
     ev = get_evaluator(evaluator, data["dataset"], translator.device)
     reference = _embed(ev, data["reference"])
-    outputs = {"model": translator.translate(data["sources"])}
+    outputs = {"model": translator.translate(data["sources"], seed=seed)}
     outputs["input"] = _as_input(data["sources"], outputs["model"].shape[1:])
     if compare is not None:
-        outputs["compare"] = compare.translate(data["sources"])
+        outputs["compare"] = compare.translate(data["sources"], seed=seed)
     results = {name: score(out, data, ev, reference) for name, out in outputs.items()}
+    for name, model in (("model", translator), ("compare", compare)):
+        if model is not None and model.noise_channels:  # the same inputs, other noise
+            again = _embed(ev, model.translate(data["sources"], seed=seed + 1)).features
+            results[name]["diversity"] = M.diversity(_embed(ev, outputs[name]).features, again, reference.features)
     if data["targets"] is None:  # unpaired: there and back again
         cycle = translator.generator.ba
         back = _through(cycle, outputs["model"], translator.device)

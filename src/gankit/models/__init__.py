@@ -20,7 +20,8 @@ With ``model.clusters`` k > 0 the networks are built conditional on k classes, t
 k-means clusters of the data, and G is wrapped to draw its cluster from z
 (self_conditioned.py): an unconditional generator, ``num_classes`` 0. With
 ``model.keep_known`` a translation generator is wrapped to fill only the holes of its
-input (keep_known.py).
+input (keep_known.py), and with ``model.noise_channels`` to take noise beside its source
+(noise_input.py).
 
 A shape an architecture cannot make, or conditioning without classes, is a
 one-line ConfigError.
@@ -33,6 +34,7 @@ from torch import nn
 from gankit.errors import ConfigError
 from gankit.models import dcgan, mlp, patchgan, resnet, resnet_gen, srresnet, unet, vae  # noqa: F401  (register)
 from gankit.models.keep_known import KeepKnown
+from gankit.models.noise_input import NoiseInput
 from gankit.models.pack import Packed, packed_shape
 from gankit.models.self_conditioned import SelfConditioned
 from gankit.models.unet import carry_attributes
@@ -105,7 +107,11 @@ def build_translator(cfg, source_shape: tuple, target_shape: tuple) -> nn.Module
     if model_kind(cfg.arch) != "translation":
         raise ConfigError(f"model {cfg.arch} generates from noise; translation needs one of: "
                           f"{', '.join(n for n in MODELS.names() if model_kind(n) == 'translation')}")
-    G = MODELS.get(cfg.arch)(cfg, tuple(map(int, source_shape)), tuple(map(int, target_shape)))
+    c, *size = map(int, source_shape)
+    k = cfg.noise_channels
+    G = MODELS.get(cfg.arch)(cfg, (c + k, *size), tuple(map(int, target_shape)))  # the noise's channels too
+    if k:
+        G = NoiseInput(G, k)
     return KeepKnown(G) if cfg.keep_known else G
 
 

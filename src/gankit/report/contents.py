@@ -209,13 +209,18 @@ def translated_examples(run: RunDir, translator: Any) -> tuple[Samples | None, s
         data = held_out(translator.config, PER_ROW * 2, SEED)
     except GankitError as e:
         return None, f"No examples: {e}."
-    out = translator.translate(data["sources"])  # uint8 [n, Ct, H, W]
-    columns = [viz.as_target(data["sources"], tuple(out.shape[1:])), out]
+    out = translator.translate(data["sources"], seed=SEED)  # uint8 [n, Ct, H, W]
+    outputs = [out]
+    if translator.noise_channels:  # a stochastic model: a second output of each input, other noise
+        outputs.append(translator.translate(data["sources"], seed=SEED + 1))
+    columns = [viz.as_target(data["sources"], tuple(out.shape[1:])), *outputs]
     if data["targets"] is not None:
         columns.append(data["targets"])
     picture = viz.grid(torch.stack(columns, 1).flatten(0, 1), 2 * len(columns))
     picture = viz.upscale(picture, max(1, round(TARGET_WIDTH / picture.shape[1])))
-    layout = "source | output | target" if len(columns) == 3 else "source | output"
+    layout = " | ".join(["source", *(["output"] * len(outputs)), *(["target"] if data["targets"] is not None else [])])
+    if len(outputs) > 1:
+        layout += " (two noises)"
     what = f"the first {len(out)} held-out {translator.config.eval.split} inputs, {layout}"
     return Samples(picture, translator.step, source, what), ""
 

@@ -4,8 +4,8 @@ The file holds the sampling generator's weights (the EMA's when the run kept
 one) and, in its safetensors metadata, what a sampler needs to rebuild the
 network without the dataset: the resolved config, the data shape, the class
 count, the step and whether the weights are the EMA's; for translation models also
-the source shape, the architecture, the size multiple and scale, and how pairs were
-made. The file format's version is ``FORMAT``. :func:`read` gives the same
+the source shape, the architecture, the size multiple and scale, the noise channels
+of a stochastic one, and how pairs were made. The file format's version is ``FORMAT``. :func:`read` gives the same
 :class:`SavedGenerator` from that file or from a checkpoint.
 
 Either file may come from elsewhere, so :func:`read` checks what it is given before
@@ -67,7 +67,8 @@ def write(path: str | Path, module: torch.nn.Module, config: Config, step: int, 
         meta.update({"source_shape": ",".join(map(str, source_shape)), "pair": config.pair.kind,
                      "degradation": config.pair.degradation if config.pair.kind == "degrade" else "",
                      "size_multiple": str(getattr(module, "size_multiple", 1)),
-                     "scale": str(getattr(module, "scale", 1))})
+                     "scale": str(getattr(module, "scale", 1)),
+                     "noise_channels": str(getattr(module, "noise_channels", 0))})
     with atomic.atomic_path(path) as tmp:
         safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
 

@@ -6,11 +6,14 @@ so G is rewarded for outputs that are real *for that source*. Shapes: source
 patch.
 
 Phases of a step (inputs.sources[0] -> inputs.reals[0]):
-  output     fake = G(source)
+  output     fake = G(source), or G(source, z) for a stochastic G (model.noise_channels),
+             with a second output G(source, z2) when translate.diversity_weight is on
   D step     raise D on (source, target), lower it on (source, fake.detach());
              skipped during the pixel-only warm-up and when adv_weight is 0
   G step     adv_weight * adversarial + pixel_weight * pixel (L1/L2)
-             + perceptual_weight * perceptual + feature_matching_weight * feature matching,
+             + perceptual_weight * perceptual + feature_matching_weight * feature matching
+             + diversity_weight * mode seeking (Mao et al. 2019: 1 / (ratio + eps), the ratio
+             of mean |fake - fake2| to mean |z - z2|, so outputs move with the noise),
              with D frozen; the adversarial term is left out during the warm-up
              (translate.warmup_steps G steps, SRGAN's pre-training) and when adv_weight
              is 0: the pixel-loss baseline, from the same code.
@@ -28,6 +31,7 @@ from torch import nn
 
 from gankit.config import Config
 from gankit.losses import GANLoss, PerceptualLoss, feature_matching_loss, pixel_loss
+from gankit.models.noise_input import noise_channels
 from gankit.registry import LOSSES, STEPS
 from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
@@ -35,6 +39,8 @@ from gankit.train.optim import make_optimizer
 from gankit.train.step import d_outputs, grad_norm
 
 Tensor = torch.Tensor
+
+MODE_SEEKING_EPS = 1e-5  # keeps the mode-seeking term finite while G ignores its noise (Mao et al.'s value)
 
 
 @dataclass
@@ -54,6 +60,7 @@ class PairedStep:
     perceptual: nn.Module | None = None
     perceptual_weight: float = 0.0
     feature_matching_weight: float = 0.0
+    diversity_weight: float = 0.0
     warmup_steps: int = 0
     bf16: bool = False
     autocast_cache: bool = True
@@ -76,7 +83,8 @@ class PairedStep:
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device, graphed) if adversarial else None,
                    LOSSES.get(cfg.loss.name), adv_weight=t.adv_weight, pixel=t.pixel_loss,
                    pixel_weight=t.pixel_weight, perceptual=perceptual, perceptual_weight=t.perceptual_weight,
-                   feature_matching_weight=t.feature_matching_weight, warmup_steps=t.warmup_steps,
+                   feature_matching_weight=t.feature_matching_weight, diversity_weight=t.diversity_weight,
+                   warmup_steps=t.warmup_steps,
                    bf16=precision == "bf16", autocast_cache=not graphed)
 
     def amp(self) -> contextlib.AbstractContextManager:
@@ -88,12 +96,19 @@ class PairedStep:
     def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
         source, target = inputs.sources[0], inputs.reals[0]  # [B, Cs, h, w], [B, Ct, H, W]
         adversarial = self.adv_weight > 0 and inputs.d_index >= self.warmup_steps  # d_index counts G steps here
+        k = noise_channels(self.G)
+        second = None  # (fake2, z, z2) for the mode-seeking term
         with self.amp():
-            fake = self.G(source)  # [B, Ct, H, W]
+            if self.diversity_weight > 0:  # two noises per source, one forward pass of 2B
+                z = torch.randn(2 * len(source), k, device=source.device)  # [2B, k]
+                fake, fake2 = self.G(torch.cat([source, source]), z).chunk(2)  # 2 x [B, Ct, H, W]
+                second = (fake2, *z.chunk(2))
+            else:
+                fake = self.G(source)  # [B, Ct, H, W]; a stochastic G draws its own z
         stats: dict[str, Tensor] = {}
         if adversarial:
             stats.update(self.d_step(source, target, fake.detach()))
-        stats.update(self.g_step(source, target, fake, adversarial))
+        stats.update(self.g_step(source, target, fake, adversarial, second))
         return stats
 
     def d_step(self, source: Tensor, target: Tensor, fake: Tensor) -> dict[str, Tensor]:
@@ -108,7 +123,8 @@ class PairedStep:
             self.opt_d.step()
         return stats
 
-    def g_step(self, source: Tensor, target: Tensor, fake: Tensor, adversarial: bool) -> dict[str, Tensor]:
+    def g_step(self, source: Tensor, target: Tensor, fake: Tensor, adversarial: bool,
+               second: tuple[Tensor, Tensor, Tensor] | None = None) -> dict[str, Tensor]:
         D = getattr(self.D, "module", self.D)  # D is not updated here: its plain module, no DDP sync
         stats: dict[str, Tensor] = {}
         with self.amp():
@@ -137,6 +153,11 @@ class PairedStep:
                 perceptual = self.perceptual(fake.float(), target)
                 loss_g = loss_g + self.perceptual_weight * perceptual
                 stats["perceptual"] = perceptual.detach()
+            if second is not None:
+                fake2, z, z2 = second
+                ratio = (fake.float() - fake2.float()).abs().mean() / (z - z2).abs().mean()
+                loss_g = loss_g + self.diversity_weight / (ratio + MODE_SEEKING_EPS)
+                stats["diversity"] = ratio.detach()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         stats["loss_g"] = loss_g.detach()

@@ -25,6 +25,7 @@ from gankit.device import resolve_device, resolve_precision
 from gankit.ema import EMA
 from gankit.errors import ConfigError
 from gankit.models import build_models, build_translation, classes, model_kind
+from gankit.models.noise_input import noise_channels, noise_for, translate
 from gankit.registry import STEPS
 from gankit.run import generator as run_generator
 from gankit.train import distributed
@@ -62,10 +63,20 @@ class Trainer:
             if cfg.model.keep_known and not (p.kind == "aligned" or (p.kind, p.degradation) == ("degrade", "inpaint")):
                 raise ConfigError("model.keep_known fills the holes of its sources, which pair.degradation=inpaint "
                                   "or aligned pairs have; set model.keep_known=false")
+            if cfg.model.noise_channels and p.kind == "unpaired":
+                raise ConfigError("model.noise_channels gives noise to a paired translator; a cycle model's "
+                                  "generators are deterministic: set model.noise_channels=0")
+            if cfg.translate.diversity_weight and not cfg.model.noise_channels:
+                raise ConfigError("translate.diversity_weight rewards different outputs for different noise, and G "
+                                  "takes none: set model.noise_channels (e.g. 8) or translate.diversity_weight=0")
             self.pairs = PairedBatches(cfg, self.device, dist.rank, dist.world_size)
             self.data, self.batches = self.pairs.data, self.pairs
             self.source_shape, self.shape = self.pairs.source_shape, self.pairs.target_shape
         else:
+            if cfg.model.noise_channels:
+                raise ConfigError(f"model.noise_channels gives noise to a translator beside its source; model "
+                                  f"{cfg.model.arch} generates from noise z already (model.latent_dim): set "
+                                  "model.noise_channels=0")
             self.data = load_dataset(cfg.data, cfg.data.split, self.device)
             n = cfg.data.subset or len(self.data)
             labels = self.data.labels[:n]
@@ -136,6 +147,10 @@ class Trainer:
         self.noise = torch.Generator(self.device).manual_seed(cfg.train.seed)
         if self.translation:  # the first training pairs, through G at each epoch's end
             self.fixed_source, self.fixed_target = self.pairs.fixed(min(cfg.log.grid, 16), cfg.train.seed + 1)
+            # a stochastic G shows two outputs of each fixed source, from two fixed noises
+            g = torch.Generator(self.device).manual_seed(cfg.train.seed + 2)
+            shown = 2 if noise_channels(self.G) else 1
+            self.fixed_noise = [noise_for(self.G, len(self.fixed_source), g) for _ in range(shown)]
         else:
             self.fixed_z, self.fixed_y, self.grid_nrow = self._fixed_batch()
         self.step = 0  # G steps done
@@ -277,17 +292,23 @@ class Trainer:
         G = self.sampling_G
         was_training = G.training
         G.eval()
-        out = G(self.fixed_source) if self.translation else G(self.fixed_z, self.fixed_y)
+        if self.translation:  # [N, Ct, H, W], or [N, 2, Ct, H, W] from a stochastic G's two noises
+            outs = [translate(G, self.fixed_source, z) for z in self.fixed_noise]
+            out = outs[0] if len(outs) == 1 else torch.stack(outs, dim=1)
+        else:
+            out = G(self.fixed_z, self.fixed_y)
         G.train(was_training)
         return out.float().cpu() if self.points else viz.to_uint8(out)
 
     def picture(self, samples: torch.Tensor, title: str) -> np.ndarray:
         """The fixed batch's samples (sample_fixed()) as uint8 [H, W, C]: an image grid, or a
         scatter plot over the true modes for 2-D data; for translation, rows of
-        source | output | target (source | output for unpaired data)."""
+        source | output | target (source | output for unpaired data; source | output | output
+        | target, two noises, for a stochastic G)."""
         if self.translation:
             source = viz.to_uint8(self.fixed_source)
-            columns = [viz.as_target(source, samples.shape[1:]), samples.cpu()]
+            outputs = list(samples.cpu().unbind(1)) if samples.dim() == 5 else [samples.cpu()]
+            columns = [viz.as_target(source, outputs[0].shape[1:]), *outputs]
             if self.fixed_target is not None:
                 columns.append(viz.to_uint8(self.fixed_target))
             triplets = torch.stack([c.cpu() for c in columns], dim=1)  # [N, k, C, H, W]
