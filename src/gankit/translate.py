@@ -4,6 +4,7 @@
     >>> import gankit
     >>> t = gankit.load("runs/20261201-120000-srgan-sr4-mnist")
     >>> big = t.translate(small)      # uint8 [N, C, h, w] -> uint8 [N, C', 4h, 4w]
+    >>> other = t.translate(small, seed=1)   # a stochastic model (model.noise_channels): other noise
 
 Images of any size are reflect-padded to the model's size multiple and cropped back;
 large images go through the model in overlapping tiles whose outputs are blended, so

@@ -75,11 +75,12 @@ def evaluate_translation(translator: Any, cfg: Config, n: int = 5000, seed: int 
     outputs["input"] = _as_input(data["sources"], outputs["model"].shape[1:])
     if compare is not None:
         outputs["compare"] = compare.translate(data["sources"], seed=seed)
-    results = {name: score(out, data, ev, reference) for name, out in outputs.items()}
+    embedded = {name: _embed(ev, out) for name, out in outputs.items()}
+    results = {name: score(out, data, ev, reference, fake=embedded[name]) for name, out in outputs.items()}
     for name, model in (("model", translator), ("compare", compare)):
         if model is not None and model.noise_channels:  # the same inputs, other noise
             again = _embed(ev, model.translate(data["sources"], seed=seed + 1)).features
-            results[name]["diversity"] = M.diversity(_embed(ev, outputs[name]).features, again, reference.features)
+            results[name]["diversity"] = M.diversity(embedded[name].features, again, reference.features)
     if data["targets"] is None:  # unpaired: there and back again
         cycle = translator.generator.ba
         back = _through(cycle, outputs["model"], translator.device)
@@ -94,10 +95,11 @@ def evaluate_translation(translator: Any, cfg: Config, n: int = 5000, seed: int 
 
 
 def score(outputs: Tensor, data: dict[str, Any], ev: Any, reference: Embedding,
-          pixels: bool = True) -> dict[str, float]:
-    """The protocol's numbers for one set of outputs uint8 [n, C, H, W]; ``pixels``: PSNR and SSIM
-    against the targets (not for the targets themselves: 100 dB and 1 by definition)."""
-    fake = _embed(ev, outputs)
+          pixels: bool = True, fake: Embedding | None = None) -> dict[str, float]:
+    """The protocol's numbers for one set of outputs uint8 [n, C, H, W] (``fake``: their embedding,
+    when already made); ``pixels``: PSNR and SSIM against the targets (not for the targets
+    themselves: 100 dB and 1 by definition)."""
+    fake = fake if fake is not None else _embed(ev, outputs)
     values: dict[str, float] = dict(compute(list(METRICS), reference, fake))
     if data["targets"] is not None:
         if pixels:

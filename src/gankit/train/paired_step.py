@@ -40,7 +40,7 @@ from gankit.train.step import d_outputs, grad_norm
 
 Tensor = torch.Tensor
 
-MODE_SEEKING_EPS = 1e-5  # keeps the mode-seeking term finite while G ignores its noise (Mao et al.'s value)
+MODE_SEEKING_EPS = 1e-5  # keeps the mode-seeking term finite while G still ignores its noise
 
 
 @dataclass
