@@ -127,6 +127,9 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                        for w in ("3e-4", "1e-2", "3e-2")],
                      # ... and with ESRGAN's relativistic average loss in place of the non-saturating one
                      ("srgan-sr4-mnist, relativistic loss", "srgan-sr4-mnist", ["loss.name=relativistic"]),
+                     # ... and judged by a D of one logit that sees the whole image (70 px field), as SRGAN's
+                     # D does, instead of 12x12 logits of 16 px patches (its twin is the preset's)
+                     ("srgan-sr4-mnist, whole-image D", "srgan-sr4-mnist", ["model.d_layers=3"]),
                      # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
                      # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
@@ -715,7 +718,7 @@ STACKED_PUBLISHED = {"dcgan-stacked-mnist": "DCGAN 99 / 3.4 (VEEGAN Table 2); Pa
 # real/: the real targets scored as outputs, the floor of FID and the ceiling of accuracy
 TRANSLATION_COLUMNS = ["model/fid", "input/fid", "real/fid", "model/psnr", "input/psnr", "model/ssim",
                        "model/accuracy", "input/accuracy", "real/accuracy", "model/saturation", "real/saturation",
-                       "model/class_purity", "model/cycle_psnr"]
+                       "model/diversity", "model/class_purity", "model/cycle_psnr"]
 SECTIONS = [
     ("image", "MNIST and Fashion-MNIST", IMAGE_COLUMNS, None),
     ("toy", "2-D mixtures", ["modes_captured", "high_quality"], TOY_PUBLISHED),
