@@ -88,8 +88,13 @@ TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-
 ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=")  # overrides a twin does without
 # inpainting's best setting at 1,500 steps: a perceptual loss beside pix2pix's L1, L1 at 30 instead of 100
 BEST_INPAINT = ["translate.perceptual_weight=100", "translate.pixel_weight=30"]
-# a stochastic G: 8 noise channels beside the source, held to use them by the mode-seeking term
-NOISY = ["model.noise_channels=8", "translate.diversity_weight=1"]
+
+
+def noisy(weight: str) -> list[str]:
+    """A stochastic G: 8 noise channels beside the source, held to use them by the mode-seeking term."""
+    return ["model.noise_channels=8", f"translate.diversity_weight={weight}"]
+
+
 TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
 NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
@@ -142,9 +147,9 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                                             BEST_INPAINT))],
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
-                     ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", NOISY),
+                     ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),
                      *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, noise 8, mode seeking {w}",
-                        "pix2pix-inpaint-mnist", [*BEST_INPAINT, NOISY[0], f"translate.diversity_weight={w}"])
+                        "pix2pix-inpaint-mnist", [*BEST_INPAINT, *noisy(w)])
                        for w in ("1", "0.1", "0.03")],
                      # ESRGAN's L1-only baseline, as l1-sr4-mnist is SRGAN's: its network and steps, no
                      # perceptual or adversarial loss (a row without a twin, being one)

@@ -57,6 +57,7 @@ from torch import nn
 from gankit import __version__, atomic
 from gankit.errors import CheckpointError, ConfigError, GankitError
 from gankit.models import build_generator, build_translator, model_kind
+from gankit.models.noise_input import noise_channels
 from gankit.run import RunDir
 from gankit.run import generator as run_generator
 
@@ -90,25 +91,16 @@ class Unconditional(nn.Module):
 
 
 class Translating(nn.Module):
-    """A translation generator with the exported signature: ``forward(images)``."""
+    """A translation generator with the exported signature: ``forward(source)``, or
+    ``forward(source, z)`` for a stochastic one (traced with z, the exported file takes it)."""
 
     def __init__(self, generator: nn.Module):
         super().__init__()
         self.generator = generator
 
-    def forward(self, source: torch.Tensor) -> torch.Tensor:
-        return self.generator(source)  # [B, Cs, h, w] -> [B, Ct, h * scale, w * scale]
-
-
-class StochasticTranslating(nn.Module):
-    """A translation generator that takes noise, with the exported signature: ``forward(source, z)``."""
-
-    def __init__(self, generator: nn.Module):
-        super().__init__()
-        self.generator = generator
-
-    def forward(self, source: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return self.generator(source, z)  # [B, Cs, h, w], z [B, k] -> [B, Ct, h * scale, w * scale]
+    def forward(self, source: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        # [B, Cs, h, w] (and z [B, k]) -> [B, Ct, h * scale, w * scale]
+        return self.generator(source) if z is None else self.generator(source, z)
 
 
 class Conditional(nn.Module):
@@ -160,8 +152,8 @@ def prepare(saved: run_generator.SavedGenerator, where: str = "the run") -> Expo
         if saved.config.pair.kind == "unpaired":
             weights = {k[len("ab."):]: v for k, v in weights.items() if k.startswith("ab.")}
         _load(G, weights, where)
-        stochastic = bool(getattr(G, "noise_channels", 0))
-        module = (StochasticTranslating(G) if stochastic else Translating(G)).eval().requires_grad_(False)
+        stochastic = bool(noise_channels(G))
+        module = Translating(G).eval().requires_grad_(False)
         return Exportable(module, ("source", "z") if stochastic else ("source",), "images", saved.config.to_yaml(),
                           describe_translator(saved, G))
     if model_kind(arch) not in NOISE_KINDS:
@@ -191,7 +183,7 @@ def _load(G: nn.Module, weights: dict[str, torch.Tensor], where: str) -> None:
 def describe_translator(saved: run_generator.SavedGenerator, G: nn.Module) -> dict[str, Any]:
     """What an exported translator says about itself (JSON-ready values)."""
     cs, ct, m, s = saved.source_shape[0], saved.shape[0], int(G.size_multiple), int(G.scale)
-    k = int(getattr(G, "noise_channels", 0))
+    k = noise_channels(G)
     inputs = f"source: float32 [batch, {cs}, h, w] in [-1, 1], h and w multiples of {m}"
     return {
         "gankit_version": __version__,

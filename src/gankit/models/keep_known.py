@@ -42,7 +42,6 @@ class KeepKnown(nn.Module):
                               "the same channels and size (inpainting); set model.keep_known=false")
         self.net = net
         carry_attributes(self, net)
-        self.noise_channels = int(getattr(net, "noise_channels", 0))  # a stochastic net's z passes through
 
     def forward(self, x: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
         out = self.net(x) if z is None else self.net(x, z)  # [B, C, H, W]

@@ -36,8 +36,8 @@ class NoiseInput(nn.Module):
             raise ConfigError(f"model.noise_channels={channels}: the network must be built for the source's channels "
                               f"plus the noise's, and it takes {net.in_shape[0]} channels")
         self.net = net
-        self.noise_channels = int(channels)
         carry_attributes(self, net)
+        self.noise_channels = int(channels)
         c, h, w = net.in_shape
         self.in_shape = (c - self.noise_channels, h, w)  # what callers give: the source alone
 

@@ -95,6 +95,7 @@ def carry_attributes(wrapper: nn.Module, net: nn.Module) -> None:
     """Give ``wrapper`` the attributes of the translation generator ``net`` it calls."""
     for name in ("in_shape", "out_shape", "size_multiple", "scale"):
         setattr(wrapper, name, getattr(net, name))
+    wrapper.noise_channels = int(getattr(net, "noise_channels", 0))  # a stochastic net's z passes through
 
 
 def check_input(x: torch.Tensor, channels: int, multiple: int, arch: str) -> None:

@@ -214,13 +214,13 @@ def translated_examples(run: RunDir, translator: Any) -> tuple[Samples | None, s
     if translator.noise_channels:  # a stochastic model: a second output of each input, other noise
         outputs.append(translator.translate(data["sources"], seed=SEED + 1))
     columns = [viz.as_target(data["sources"], tuple(out.shape[1:])), *outputs]
+    names = ["source", *["output"] * len(outputs)]
     if data["targets"] is not None:
         columns.append(data["targets"])
+        names.append("target")
     picture = viz.grid(torch.stack(columns, 1).flatten(0, 1), 2 * len(columns))
     picture = viz.upscale(picture, max(1, round(TARGET_WIDTH / picture.shape[1])))
-    layout = " | ".join(["source", *(["output"] * len(outputs)), *(["target"] if data["targets"] is not None else [])])
-    if len(outputs) > 1:
-        layout += " (two noises)"
+    layout = " | ".join(names) + (" (two noises)" if len(outputs) > 1 else "")
     what = f"the first {len(out)} held-out {translator.config.eval.split} inputs, {layout}"
     return Samples(picture, translator.step, source, what), ""
 

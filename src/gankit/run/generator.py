@@ -5,8 +5,9 @@ one) and, in its safetensors metadata, what a sampler needs to rebuild the
 network without the dataset: the resolved config, the data shape, the class
 count, the step and whether the weights are the EMA's; for translation models also
 the source shape, the architecture, the size multiple and scale, the noise channels
-of a stochastic one, and how pairs were made. The file format's version is ``FORMAT``. :func:`read` gives the same
-:class:`SavedGenerator` from that file or from a checkpoint.
+of a stochastic one, and how pairs were made. The file format's version is
+``FORMAT``. :func:`read` gives the same :class:`SavedGenerator` from that file or
+from a checkpoint.
 
 Either file may come from elsewhere, so :func:`read` checks what it is given before
 anything is built: the metadata (every key, and values that parse), and the tensors'
@@ -29,6 +30,7 @@ import torch
 from gankit import __version__, atomic
 from gankit.config import Config
 from gankit.errors import CheckpointError, GankitError
+from gankit.models.noise_input import noise_channels
 from gankit.run import checkpoint
 from gankit.run.folder import RunDir
 
@@ -68,7 +70,7 @@ def write(path: str | Path, module: torch.nn.Module, config: Config, step: int, 
                      "degradation": config.pair.degradation if config.pair.kind == "degrade" else "",
                      "size_multiple": str(getattr(module, "size_multiple", 1)),
                      "scale": str(getattr(module, "scale", 1)),
-                     "noise_channels": str(getattr(module, "noise_channels", 0))})
+                     "noise_channels": str(noise_channels(module))})
     with atomic.atomic_path(path) as tmp:
         safetensors.torch.save_file(tensors, str(tmp), metadata=meta)
 

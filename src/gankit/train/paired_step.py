@@ -66,8 +66,10 @@ class PairedStep:
     autocast_cache: bool = True
     guard: Guard = field(default_factory=lambda: OFF)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
+    noise_channels: int = field(init=False)
 
     def __post_init__(self) -> None:
+        self.noise_channels = noise_channels(self.G)  # k of a stochastic G's z; 0: deterministic
         self.optimizers = {"G": self.opt_g, **({"D": self.opt_d} if self.opt_d is not None else {})}
 
     @classmethod
@@ -96,11 +98,10 @@ class PairedStep:
     def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
         source, target = inputs.sources[0], inputs.reals[0]  # [B, Cs, h, w], [B, Ct, H, W]
         adversarial = self.adv_weight > 0 and inputs.d_index >= self.warmup_steps  # d_index counts G steps here
-        k = noise_channels(self.G)
         second = None  # (fake2, z, z2) for the mode-seeking term
         with self.amp():
             if self.diversity_weight > 0:  # two noises per source, one forward pass of 2B
-                z = torch.randn(2 * len(source), k, device=source.device)  # [2B, k]
+                z = torch.randn(2 * len(source), self.noise_channels, device=source.device)  # [2B, k]
                 fake, fake2 = self.G(torch.cat([source, source]), z).chunk(2)  # 2 x [B, Ct, H, W]
                 second = (fake2, *z.chunk(2))
             else:
