@@ -354,7 +354,8 @@ def metric_names(v: Any) -> str | None:
 
 @dataclass
 class EvalConfig:
-    every: int | None = opt(None, "G steps between evaluations during training (null: off)", positive)
+    every: int | None = opt(None, "G steps between evaluations during training (null: off); runs that generate "
+                            "from noise", positive)
     metrics: str = opt("fid,kid,pr,dc,modes", "comma-separated metrics (gankit list metrics)", metric_names)
     n: int = opt(10_000, "generated images per evaluation", positive)
     real_n: int = opt(10_000, "real reference images: the first N of eval.split", positive)

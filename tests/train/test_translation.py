@@ -387,3 +387,8 @@ def test_the_report_shows_two_outputs_of_each_held_out_input(stochastic, trained
     assert "source | output | target" in plain.what and "two noises" not in plain.what
     # 4 cells a pair instead of 3: the picture is wider for the same number of rows
     assert samples.picture.shape[1] / samples.picture.shape[0] > plain.picture.shape[1] / plain.picture.shape[0]
+
+
+def test_evaluation_during_training_is_refused_for_translation_in_one_line(mnist_root, tmp_path):
+    with pytest.raises(C.ConfigError, match="set eval.every=0 and run gankit evaluate RUN_DIR"):
+        train(translation_config(mnist_root, eval__every=4), RunDir.create(tmp_path / "r", "r"), verbose=False)
