@@ -392,3 +392,14 @@ def test_the_report_shows_two_outputs_of_each_held_out_input(stochastic, trained
 def test_evaluation_during_training_is_refused_for_translation_in_one_line(mnist_root, tmp_path):
     with pytest.raises(C.ConfigError, match="set eval.every=0 and run gankit evaluate RUN_DIR"):
         train(translation_config(mnist_root, eval__every=4), RunDir.create(tmp_path / "r", "r"), verbose=False)
+
+
+def test_a_translation_run_trains_in_bf16_with_an_ema_of_g(mnist_root, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    train(translation_config(mnist_root, train__steps=4, train__precision="bf16", ema__half_life=1000), run,
+          verbose=False)
+    ckpt = checkpoint.load(run.last_checkpoint)
+    assert ckpt["ema"] is not None and all(v.dtype == torch.float32 for v in ckpt["models"]["G"].values()
+                                           if v.is_floating_point())
+    assert gankit.run.generator.read(run).ema  # the shipped generator is the EMA's
+    assert all(np.isfinite(v) for k, v in run.read_metrics()[-1].items() if isinstance(v, float))
