@@ -167,3 +167,50 @@ def test_a_lost_peer_ends_in_an_error_not_a_hang(mnist_root, tmp_path):
     lines = out.stderr.strip().splitlines()
     assert out.returncode == 2 and len(lines) == 1, out.stderr[-2000:]
     assert "rank 0: the other processes stopped answering within train.dist_timeout=5 s" in lines[0]
+
+
+def translation_flags(mnist_root, out, batch, steps, *extra):
+    """A tiny 4x super-resolution run (box downsampling: the same pairs however the batch is split)."""
+    return flags(mnist_root, out, batch, steps, "--set", "model.arch=srresnet", "--set", "model.blocks=1",
+                 "--set", "model.width=8", "--set", "pair.kind=degrade", "--set", "pair.degradation=sr4",
+                 "--set", "pair.kernel=box", "--set", "log.grid=8", *extra)
+
+
+CYCLE = ["--set", "pair.kind=unpaired", "--set", "pair.dataset_b=mnist", "--set", "model.arch=resnet-gen",
+         "--set", "model.blocks=1", "--set", "model.width=8", "--set", "loss.name=lsgan",
+         "--set", "translate.pool_size=4", "--set", "log.grid=8"]
+
+
+def test_a_translation_run_on_two_processes_equals_one_with_the_same_global_batch(mnist_root, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    gankit(*translation_flags(mnist_root, one, 32, STEPS))
+    gankit(*translation_flags(mnist_root, two, 16, STEPS, "--set", "train.sync_bn=true"), procs=2)
+    a, b = weights(one), weights(two)
+    assert a.keys() == b.keys() and any(k.startswith("D.") for k in a)
+    assert max_diff(a, b) < 1e-5
+    assert (two / "generator.safetensors").exists()
+
+
+def test_a_cycle_run_on_two_processes_equals_one_with_the_same_global_batch(mnist_root, tmp_path):
+    """The cycle step calls its generators' two directions apart, outside DDP's forward: it must
+    average the gradients itself, or each rank would train a model of its own."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    no_pool = [*CYCLE, "--set", "translate.pool_size=0"]  # a pool's choices are per rank: D sees the fakes as made
+    gankit(*flags(mnist_root, one, 16, STEPS, *no_pool))
+    gankit(*flags(mnist_root, two, 8, STEPS, *no_pool, "--set", "train.sync_bn=true"), procs=2)
+    a, b = weights(one), weights(two)
+    assert a.keys() == b.keys()
+    # the convolutions' weights; a bias before InstanceNorm has a gradient of float noise (the norm
+    # removes it), which Adam scales up to a step of lr either way
+    conv = [k for k in a if k.endswith(".weight")]
+    assert max((a[k] - b[k]).abs().max().item() for k in conv) < 1e-6  # 3e-5 when each rank trains alone
+
+
+def test_a_cycle_run_on_two_processes_stops_and_resumes_exactly(mnist_root, tmp_path):
+    """Each rank keeps its own pool of past fakes: a resumed rank must get its own back."""
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    gankit(*flags(mnist_root, whole, 8, 6, *CYCLE), procs=2)
+    gankit(*flags(mnist_root, part, 8, 3, *CYCLE), procs=2)
+    gankit("train", "--resume", str(part), "--steps", "6", "--quiet", procs=2)
+    a, b = weights(whole), weights(part)
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -48,6 +48,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.losses import GANLoss, pixel_loss
 from gankit.registry import LOSSES, STEPS
+from gankit.train.distributed import average_gradients
 from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
 from gankit.train.optim import make_optimizer
@@ -127,6 +128,7 @@ class CycleStep:
     class_weight: float = 0.0  # the class-consistency loss; its D's carry class heads when > 0
     class_projection: bool = False  # D's judge each image with its class (a class embedding each)
     bf16: bool = False
+    world_size: int = 1  # torchrun's processes: the step averages its gradients over them
     guard: Guard = field(default_factory=lambda: OFF)
     optimizers: dict[str, torch.optim.Optimizer] = field(init=False)
     pools: dict[str, FakePool] = field(init=False)
@@ -143,7 +145,7 @@ class CycleStep:
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device),
                    LOSSES.get(cfg.loss.name), cycle_weight=t.cycle_weight, identity_weight=t.identity_weight,
                    adv_weight=t.adv_weight, pool_size=t.pool_size, class_weight=t.class_weight,
-                   class_projection=t.class_projection, bf16=precision == "bf16")
+                   class_projection=t.class_projection, bf16=precision == "bf16", world_size=world_size)
 
     def amp(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
@@ -157,7 +159,9 @@ class CycleStep:
         if self.classes and (y_a is None or y_b is None):
             raise ValueError("the class-consistency loss or class projection needs both domains' labels: "
                              "inputs.source_labels and labels")
-        G = getattr(self.G, "module", self.G)  # the pair's two directions (DDP wraps the pair)
+        # the pair's two directions, called apart and each more than once: not through DDP's
+        # forward (made for one call a backward); the step averages the gradients itself
+        G = getattr(self.G, "module", self.G)
         D = getattr(self.D, "module", self.D)
         stats, fake_a, fake_b = self.g_step(G, D, a, b, y_a, y_b)
         stats.update(self.d_step(D, a, b, fake_a, fake_b, y_a, y_b))
@@ -204,6 +208,7 @@ class CycleStep:
                 stats["identity"] = identity.detach()
         self.opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
+        average_gradients(G.parameters(), self.world_size)
         stats["loss_g"] = loss_g.detach()
         stats["grad_norm_g"] = grad_norm(self.opt_g)
         if self.guard.allows("G", loss_g=loss_g, grad_norm=stats["grad_norm_g"]):
@@ -227,6 +232,7 @@ class CycleStep:
             stats["class_d"] = learned.detach()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
+        average_gradients(D.parameters(), self.world_size)
         stats.update({"loss_d": loss_d.detach(), **d_outputs(self.loss, real_b, fake_b_logits),
                       "grad_norm_d": grad_norm(self.opt_d)})
         if self.guard.allows("D", loss_d=loss_d, grad_norm=stats["grad_norm_d"]):

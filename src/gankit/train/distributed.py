@@ -19,13 +19,15 @@ of G and D under DistributedDataParallel, which averages their gradients:
   the statistics of the global batch (``torch.nn.SyncBatchNorm`` on GPUs,
   :class:`DistBatchNorm` on CPUs, where torch's has no kernel);
 - rank 0 alone writes logs, pictures, evaluations and checkpoints; checkpoints
-  keep every rank's RNG state, so a run resumes exactly with the same world size.
+  keep every rank's RNG state and step state (a cycle run's pools of past fakes,
+  which differ by rank), so a run resumes exactly with the same world size.
 """
 
 from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,6 +116,24 @@ def gather(obj: Any, d: Dist) -> list[Any]:
     out: list[Any] = [None] * d.world_size
     dist.all_gather_object(out, obj)
     return out
+
+
+def average_gradients(params: Iterable[nn.Parameter], world_size: int) -> None:
+    """Average the gradients of ``params`` over every rank (in place, one collective), as DDP's
+    hooks do for a network called once per backward. A step that calls its networks' parts
+    several times a backward (the cycle step: G.ab on a and on G.ba(b), and the identities)
+    calls this between backward and the optimizer step instead. Every rank must call it with
+    the same parameters having gradients."""
+    if world_size <= 1:
+        return
+    grads = [p.grad for p in params if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])  # [sum of sizes], one message
+    dist.all_reduce(flat)
+    flat /= world_size
+    for g, part in zip(grads, flat.split([g.numel() for g in grads])):
+        g.copy_(part.view_as(g))
 
 
 def mean_stats(stats: dict[str, torch.Tensor], d: Dist) -> dict[str, torch.Tensor]:

@@ -329,6 +329,10 @@ class Trainer:
     def state_dict(self) -> dict[str, Any]:
         """Everything to resume from; under torchrun a collective (every rank's RNG state is kept)."""
         rng = distributed.gather(rng_state(self.noise), self.dist)
+        # the step's own state (a cycle run's pools of past fakes) differs by rank: every rank's is kept
+        step_state = self.step_fn.state_dict() if hasattr(self.step_fn, "state_dict") else None
+        if self.dist.active:
+            step_state = distributed.gather(_on_cpu(step_state), self.dist)
         return {
             "config": self.cfg.to_dict(),
             "step": self.step,
@@ -342,7 +346,7 @@ class Trainer:
             "world_size": self.dist.world_size,
             "best": self.best,
             "train_seconds": self.train_seconds,
-            "step_state": self.step_fn.state_dict() if hasattr(self.step_fn, "state_dict") else None,
+            "step_state": step_state,
             "guard": self.guard.state_dict(),
         }
 
@@ -359,11 +363,21 @@ class Trainer:
                               f"(torchrun --nproc-per-node), not {self.dist.world_size}")
         set_rng_state(ckpt["rng"][self.dist.rank] if self.dist.active else ckpt["rng"], self.noise)
         if hasattr(self.step_fn, "load_state_dict"):
-            self.step_fn.load_state_dict(ckpt["step_state"])
+            state = ckpt["step_state"]
+            self.step_fn.load_state_dict(state[self.dist.rank] if isinstance(state, list) else state)
         self.step = ckpt["step"]
         self.best = ckpt.get("best", {})
         self.train_seconds = ckpt.get("train_seconds", 0.0)
         self.guard.load_state_dict(ckpt.get("guard") or {})
+
+
+def _on_cpu(state: Any) -> Any:
+    """``state`` with its tensors on the CPU (to send between ranks)."""
+    if isinstance(state, torch.Tensor):
+        return state.cpu()
+    if isinstance(state, dict):
+        return {k: _on_cpu(v) for k, v in state.items()}
+    return state
 
 
 def make_deterministic() -> None:
