@@ -354,10 +354,13 @@ def metric_names(v: Any) -> str | None:
 
 @dataclass
 class EvalConfig:
-    every: int | None = opt(None, "G steps between evaluations during training (null: off); runs that generate "
-                            "from noise", positive)
-    metrics: str = opt("fid,kid,pr,dc,modes", "comma-separated metrics (gankit list metrics)", metric_names)
-    n: int = opt(10_000, "generated images per evaluation", positive)
+    every: int | None = opt(None, "G steps between evaluations during training (null: off); the best FID is kept "
+                            "as checkpoints/best.pt", positive)
+    metrics: str = opt("fid,kid,pr,dc,modes", "comma-separated metrics (gankit list metrics); translation runs "
+                       "are scored by their own protocol (FID, KID, PSNR, SSIM, accuracy or class purity)",
+                       metric_names)
+    n: int = opt(10_000, "generated images per evaluation (translation: held-out pairs, at most half of "
+                 "eval.split)", positive)
     real_n: int = opt(10_000, "real reference images: the first N of eval.split", positive)
     split: str = opt("test", "real reference split", one_of("train", "test"))
     evaluator: str = opt("auto", "feature network: auto (the dataset's classifier, else inception), inception, "

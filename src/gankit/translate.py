@@ -34,6 +34,7 @@ Tensor = torch.Tensor
 
 TILE = 256  # input pixels a side of one tile, rounded to the size multiple
 OVERLAP = 32  # input pixels shared by neighbouring tiles, blended linearly
+BATCH = 256  # images through G at once where each is a single tile (BatchNorm in eval mode: each on its own)
 
 
 class Translator:
@@ -77,12 +78,20 @@ class Translator:
         self.check_size(images.shape[-2:])
         x = pairs.to_channels(images, self.in_channels).float().div(127.5).sub(1.0)  # [N, Cs, h, w] in [-1, 1]
         z = noise_for(self.generator, len(x), torch.Generator().manual_seed(seed))  # [N, k] or None
-        out = torch.cat([self._tiled(x[i : i + 1], tile, overlap, None if z is None else z[i : i + 1])
-                         for i in range(len(x))])
+        if max(x.shape[-2:]) <= self._tile_size(tile):  # each image one tile: G on batches of them
+            out = torch.cat([self._run(x[i : i + BATCH], None if z is None else z[i : i + BATCH])
+                             for i in range(0, len(x), BATCH)])
+        else:
+            out = torch.cat([self._tiled(x[i : i + 1], tile, overlap, None if z is None else z[i : i + 1])
+                             for i in range(len(x))])
         return viz.to_uint8(out)
 
+    def _tile_size(self, tile: int) -> int:
+        """Input pixels a side of one tile: ``tile`` rounded down to the size multiple."""
+        return max(self.size_multiple, tile - tile % self.size_multiple)
+
     def _run(self, x: Tensor, z: Tensor | None = None) -> Tensor:
-        """G on [1, Cs, h, w], reflect-padded up to the size multiple and cropped back."""
+        """G on [B, Cs, h, w] (and z [B, k]), reflect-padded up to the size multiple and cropped back."""
         h, w = x.shape[-2:]
         m = self.size_multiple
         ph, pw = (-h) % m, (-w) % m
@@ -96,7 +105,7 @@ class Translator:
         else tile by tile, each with the image's z, each output tile weighted by a ramp that falls
         towards its edges where a neighbour overlaps."""
         h, w = x.shape[-2:]
-        tile = max(self.size_multiple, tile - tile % self.size_multiple)
+        tile = self._tile_size(tile)
         if h <= tile and w <= tile:
             return self._run(x, z)
         s = self.scale

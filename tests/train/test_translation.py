@@ -12,6 +12,7 @@ from PIL import Image
 import gankit
 from gankit import config as C
 from gankit.cli import main
+from gankit.metrics.translation import evaluate_translation
 from gankit.run import RunDir, checkpoint
 from gankit.train.loop import train
 from gankit.train.optim import lr_factor
@@ -389,9 +390,36 @@ def test_the_report_shows_two_outputs_of_each_held_out_input(stochastic, trained
     assert samples.picture.shape[1] / samples.picture.shape[0] > plain.picture.shape[1] / plain.picture.shape[0]
 
 
-def test_evaluation_during_training_is_refused_for_translation_in_one_line(mnist_root, tmp_path):
-    with pytest.raises(C.ConfigError, match="set eval.every=0 and run gankit evaluate RUN_DIR"):
-        train(translation_config(mnist_root, eval__every=4), RunDir.create(tmp_path / "r", "r"), verbose=False)
+@pytest.mark.parametrize("sets", [
+    {"model__keep_known": True, "model__noise_channels": 2, "translate__diversity_weight": 1.0},  # paired, stochastic
+    {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
+     "model__blocks": 1, "loss__name": "lsgan"},  # a cycle model: class purity and the cycle's PSNR
+])
+def test_evaluation_during_training_scores_a_translator_as_gankit_evaluate_does(mnist_root, tmp_path, sets):
+    plain = RunDir.create(tmp_path / "plain", "p")
+    train(translation_config(mnist_root, **sets), plain, verbose=False)
+    run = RunDir.create(tmp_path / "run", "r")
+    train(translation_config(mnist_root, eval__every=4, eval__n=60, **sets), run, verbose=False)
+    evaluations = [r for r in run.read_metrics() if "fid" in r]
+    assert [r["step"] for r in evaluations] == [4, 8, 12]
+    paired = "class_purity" not in evaluations[0]
+    names = {"fid", "kid_mean", "psnr", "ssim", "accuracy", "diversity"} if paired else {"fid", "class_purity",
+                                                                                          "cycle_psnr"}
+    assert names <= set(evaluations[0]) and "class_kept" not in evaluations[0]
+    # scoring G during training leaves the training as it was: its modes, RNGs and weights
+    assert weights_equal(checkpoint.load(plain.last_checkpoint)["models"]["G"],
+                         checkpoint.load(run.last_checkpoint)["models"]["G"])
+    # the last evaluation is what gankit evaluate gives the finished run on the same pairs
+    finished = gankit.load(run.path)
+    final = evaluate_translation(finished, finished.config, n=60, seed=0)
+    for k in names:
+        assert evaluations[-1][k] == pytest.approx(final["metrics"]["model"][k], rel=1e-4, abs=1e-6), k
+    # the lowest FID is kept as best.pt, and loads as a translator
+    best = min(evaluations, key=lambda r: r["fid"])
+    assert checkpoint.load(run.best_checkpoint)["step"] == best["step"]
+    best_model = gankit.load(run.path, checkpoint="best")
+    assert best_model.step == best["step"]
+    assert best_model.translate(torch.zeros(2, 1, 28, 28, dtype=torch.uint8)).shape[0] == 2
 
 
 def test_a_translation_run_trains_in_bf16_with_an_ema_of_g(mnist_root, tmp_path):

@@ -64,34 +64,63 @@ def held_out(cfg: Config, n: int, seed: int) -> dict[str, Any]:
     return data
 
 
+class TranslationEval:
+    """The protocol's held-out data, evaluator and real reference, made once: ``gankit evaluate``
+    scores a model, its input and a compared run with one, and evaluation during training
+    (``eval.every``) scores the training G with the same one at every evaluation."""
+
+    def __init__(self, cfg: Config, n: int = 5000, seed: int = 0, evaluator: str = "auto",
+                 device: torch.device | str = "cpu"):
+        self.cfg, self.seed = cfg, seed
+        self.data = held_out(cfg, n, seed)
+        self.ev = get_evaluator(evaluator, self.data["dataset"], torch.device(device))
+        self.reference = _embed(self.ev, self.data["reference"])
+
+    def outputs(self, translator: Any) -> Tensor:
+        """The model's outputs of the held-out sources, uint8 [n, Ct, H, W] (noise from the seed)."""
+        return translator.translate(self.data["sources"], seed=self.seed)
+
+    def score(self, outputs: Tensor, translator: Any = None) -> dict[str, Any]:
+        """The numbers of one set of outputs; with the ``translator`` that made them, also its
+        diversity (a stochastic model: the same inputs, other noise) and, unpaired, the cycle's PSNR."""
+        fake = _embed(self.ev, outputs)
+        values = score(outputs, self.data, self.ev, self.reference, fake=fake)
+        if translator is not None and translator.noise_channels:
+            again = _embed(self.ev, translator.translate(self.data["sources"], seed=self.seed + 1)).features
+            values["diversity"] = M.diversity(fake.features, again, self.reference.features)
+        if translator is not None and self.data["targets"] is None:  # unpaired: there and back again
+            cycle = translator.generator.ba
+            back = _through(cycle, outputs, translator.device)
+            values["cycle_psnr"] = M.psnr(back, _as_shape(self.data["sources"], back.shape[1:]))
+        return values
+
+    def model(self, translator: Any) -> dict[str, Any]:
+        """The numbers of ``translator``'s outputs."""
+        return self.score(self.outputs(translator), translator)
+
+    def protocol(self) -> dict[str, Any]:
+        cfg, data = self.cfg, self.data
+        return {"kind": "translation", "pair": cfg.pair.kind, "degradation": cfg.pair.degradation,
+                "held_out": data["n"], "split": cfg.eval.split, "dataset": data["dataset"], "seed": self.seed,
+                "evaluator": {"name": self.ev.name, "sha256": self.ev.sha256}, "gankit_version": __version__,
+                "source": data["source"], "revision": REVISION}
+
+
 def evaluate_translation(translator: Any, cfg: Config, n: int = 5000, seed: int = 0, evaluator: str = "auto",
                          compare: Any = None) -> dict[str, Any]:
     """Score ``translator`` (and the input baseline, and ``compare``) on the held-out data."""
     t0 = time.perf_counter()
-    data = held_out(cfg, n, seed)
-    ev = get_evaluator(evaluator, data["dataset"], translator.device)
-    reference = _embed(ev, data["reference"])
-    outputs = {"model": translator.translate(data["sources"], seed=seed)}
-    outputs["input"] = _as_input(data["sources"], outputs["model"].shape[1:])
+    protocol = TranslationEval(cfg, n, seed, evaluator, translator.device)
+    model = protocol.outputs(translator)
+    results = {"model": protocol.score(model, translator),
+               "input": protocol.score(_as_input(protocol.data["sources"], model.shape[1:]))}
     if compare is not None:
-        outputs["compare"] = compare.translate(data["sources"], seed=seed)
-    embedded = {name: _embed(ev, out) for name, out in outputs.items()}
-    results = {name: score(out, data, ev, reference, fake=embedded[name]) for name, out in outputs.items()}
-    for name, model in (("model", translator), ("compare", compare)):
-        if model is not None and model.noise_channels:  # the same inputs, other noise
-            again = _embed(ev, model.translate(data["sources"], seed=seed + 1)).features
-            results[name]["diversity"] = M.diversity(embedded[name].features, again, reference.features)
-    if data["targets"] is None:  # unpaired: there and back again
-        cycle = translator.generator.ba
-        back = _through(cycle, outputs["model"], translator.device)
-        results["model"]["cycle_psnr"] = M.psnr(back, _as_shape(data["sources"], back.shape[1:]))
-    else:  # the real targets as outputs: the floor of FID and KID, the ceiling of accuracy
-        results["real"] = score(data["targets"], data, ev, reference, pixels=False)
-    protocol = {"kind": "translation", "pair": cfg.pair.kind, "degradation": cfg.pair.degradation,
-                "held_out": data["n"], "split": cfg.eval.split, "dataset": data["dataset"], "seed": seed,
-                "evaluator": {"name": ev.name, "sha256": ev.sha256}, "gankit_version": __version__,
-                "source": data["source"], "revision": REVISION}
-    return {"metrics": results, "protocol": protocol, "seconds": {"total": round(time.perf_counter() - t0, 2)}}
+        results["compare"] = protocol.model(compare)
+    if protocol.data["targets"] is not None:  # the real targets as outputs: the floor of FID and KID
+        results["real"] = score(protocol.data["targets"], protocol.data, protocol.ev, protocol.reference,
+                                pixels=False)
+    return {"metrics": results, "protocol": protocol.protocol(),
+            "seconds": {"total": round(time.perf_counter() - t0, 2)}}
 
 
 def score(outputs: Tensor, data: dict[str, Any], ev: Any, reference: Embedding,

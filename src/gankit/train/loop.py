@@ -28,6 +28,7 @@ from gankit import viz
 from gankit.config import Config
 from gankit.errors import TrainingDiverged
 from gankit.metrics.protocol import Reference, evaluate, parse_metrics
+from gankit.metrics.translation import TranslationEval
 from gankit.report import write_report
 from gankit.run import RunDir, checkpoint
 from gankit.sampling import generate
@@ -35,6 +36,7 @@ from gankit.train import distributed
 from gankit.train.doctor import Doctor
 from gankit.train.monitor import Monitor
 from gankit.train.trainer import Trainer
+from gankit.translate import Translator
 
 # The epoch grids are written every epoch; progress.gif and losses.png, which are rebuilt
 # from all of them, at most this often while training, and at the end: on a GPU an epoch
@@ -43,15 +45,34 @@ SUMMARY_EVERY_S = 10.0
 
 
 class PeriodicEval:
-    """Evaluation during training: the same noise, reference and evaluator each time."""
+    """Evaluation during training: the same noise, reference and evaluator each time.
 
-    def __init__(self, cfg: Config, device: torch.device):
+    A translation run is scored by the translation protocol (metrics/translation.py): the
+    same held-out pairs and real reference at every evaluation, FID and KID in the target
+    domain beside PSNR, SSIM, accuracy (or class purity and cycle PSNR) and, for a
+    stochastic G, diversity.
+    """
+
+    def __init__(self, cfg: Config, trainer: Trainer):
         self.cfg = cfg.eval
-        self.device = device
-        self.metrics = parse_metrics(cfg.eval.metrics)
-        self.reference = Reference.for_run(cfg, cfg.eval.evaluator, device=device)
+        self.device = trainer.device
+        self.shapes = (trainer.source_shape, trainer.shape) if trainer.translation else None
+        if self.shapes:
+            self.config = cfg
+            self.protocol = TranslationEval(cfg, n=cfg.eval.n, seed=cfg.eval.seed, evaluator=cfg.eval.evaluator,
+                                            device=self.device)
+        else:
+            self.metrics = parse_metrics(cfg.eval.metrics)
+            self.reference = Reference.for_run(cfg, cfg.eval.evaluator, device=self.device)
 
     def __call__(self, G: torch.nn.Module) -> dict[str, float]:
+        if self.shapes:
+            was_training = G.training
+            try:  # the Translator runs G in eval mode; training goes on in G's own mode
+                values = self.protocol.model(Translator(G, self.config, self.device, None, *self.shapes))
+            finally:
+                G.train(was_training)
+            return {k: v for k, v in values.items() if isinstance(v, float)}  # not the per-class text
         result = evaluate(lambda n, seed: generate(G, n, seed, self.device), self.reference,
                           n=self.cfg.n, metrics=self.metrics, seed=self.cfg.seed)
         return result["metrics"]
@@ -103,7 +124,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
     # setup ------------------------------------------------------------------
     main = dist.main
     trainer = Trainer(cfg, dist=dist)
-    periodic_eval = PeriodicEval(cfg, trainer.device) if cfg.eval.every and main else None
+    periodic_eval = PeriodicEval(cfg, trainer) if cfg.eval.every and main else None
     doctor = Doctor(cfg, trainer.data, trainer.device) if main else None
     evaluating = bool(cfg.eval.every)
     if resume and run.has_checkpoint():

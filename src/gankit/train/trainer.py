@@ -66,9 +66,6 @@ class Trainer:
             if cfg.model.noise_channels and p.kind == "unpaired":
                 raise ConfigError("model.noise_channels gives noise to a paired translator; a cycle model's "
                                   "generators are deterministic: set model.noise_channels=0")
-            if cfg.eval.every:
-                raise ConfigError("eval.every scores samples from noise during training, and translation runs are "
-                                  "scored after it: set eval.every=0 and run gankit evaluate RUN_DIR")
             if cfg.translate.diversity_weight and not cfg.model.noise_channels:
                 raise ConfigError("translate.diversity_weight rewards different outputs for different noise, and G "
                                   "takes none: set model.noise_channels (e.g. 8) or translate.diversity_weight=0")
