@@ -205,3 +205,64 @@ def test_acgan_loss_is_mean_cross_entropy():
     # mean = 0.8954947
     assert acgan_loss(class_logits, labels).item() == pytest.approx(0.8954947, abs=1e-6)
     assert acgan_loss(class_logits, labels).item() == pytest.approx(F.cross_entropy(class_logits, labels).item())
+
+
+# ---------------------------------------------------------------------------
+# the perceptual loss: features of a frozen classifier that is not the scorer
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def digits(mnist_root):
+    from gankit.data.datasets import load_dataset
+
+    images = load_dataset("mnist", "test", root=mnist_root).images[:16]  # uint8 [16, 1, 28, 28]
+    return images.float().div(127.5).sub(1.0)
+
+
+@pytest.mark.parametrize("scored_by, used", [("mnist", "fashion-mnist"), ("fashion-mnist", "mnist"),
+                                             (None, "mnist")])
+def test_the_perceptual_network_is_never_the_scorer_and_is_frozen(scored_by, used):
+    from gankit.losses import PerceptualLoss
+    from gankit.metrics.classifiers import load_evaluator
+
+    loss = PerceptualLoss(scored_by=scored_by)
+    assert loss.source == f"{used}-cnn"
+    theirs = load_evaluator(used).network.body.state_dict()
+    assert all(torch.equal(v, theirs[k]) for k, v in loss.body.state_dict().items())
+    assert not any(p.requires_grad for p in loss.parameters())
+    assert not loss.train().training  # BatchNorm keeps its running statistics in a training step
+
+
+def test_perceptual_loss_by_hand_and_its_gradient_reaches_the_output(digits):
+    from gankit.losses import PerceptualLoss
+
+    loss = PerceptualLoss(scored_by="mnist")
+    output = digits.flip(0).clone().requires_grad_(True)  # other digits than the targets
+    value = loss(output, digits)
+    # by hand: the classifier body layer by layer, L1 at each tapped ReLU, averaged over the taps
+    x, y, terms = output.detach(), digits, []
+    for i, layer in enumerate(loss.body):
+        x, y = layer(x.clone()), layer(y.clone())
+        if i in loss.TAPS:
+            terms.append((x - y).abs().mean())
+    assert value.item() == pytest.approx(torch.stack(terms).mean().item(), rel=1e-5)
+    assert loss(digits, digits).item() == 0.0 < value.item()
+    value.backward()
+    assert output.grad.abs().sum() > 0 and all(p.grad is None for p in loss.parameters())
+    before = [b.clone() for b in loss.body.buffers()]
+    loss.train()(output, digits)
+    assert all(torch.equal(a, b) for a, b in zip(before, loss.body.buffers()))  # running statistics untouched
+
+
+def test_rgb_is_the_mean_over_channels_and_other_sizes_are_resized(digits):
+    from gankit.losses import PerceptualLoss
+
+    loss = PerceptualLoss()
+    out_rgb = torch.cat([digits, digits.flip(0), digits.roll(3, dims=-1)], 1)  # [16, 3, 28, 28]
+    target_rgb = digits.repeat(1, 3, 1, 1)
+    per_channel = [loss(out_rgb[:, c : c + 1], target_rgb[:, c : c + 1]) for c in range(3)]
+    assert loss(out_rgb, target_rgb).item() == pytest.approx(torch.stack(per_channel).mean().item(), rel=1e-5)
+    big = F.interpolate(digits, size=(56, 56), mode="nearest")  # each pixel a 2x2 block
+    assert loss(big, big).item() == 0.0
+    assert loss(big, F.interpolate(digits.flip(0), size=(56, 56), mode="nearest")).item() > 0
