@@ -170,10 +170,10 @@ def test_a_lost_peer_ends_in_an_error_not_a_hang(mnist_root, tmp_path):
 
 
 def translation_flags(mnist_root, out, batch, steps, *extra):
-    """A tiny 4x super-resolution run (box downsampling: the same pairs however the batch is split)."""
-    return flags(mnist_root, out, batch, steps, "--set", "model.arch=srresnet", "--set", "model.blocks=1",
-                 "--set", "model.width=8", "--set", "pair.kind=degrade", "--set", "pair.degradation=sr4",
-                 "--set", "pair.kernel=box", "--set", "log.grid=8", *extra)
+    """A tiny inpainting run: holes at random places, drawn for the global batch however it is split."""
+    return flags(mnist_root, out, batch, steps, "--set", "model.arch=unet", "--set", "model.width=8",
+                 "--set", "pair.kind=degrade", "--set", "pair.degradation=inpaint", "--set", "pair.hole=10",
+                 "--set", "pair.hole_position=random", "--set", "log.grid=8", *extra)
 
 
 CYCLE = ["--set", "pair.kind=unpaired", "--set", "pair.dataset_b=mnist", "--set", "model.arch=resnet-gen",
