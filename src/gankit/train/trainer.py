@@ -126,8 +126,7 @@ class Trainer:
             torch.manual_seed(cfg.train.seed + 1_000_003 * (dist.rank + 1))  # per-rank dropout, augmentation
 
         # the step of this kind of model, replayed as one CUDA graph where it can be
-        step_name = ("cycle" if cfg.pair.kind == "unpaired" else "paired") if self.translation else self.kind
-        step_cls = STEPS.get(step_name)
+        step_cls = STEPS.get(step_name(cfg))
         self.cuda_graph = self._cuda_graph(step_cls)
         nets = Networks(self.G, self.D, self.G_ddp, self.D_ddp, self.device)
         self.step_fn: Step = step_cls.build(cfg, nets, self.precision, self.cuda_graph, dist.world_size)
@@ -160,19 +159,7 @@ class Trainer:
     def _cuda_graph(self, step_cls: Any) -> bool:
         """train.cuda_graph resolved: null is on where the step can be captured; true must be capturable."""
         cfg = self.cfg
-        problem = None
-        if self.device.type != "cuda":
-            problem = f"needs a CUDA device, and this run trains on {self.device}"
-        elif self.dist.active:
-            problem = "runs in one process only (not under torchrun)"
-        elif not step_cls.capturable:
-            problem = f"replays one fixed step, and the {step_cls.__name__} of {cfg.model.arch} changes between calls"
-        elif cfg.reg.every != 1:
-            problem = f"replays one fixed step, and reg.every={cfg.reg.every} changes the step every few steps"
-        elif cfg.optim.schedule != "constant":
-            problem = f"replays one fixed step, and optim.schedule={cfg.optim.schedule} changes its learning rates"
-        elif self.translation and cfg.translate.warmup_steps:
-            problem = "replays one fixed step, and translate.warmup_steps changes the step after the warm-up"
+        problem = cuda_graph_problem(cfg, step_cls, self.device.type, self.dist.active)
         if problem and cfg.train.cuda_graph:
             raise ConfigError(f"train.cuda_graph=true {problem}; set train.cuda_graph=null (on where it applies) "
                               "or false")
@@ -366,6 +353,31 @@ class Trainer:
         self.best = ckpt.get("best", {})
         self.train_seconds = ckpt.get("train_seconds", 0.0)
         self.guard.load_state_dict(ckpt.get("guard") or {})
+
+
+def step_name(cfg: Config) -> str:
+    """The registered step (gankit.registry.STEPS) that trains ``cfg``'s model."""
+    kind = model_kind(cfg.model.arch)
+    if kind == "translation":
+        return "cycle" if cfg.pair.kind == "unpaired" else "paired"
+    return kind
+
+
+def cuda_graph_problem(cfg: Config, step_cls: Any, device_type: str, distributed: bool = False) -> str | None:
+    """Why ``cfg``'s step cannot be replayed as one CUDA graph on ``device_type`` (None: it can)."""
+    if device_type != "cuda":
+        return f"needs a CUDA device, and this run trains on {device_type}"
+    if distributed:
+        return "runs in one process only (not under torchrun)"
+    if not step_cls.capturable:
+        return f"replays one fixed step, and the {step_cls.__name__} of {cfg.model.arch} changes between calls"
+    if cfg.reg.every != 1:
+        return f"replays one fixed step, and reg.every={cfg.reg.every} changes the step every few steps"
+    if cfg.optim.schedule != "constant":
+        return f"replays one fixed step, and optim.schedule={cfg.optim.schedule} changes its learning rates"
+    if model_kind(cfg.model.arch) == "translation" and cfg.translate.warmup_steps:
+        return "replays one fixed step, and translate.warmup_steps changes the step after the warm-up"
+    return None
 
 
 def _on_cpu(state: Any) -> Any:
