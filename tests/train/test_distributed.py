@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -184,11 +185,15 @@ CYCLE = ["--set", "pair.kind=unpaired", "--set", "pair.dataset_b=mnist", "--set"
 def test_a_translation_run_on_two_processes_equals_one_with_the_same_global_batch(mnist_root, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     gankit(*translation_flags(mnist_root, one, 32, STEPS))
-    gankit(*translation_flags(mnist_root, two, 16, STEPS, "--set", "train.sync_bn=true"), procs=2)
+    # rank 0 scores G during training (the translation protocol) while the other waits
+    gankit(*translation_flags(mnist_root, two, 16, STEPS, "--set", "train.sync_bn=true", "--set", "eval.every=2",
+                              "--set", "eval.n=40"), procs=2)
     a, b = weights(one), weights(two)
     assert a.keys() == b.keys() and any(k.startswith("D.") for k in a)
     assert max_diff(a, b) < 1e-5
     assert (two / "generator.safetensors").exists()
+    evaluations = [json.loads(r) for r in (two / "metrics.jsonl").read_text().splitlines() if '"psnr"' in r]
+    assert [r["step"] for r in evaluations] == [2] and evaluations[0]["fid"] > 0
 
 
 def test_a_cycle_run_on_two_processes_equals_one_with_the_same_global_batch(mnist_root, tmp_path):
