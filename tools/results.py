@@ -85,7 +85,9 @@ STACKED_EXTRA = [("pacdcgan-stacked-mnist, linear lr decay", "pacdcgan-stacked-m
                   ["train.epochs=20", "optim.schedule=linear", "optim.decay_start=28000"])]
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "l1-sr4-mnist", "esrgan-sr4-fashion", "cyclegan-mnist2fashion", "cyclegan-classes-mnist2fashion"]
-ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=")  # overrides a twin does without
+# overrides a twin does without (it trains no D)
+ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=", "model.spectral_norm=",
+                    "translate.warmup_steps=", "optim.lr_d=")
 # inpainting's best setting at 1,500 steps: a perceptual loss beside pix2pix's L1, L1 at 30 instead of 100
 BEST_INPAINT = ["translate.perceptual_weight=100", "translate.pixel_weight=30"]
 
@@ -135,6 +137,10 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      # ... and judged by a D of one logit that sees the whole image (70 px field), as SRGAN's
                      # D does, instead of 12x12 logits of 16 px patches (its twin is the preset's)
                      ("srgan-sr4-mnist, whole-image D", "srgan-sr4-mnist", ["model.d_layers=3"]),
+                     # ... with the adversarial term on after 200 pixel-loss steps instead of 1,000 (SRGAN's
+                     # pre-training was set for a million steps; at 1,500 it leaves the GAN 500)
+                     ("srgan-sr4-mnist, whole-image D, warm-up 200", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "translate.warmup_steps=200"]),
                      # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
                      # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
@@ -151,6 +157,24 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, noise 8, mode seeking {w}",
                         "pix2pix-inpaint-mnist", [*BEST_INPAINT, *noisy(w)])
                        for w in ("1", "0.1", "0.03")],
+                     # the best inpainting setting with other adversarial games: hinge with spectral norm
+                     # in D (a better PSNR trade on the first search), least squares, RaGAN, and twice
+                     # the adversarial term's say (their twin is the best setting's own)
+                     *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, {name}", "pix2pix-inpaint-mnist",
+                        [*BEST_INPAINT, *sets])
+                       for name, sets in (("hinge loss, spectral norm in D", ["loss.name=hinge",
+                                                                               "model.spectral_norm=true"]),
+                                          ("least squares loss", ["loss.name=lsgan"]),
+                                          ("relativistic loss", ["loss.name=relativistic"]),
+                                          ("adversarial weight 2", ["translate.adv_weight=2"]),
+                                          ("adversarial weight 4", ["translate.adv_weight=4"]),
+                                          ("adversarial weight 8", ["translate.adv_weight=8"]),
+                                          ("adversarial weight 4, D learning rate 4e-4",
+                                           ["translate.adv_weight=4", "optim.lr_d=4e-4"]),
+                                          ("adversarial weight 4, EMA", ["translate.adv_weight=4",
+                                                                         "ema.half_life=10000"]),
+                                          ("relativistic loss, adversarial weight 2",
+                                           ["loss.name=relativistic", "translate.adv_weight=2"]))],
                      # ESRGAN's L1-only baseline, as l1-sr4-mnist is SRGAN's: its network and steps, no
                      # perceptual or adversarial loss (a row without a twin, being one)
                      ("esrgan-sr4-fashion, L1 only", "esrgan-sr4-fashion",
