@@ -141,6 +141,13 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      # pre-training was set for a million steps; at 1,500 it leaves the GAN 500)
                      ("srgan-sr4-mnist, whole-image D, warm-up 200", "srgan-sr4-mnist",
                       ["model.d_layers=3", "translate.warmup_steps=200"]),
+                     # ... whose D wins outright by the full length (D(x) 0.9996, D(G(z)) 0.0004): held back
+                     # by spectral norm, with the non-saturating loss or the hinge
+                     ("srgan-sr4-mnist, whole-image D, warm-up 200, spectral norm in D", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "translate.warmup_steps=200", "model.spectral_norm=true"]),
+                     ("srgan-sr4-mnist, whole-image D, warm-up 200, hinge loss, spectral norm in D",
+                      "srgan-sr4-mnist", ["model.d_layers=3", "translate.warmup_steps=200",
+                                          "model.spectral_norm=true", "loss.name=hinge"]),
                      # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
                      # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
