@@ -160,28 +160,32 @@ def pair_shapes(cfg: PairConfig, data_shape: tuple[int, int, int]) -> tuple[tupl
     return source, target
 
 
-def degrade(x: Tensor, cfg: PairConfig, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+def degrade(x: Tensor, cfg: PairConfig, generator: torch.Generator,
+            part: tuple[int, int] = (0, 1)) -> tuple[Tensor, Tensor]:
     """The (source, target) pair of degradation ``cfg.degradation`` from real images ``x``.
 
     ``x`` is float [B, C, H, W] in [-1, 1] on any device; every random choice is drawn
     from ``generator`` (a generator on ``x``'s device), so the same generator state
-    gives the same pair. Shapes are those of :func:`pair_shapes`.
+    gives the same pair. Shapes are those of :func:`pair_shapes`. ``part`` = (r, n): x is
+    slice r of a global batch of n slices (torchrun's ranks), and the draws are made for
+    the whole global batch, x's slice kept: what one process with that batch would draw.
     """
     name = cfg.degradation
     pair_shapes(cfg, tuple(x.shape[1:]))  # the size checks, once for every degradation
     if name in SR_FACTORS:
         source, target = downsample(x, SR_FACTORS[name], cfg.kernel), x
     elif name == "inpaint":
-        source, target = inpaint(x, cfg.hole, cfg.hole_position, generator), x
+        source, target = inpaint(x, cfg.hole, cfg.hole_position, generator, part), x
     elif name == "noise":
-        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-        source, target = x + cfg.sigma * noise, x
+        b, rank, ranks = len(x), *part
+        noise = torch.randn((ranks * b, *x.shape[1:]), generator=generator, device=x.device, dtype=x.dtype)
+        source, target = x + cfg.sigma * noise[rank * b : (rank + 1) * b], x
     elif name == "edges":
         detect = canny_edges if cfg.edge_detector == "canny" else sobel_edges
         source, target = detect(_gray(x)), x
     else:  # colorize
         source = _gray(x)
-        target = tint(source, cfg.hues, generator)
+        target = tint(source, cfg.hues, generator, part)
     return _convert(source, target, cfg)
 
 
@@ -213,13 +217,15 @@ def downsample(x: Tensor, factor: int, kernel: str) -> Tensor:
     return small.clamp_(-1.0, 1.0)
 
 
-def inpaint(x: Tensor, hole: int, position: str, generator: torch.Generator) -> Tensor:
+def inpaint(x: Tensor, hole: int, position: str, generator: torch.Generator,
+            part: tuple[int, int] = (0, 1)) -> Tensor:
     """``x`` with a hole x hole square set to 0 (mid grey): centred ((H - hole) // 2 from the top,
-    (W - hole) // 2 from the left), or at a top-left corner drawn uniformly per image."""
+    (W - hole) // 2 from the left), or at a top-left corner drawn uniformly per image (``part``:
+    as :func:`degrade`'s)."""
     b, _, h, w = x.shape
     if position == "random":
-        top = torch.randint(0, h - hole + 1, (b,), generator=generator, device=x.device)  # [B]
-        left = torch.randint(0, w - hole + 1, (b,), generator=generator, device=x.device)  # [B]
+        top = _draw_ints(h - hole + 1, b, generator, part)  # [B]
+        left = _draw_ints(w - hole + 1, b, generator, part)  # [B]
     else:
         top = torch.full((b,), (h - hole) // 2, device=x.device)
         left = torch.full((b,), (w - hole) // 2, device=x.device)
@@ -324,13 +330,21 @@ def hue_colours(hues: int, device: torch.device | str = "cpu", dtype: torch.dtyp
     return 1 - torch.clamp(torch.minimum(k, 4 - k), 0, 1)
 
 
-def tint(gray: Tensor, hues: int, generator: torch.Generator) -> Tensor:
-    """``gray`` [B, 1, H, W] in [-1, 1] tinted one of ``hues`` hues drawn per image: [B, 3, H, W].
+def _draw_ints(high: int, b: int, generator: torch.Generator, part: tuple[int, int]) -> Tensor:
+    """b integers in [0, high) [B]: slice ``part[0]`` of ``part[1]`` slices drawn together."""
+    rank, ranks = part
+    drawn = torch.randint(0, high, (ranks * b,), generator=generator, device=generator.device)
+    return drawn[rank * b : (rank + 1) * b]
+
+
+def tint(gray: Tensor, hues: int, generator: torch.Generator, part: tuple[int, int] = (0, 1)) -> Tensor:
+    """``gray`` [B, 1, H, W] in [-1, 1] tinted one of ``hues`` hues drawn per image: [B, 3, H, W]
+    (``part``: as :func:`degrade`'s).
 
     In [0, 1] units the target is colour * gray, so white becomes the colour, black
     stays black, and the largest channel of every target pixel is the gray value.
     """
-    index = torch.randint(0, hues, (gray.shape[0],), generator=generator, device=gray.device)  # [B]
+    index = _draw_ints(hues, gray.shape[0], generator, part)  # [B]
     colour = hue_colours(hues, gray.device, gray.dtype)[index]  # [B, 3]
     unit = (gray + 1) / 2  # [B, 1, H, W] in [0, 1]
     return unit * colour[:, :, None, None] * 2 - 1

@@ -100,8 +100,9 @@ class FakePool:
                 self.labels[i] = y.clone()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"images": torch.stack(self.images) if self.images else None,
-                "labels": torch.stack(self.labels) if self.labels else None}
+        """The pool on the CPU (as checkpoints hold it, and as ranks send it to each other)."""
+        return {"images": torch.stack(self.images).cpu() if self.images else None,
+                "labels": torch.stack(self.labels).cpu() if self.labels else None}
 
     def load_state_dict(self, state: dict[str, Any], device: torch.device | str = "cpu") -> None:
         """Restore the pool onto ``device``, the generator's (checkpoints load on the CPU)."""

@@ -87,25 +87,14 @@ class PairedBatches:
         pair = self.cfg.pair
         if self.kind == "degrade":
             x, _ = self.batches.get(i)
-            return (*self._degrade(x, generator), None, None)
+            # this rank's slice of the global batch, degraded as one process with that batch would
+            return (*P.degrade(x, pair, generator, part=(self.rank, self.world_size)), None, None)
         if self.kind == "aligned":
             source, target, _ = self.batches.get_pair(i)
             return _channels(source, pair.source_channels), _channels(target, pair.target_channels), None, None
         a, y_a = self.batches.get(i)
         b, y_b = self.batches_b.get(i)
         return _channels(a, pair.source_channels), _channels(b, pair.target_channels), y_a, y_b
-
-    def _degrade(self, x: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """This rank's images [B, C, H, W] degraded as one process with the global batch would: the
-        degradation's draws (hole positions, noise) are made for the whole global batch from the
-        ranks' shared stream, and each rank keeps its slice; the other slices are of blank images."""
-        if self.world_size == 1:
-            return P.degrade(x, self.cfg.pair, generator)
-        b = len(x)
-        batch = x.new_zeros((self.world_size * b, *x.shape[1:]))  # [W*B, C, H, W]
-        batch[self.rank * b : (self.rank + 1) * b] = x
-        source, target = P.degrade(batch, self.cfg.pair, generator)
-        return source[self.rank * b : (self.rank + 1) * b], target[self.rank * b : (self.rank + 1) * b]
 
     def fixed(self, n: int, seed: int) -> tuple[Tensor, Tensor | None]:
         """The first n training pairs, for the epoch pictures: (sources, targets; None when unpaired).

@@ -316,7 +316,7 @@ class Trainer:
         # the step's own state (a cycle run's pools of past fakes) differs by rank: every rank's is kept
         step_state = self.step_fn.state_dict() if hasattr(self.step_fn, "state_dict") else None
         if self.dist.active:
-            step_state = distributed.gather(_on_cpu(step_state), self.dist)
+            step_state = distributed.gather(step_state, self.dist)
         return {
             "config": self.cfg.to_dict(),
             "step": self.step,
@@ -378,15 +378,6 @@ def cuda_graph_problem(cfg: Config, step_cls: Any, device_type: str, distributed
     if model_kind(cfg.model.arch) == "translation" and cfg.translate.warmup_steps:
         return "replays one fixed step, and translate.warmup_steps changes the step after the warm-up"
     return None
-
-
-def _on_cpu(state: Any) -> Any:
-    """``state`` with its tensors on the CPU (to send between ranks)."""
-    if isinstance(state, torch.Tensor):
-        return state.cpu()
-    if isinstance(state, dict):
-        return {k: _on_cpu(v) for k, v in state.items()}
-    return state
 
 
 def make_deterministic() -> None:
