@@ -9,8 +9,9 @@ has one registry. Modules register their builders at import time::
 and code looks them up by name with ``MODELS.get(name)``, which fails with a
 message listing the valid names. Keyword arguments of ``register`` beyond
 ``help`` are kept as the entry's attributes (``MODELS.attrs(name)``): a model's
-``kind`` ("gan", the default, or "likelihood") picks the training step
-registered under that kind in ``STEPS``.
+``kind`` ("gan", the default, "likelihood" or "translation") picks the training step
+registered under that kind in ``STEPS``, and its ``settings`` name the ``model.*`` keys
+its builder reads (a run refuses the others: gankit.train.unused).
 """
 
 from __future__ import annotations

@@ -17,9 +17,12 @@ STEPS = 3
 
 
 def flags(mnist_root, out, batch, steps=STEPS, *extra):
+    """A tiny DCGAN run (no dropout, unless ``extra`` sets it), or with ``extra`` another model's."""
+    translates = any(x.startswith("model.arch=") for x in extra)  # a translation model has no dropout to set
     return ["train", "--dataset", "mnist", "--data-root", str(mnist_root), "--split", "test", "--device", "cpu",
             "--batch-size", str(batch), "--steps", str(steps), "--out", str(out), "--quiet",
-            "--set", "data.subset=256", "--set", "model.dropout=0", "--set", "log.grid=16", "--set", "log.every=1",
+            "--set", "data.subset=256", *([] if translates else ["--set", "model.dropout=0"]),
+            "--set", "log.grid=16", "--set", "log.every=1",
             "--set", "log.tensorboard=false", "--set", "train.precision=fp32",
             # Adam divides each gradient by its own running size, so where a gradient is
             # near its eps (1e-8) float rounding (the ranks sum in another order) moves an

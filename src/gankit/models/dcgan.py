@@ -132,7 +132,9 @@ class Discriminator28(nn.Module):
         return self.head(self.features(x), y)  # logits [B] (ACGAN: and class logits [B, K])
 
 
-@MODELS.register("dcgan-28", help="the tutorial's DCGAN for 28x28 images (Radford et al. 2015, as the TF tutorial)")
+@MODELS.register("dcgan-28", settings=("width", "latent_dim", "leaky_slope", "dropout", "spectral_norm",
+                                       "minibatch_std", "conditioning"),
+                 help="the tutorial's DCGAN for 28x28 images (Radford et al. 2015, as the TF tutorial)")
 def build_dcgan28(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     channels, _ = image_shape(shape, "dcgan-28", (28,))
     k = class_count(cfg, num_classes, "dcgan-28")
@@ -208,6 +210,10 @@ class DCGANDiscriminator(nn.Module):
         return self.head(self.features(x), y)  # logits [B] (ACGAN: and class logits [B, K])
 
 
+# the model.* keys the 32 and 64 px DCGANs read (gankit.train.unused): no dropout in their D
+DCGAN_SETTINGS = ("width", "latent_dim", "leaky_slope", "spectral_norm", "minibatch_std", "conditioning")
+
+
 def _dcgan_builder(size: int):
     arch = f"dcgan-{size}"
 
@@ -224,7 +230,7 @@ def _dcgan_builder(size: int):
     return build
 
 
-build_dcgan32 = MODELS.register("dcgan-32", _dcgan_builder(32),
+build_dcgan32 = MODELS.register("dcgan-32", _dcgan_builder(32), settings=DCGAN_SETTINGS,
                                 help="DCGAN for 32x32 images, 4x4 stride-2 (transposed) convs (Radford et al. 2015)")
-build_dcgan64 = MODELS.register("dcgan-64", _dcgan_builder(64),
+build_dcgan64 = MODELS.register("dcgan-64", _dcgan_builder(64), settings=DCGAN_SETTINGS,
                                 help="DCGAN for 64x64 images, 4x4 stride-2 (transposed) convs (Radford et al. 2015)")

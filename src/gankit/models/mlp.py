@@ -80,7 +80,9 @@ class MLPDiscriminator(nn.Module):
         return self.head(self.features(x), y)  # logits [B] (ACGAN: and class logits [B, K])
 
 
-@MODELS.register("mlp", help="fully connected G and D for images or 2-D points (Goodfellow et al. 2014)")
+@MODELS.register("mlp", settings=("width", "latent_dim", "leaky_slope", "dropout", "spectral_norm", "minibatch_std",
+                                  "conditioning"),
+                 help="fully connected G and D for images or 2-D points (Goodfellow et al. 2014)")
 def build_mlp(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     shape = tuple(int(s) for s in shape)
     if len(shape) not in (1, 3) or min(shape, default=0) < 1:

@@ -48,6 +48,8 @@ from gankit.models.unet import level_channels
 
 KERNEL = 4
 DEFAULT_WIDTH = 64
+# the model.* keys the PatchGAN reads, beside those of the generator it judges (gankit.train.unused)
+SETTINGS = ("d_layers", "width", "leaky_slope", "spectral_norm")
 DEFAULT_MAX_LAYERS = 3
 
 

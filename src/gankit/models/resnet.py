@@ -149,7 +149,8 @@ class ResNetDiscriminator(nn.Module):
         return self.head(h, y)  # logits [B] (ACGAN: and class logits [B, K])
 
 
-@MODELS.register("resnet-32", help="the SNGAN ResNet for 32x32 images, CIFAR-10 (Miyato et al. 2018)")
+@MODELS.register("resnet-32", settings=("width", "latent_dim", "spectral_norm", "conditioning"),
+                 help="the SNGAN ResNet for 32x32 images, CIFAR-10 (Miyato et al. 2018)")
 def build_resnet32(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     channels, _ = image_shape(shape, "resnet-32", (32,))
     k = class_count(cfg, num_classes, "resnet-32")

@@ -87,7 +87,7 @@ class ResnetGenerator(nn.Module):
         return self.head(self.up(self.blocks(self.down(self.stem(x)))))
 
 
-@MODELS.register("resnet-gen", kind="translation",
+@MODELS.register("resnet-gen", kind="translation", settings=("depth", "blocks", "width"),
                  help="CycleGAN's ResNet generator: downsampling, residual blocks, upsampling "
                       "(Johnson et al. 2016; Zhu et al. 2017)")
 def build_resnet_gen(cfg, source_shape: tuple, target_shape: tuple) -> nn.Module:

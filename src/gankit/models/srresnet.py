@@ -126,7 +126,7 @@ class SRResNet(TranslatorShapes):
         return self.head(self.upsample(h + self.blocks(h)))  # the global skip around the residual blocks
 
 
-@MODELS.register("srresnet", kind="translation",
+@MODELS.register("srresnet", kind="translation", settings=("width", "blocks"),
                  help="SRGAN's generator: residual blocks, PixelShuffle upsampling by 1, 2 or 4 (Ledig et al. 2017)")
 def build_srresnet(cfg, source_shape: tuple, target_shape: tuple) -> nn.Module:
     source, target = image_pair(source_shape, target_shape, "srresnet")
@@ -191,7 +191,7 @@ class RRDBNet(TranslatorShapes):
         return self.head(self.upsample(h + self.blocks(h)))  # the global skip around the RRDBs
 
 
-@MODELS.register("rrdb", kind="translation",
+@MODELS.register("rrdb", kind="translation", settings=("width", "blocks", "leaky_slope"),
                  help="ESRGAN's generator: residual-in-residual dense blocks, no BatchNorm, PixelShuffle "
                       "upsampling by 1, 2 or 4 (Wang et al. 2018)")
 def build_rrdb(cfg, source_shape: tuple, target_shape: tuple) -> nn.Module:

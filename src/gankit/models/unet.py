@@ -166,7 +166,7 @@ class UNet(nn.Module):
         return h  # [B, Ct, H, W] in [-1, 1]
 
 
-@MODELS.register("unet", kind="translation",
+@MODELS.register("unet", kind="translation", settings=("depth", "width", "leaky_slope"),
                  help="pix2pix's U-Net: stride-2 encoder, decoder with skip connections (Isola et al. 2017)")
 def build_unet(cfg, source_shape: tuple, target_shape: tuple) -> nn.Module:
     source, target = image_pair(source_shape, target_shape, "unet")

@@ -70,7 +70,7 @@ class Decoder(nn.Module):
         return self.upsample(self.project(z).view(-1, *self.start))
 
 
-@MODELS.register("vae", kind="likelihood",
+@MODELS.register("vae", kind="likelihood", settings=("width", "latent_dim", "leaky_slope"),
                  help="variational autoencoder baseline, returns (decoder, encoder) (Kingma & Welling 2014)")
 def build_vae(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     channels, size = image_shape(shape, "vae", tuple(SIZES))

@@ -60,9 +60,6 @@ class PairedBatches:
         if not used:
             return 0
         keys, off = (" and ".join(settings) for settings in zip(*used))  # what is on, and how to turn it off
-        if self.kind != "unpaired":
-            raise ConfigError(f"{keys} holds each generator of an unpaired model to keep its sources' classes; "
-                              f"pair.kind={self.kind} has no second domain: set {off}")
         k_a, k_b = self.data.num_classes, self.data_b.num_classes
         if not k_a or k_a != k_b:
             raise ConfigError(f"{keys} maps class k of domain A to class k of domain B, so both need labels with "

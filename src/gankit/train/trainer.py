@@ -28,7 +28,7 @@ from gankit.models import build_models, build_translation, classes, model_kind
 from gankit.models.noise_input import noise_channels, noise_for, translate
 from gankit.registry import STEPS
 from gankit.run import generator as run_generator
-from gankit.train import distributed
+from gankit.train import distributed, unused
 from gankit.train.guard import Guard
 from gankit.train.interface import Networks, Step, StepInputs
 from gankit.train.optim import load_optimizer, set_learning_rates
@@ -55,17 +55,12 @@ class Trainer:
             raise ConfigError(f"pair.kind={cfg.pair.kind} makes (source, target) pairs for translation models, and "
                               f"model {cfg.model.arch} {'translates' if self.translation else 'generates from noise'}"
                               "; choose them together (gankit list models)")
+        unused.check(cfg)  # a key set that this kind of run never reads is refused, not ignored
         if self.translation:
-            if self.conditional or cfg.model.clusters:
-                raise ConfigError("translation models take no class labels or clusters: set model.conditioning=none "
-                                  "and model.clusters=0")
             p = cfg.pair
             if cfg.model.keep_known and not (p.kind == "aligned" or (p.kind, p.degradation) == ("degrade", "inpaint")):
                 raise ConfigError("model.keep_known fills the holes of its sources, which pair.degradation=inpaint "
                                   "or aligned pairs have; set model.keep_known=false")
-            if cfg.model.noise_channels and p.kind == "unpaired":
-                raise ConfigError("model.noise_channels gives noise to a paired translator; a cycle model's "
-                                  "generators are deterministic: set model.noise_channels=0")
             if cfg.translate.diversity_weight and not cfg.model.noise_channels:
                 raise ConfigError("translate.diversity_weight rewards different outputs for different noise, and G "
                                   "takes none: set model.noise_channels (e.g. 8) or translate.diversity_weight=0")
@@ -73,10 +68,6 @@ class Trainer:
             self.data, self.batches = self.pairs.data, self.pairs
             self.source_shape, self.shape = self.pairs.source_shape, self.pairs.target_shape
         else:
-            if cfg.model.noise_channels:
-                raise ConfigError(f"model.noise_channels gives noise to a translator beside its source; model "
-                                  f"{cfg.model.arch} generates from noise z already (model.latent_dim): set "
-                                  "model.noise_channels=0")
             self.data = load_dataset(cfg.data, cfg.data.split, self.device)
             n = cfg.data.subset or len(self.data)
             labels = self.data.labels[:n]
