@@ -401,3 +401,12 @@ def test_recorded_mnist_fast_rows_keep_the_learning_rate_they_were_trained_with(
                 shipped = row["label"] in ("mnist-fast", f"mnist-fast, {results.FAST_STEPS:,} steps")
                 expected = named[0] if named else (3e-4, 3e-4) if shipped else (2e-4, 2e-4)
                 assert (optim.lr_g, optim.lr_d) == pytest.approx(expected), row["label"]
+
+
+def test_every_run_of_every_section_sets_only_what_its_run_reads(results):
+    from gankit.train import unused
+
+    args = results.argparse.Namespace(full=False, minutes=10.0, search_minutes=5.0, steps=None)
+    for section, *_ in results.SECTIONS:
+        for label, preset, overrides, minutes in results.jobs(section, args):
+            assert unused.unused(results.configure(preset, 0, minutes, overrides)) == [], (section, label)
