@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 FASHION_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -61,3 +62,11 @@ def tiny_config(mnist_root: Path):
         return C.from_dict(data)
 
     return make
+
+
+@pytest.fixture
+def exact_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PyTorch's own CPU kernels in place of oneDNN's, for a test that compares two trainings of
+    one process bit for bit: with several threads, oneDNN's convolutions may sum in another order
+    in one training than in another (docs/reliability.md, "Determinism"); PyTorch's do not."""
+    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)

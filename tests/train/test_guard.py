@@ -25,7 +25,7 @@ def finite(ckpt) -> bool:
                if v.is_floating_point())
 
 
-def test_a_healthy_run_is_bit_identical_with_the_guard_on_and_off(tiny_config, tmp_path):
+def test_a_healthy_run_is_bit_identical_with_the_guard_on_and_off(tiny_config, tmp_path, exact_cpu):
     _, on = run_with(tiny_config(guard__nonfinite="skip", train__steps=10), tmp_path, "on")
     _, off = run_with(tiny_config(guard__nonfinite="off", train__steps=10), tmp_path, "off")
     for net in ("G", "D"):

@@ -1,6 +1,10 @@
 """Short real trainings on the MNIST test split."""
 
+import copy
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -53,7 +57,7 @@ def test_d_learns_to_separate_real_from_fake(tiny_config, tmp_path):
     assert last["d_real"] - last["d_fake"] > max(0.5, first["d_real"] - first["d_fake"])
 
 
-def test_resume_is_bit_exact(tiny_config, tmp_path):
+def test_resume_is_bit_exact(tiny_config, tmp_path, exact_cpu):
     # One run of 20 steps versus 7 steps, stopped, then resumed to 20: the
     # stop falls mid-epoch, and the resumed part crosses an epoch boundary.
     full = RunDir.create(tmp_path / "full", "full")
@@ -74,6 +78,45 @@ def test_resume_is_bit_exact(tiny_config, tmp_path):
     assert [r["step"] for r in split.read_metrics()] == [4, 7, 8, 12, 16, 20]
 
 
+def test_a_resume_in_a_new_process_is_bit_exact_on_several_threads(tiny_config, tmp_path):
+    """As a user resumes: each part a command of its own, on two threads with oneDNN's kernels, whose
+    first executions sum in another order than their later ones (Trainer.warm_up runs them once)."""
+    config = tmp_path / "config.yaml"
+    config.write_text(tiny_config().to_yaml())
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+
+    def gankit(*args):
+        subprocess.run([sys.executable, "-m", "gankit", "train", "--config", str(config), "--quiet", *args],
+                       env=env, check=True, capture_output=True)
+
+    gankit("--out", str(tmp_path / "full"))
+    gankit("--out", str(tmp_path / "split"), "--steps", "7")
+    gankit("--out", str(tmp_path / "split"), "--steps", "20", "--auto-resume")
+    a, b = (checkpoint.load(tmp_path / name / "checkpoints" / "last.pt") for name in ("full", "split"))
+    assert a["step"] == b["step"] == 20
+    for net in ("G", "D"):
+        for k, v in a["models"][net].items():
+            assert torch.equal(v, b["models"][net][k]), f"{net}.{k} differs after a resume in a new process"
+
+
+def test_the_warm_up_step_is_undone(tiny_config):
+    trainer = Trainer(tiny_config())
+    before = copy.deepcopy(trainer.state_dict())
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(2, threads))  # the warm-up runs where there are several
+    try:
+        trainer.warm_up()
+    finally:
+        torch.set_num_threads(threads)
+    after = trainer.state_dict()
+    assert after["step"] == before["step"] == 0
+    for net in ("G", "D"):
+        assert all(torch.equal(v, after["models"][net][k]) for k, v in before["models"][net].items())
+    assert not after["optimizers"]["G"]["state"]  # Adam has taken no step
+    assert torch.equal(before["rng"]["noise"], after["rng"]["noise"])
+    assert torch.equal(before["rng"]["torch"], after["rng"]["torch"])
+
+
 def test_resume_drops_metrics_logged_after_the_checkpoint(tiny_config, tmp_path):
     run = RunDir.create(tmp_path / "run", "r")
     train(tiny_config(train__steps=8), run, verbose=False)
@@ -84,7 +127,7 @@ def test_resume_drops_metrics_logged_after_the_checkpoint(tiny_config, tmp_path)
     assert steps == [4, 8, 12] and run.read_metrics()[-1]["loss_d"] != 9.0
 
 
-def test_same_seed_same_run_other_seed_other_run(tiny_config, tmp_path):
+def test_same_seed_same_run_other_seed_other_run(tiny_config, tmp_path, exact_cpu):
     def weights(seed, name):
         run = RunDir.create(tmp_path / name, name)
         train(tiny_config(train__steps=3, train__seed=seed), run, verbose=False)

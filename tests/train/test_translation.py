@@ -58,7 +58,7 @@ def weights_equal(a: dict, b: dict) -> bool:
      "model__blocks": 1, "loss__name": "lsgan", "translate__pool_size": 6,
      "translate__class_projection": True},  # the pools' classes too
 ])
-def test_a_resumed_translation_run_is_bit_exact(mnist_root, tmp_path, sets):
+def test_a_resumed_translation_run_is_bit_exact(mnist_root, tmp_path, sets, exact_cpu):
     full = RunDir.create(tmp_path / "full", "f")
     train(translation_config(mnist_root, **sets), full, verbose=False)
     split = RunDir.create(tmp_path / "split", "s")
@@ -404,7 +404,7 @@ def test_the_report_shows_two_outputs_of_each_held_out_input(stochastic, trained
     {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
      "model__blocks": 1, "loss__name": "lsgan"},  # a cycle model: class purity and the cycle's PSNR
 ])
-def test_evaluation_during_training_scores_a_translator_as_gankit_evaluate_does(mnist_root, tmp_path, sets):
+def test_evaluation_during_training_scores_a_translator_as_gankit_evaluate_does(mnist_root, tmp_path, sets, exact_cpu):
     plain = RunDir.create(tmp_path / "plain", "p")
     train(translation_config(mnist_root, **sets), plain, verbose=False)
     run = RunDir.create(tmp_path / "run", "r")

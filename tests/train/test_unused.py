@@ -117,12 +117,9 @@ def two_steps(cfg: C.Config) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.parametrize("kind", ["gan", "likelihood", "paired", "cycle"])
-def test_a_setting_changes_training_exactly_when_the_table_says_the_run_reads_it(kinds, kind, monkeypatch):
+def test_a_setting_changes_training_exactly_when_the_table_says_the_run_reads_it(kinds, kind, monkeypatch,
+                                                                               exact_cpu):
     monkeypatch.setattr(unused, "check", lambda cfg: None)  # train what the check would refuse
-    # oneDNN's convolutions may sum in another order in a process's first run than in its later
-    # ones, and Adam turns the last bits of a tiny gradient into a step of lr; PyTorch's own
-    # kernels repeat exactly, so a setting that is not read leaves every weight as it was
-    monkeypatch.setattr(torch.backends.mkldnn, "enabled", False)
     base = two_steps(kinds[kind](train__steps=2))
     disagree = []
     for key, value in OVERRIDES.items():

@@ -82,7 +82,7 @@ def test_spectral_norm_bounds_the_critic_layers(tiny_config):
         assert torch.linalg.matrix_norm(w, ord=2) < 1.1
 
 
-def test_resume_is_bit_exact_with_every_random_stream(tiny_config, tmp_path):
+def test_resume_is_bit_exact_with_every_random_stream(tiny_config, tmp_path, exact_cpu):
     # n_critic, a penalty's random interpolation, DiffAugment, dropout, EMA and
     # conditional fake labels all draw random numbers: all must resume exactly.
     over = dict(optim__n_critic=2, loss__name="wgan-gp", augment__policy="color,translation,cutout",
@@ -228,7 +228,7 @@ def test_diffaugment_sees_real_and_fake_images_alike(tiny_config, monkeypatch):
     assert seen == [False, False, True]
 
 
-def test_clusters_stand_in_for_labels_sampling_takes_noise_alone_and_resume_is_exact(tiny_config, tmp_path):
+def test_clusters_stand_in_for_labels_sampling_takes_noise_alone_and_resume_is_exact(tiny_config, tmp_path, exact_cpu):
     over = dict(model__conditioning="projection", model__clusters=4, ema__half_life=500.0, train__steps=6)
     run, full = run_steps(tiny_config(**over), tmp_path, "full")
     assert full["num_classes"] == 0  # no labels in, for any user of the run

@@ -129,6 +129,7 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
     evaluating = bool(cfg.eval.every)
     if resume and run.has_checkpoint():
         trainer.load_state_dict(run.load_checkpoint(training=True))  # the newest that loads
+    trainer.warm_up()  # oneDNN's kernels run once, so a resumed run repeats the run never stopped
     if main:
         if resume:
             run.truncate_metrics(trainer.step)

@@ -9,6 +9,7 @@ of it, so that a resumed run continues exactly where it stopped.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from typing import Any
@@ -237,6 +238,23 @@ class Trainer:
             self.ema.update(self.G, b, self.step * b)
         self.train_seconds += time.perf_counter() - t0
         return stats
+
+    def warm_up(self) -> None:
+        """Run one step and undo it, before training starts or resumes on a CPU with several threads.
+
+        oneDNN computes the first execution of each of its kernels in another order than the later
+        ones (the last bits differ; one thread, or PyTorch's own kernels, do not): a run resumed in
+        a new process would take its first step on fresh kernels where the run never stopped had
+        warm ones, and drift from it. With every kernel run once beforehand, each process trains
+        on warm kernels, and a resumed run ends bit for bit as the run never stopped
+        (tests/train/test_loop.py::test_a_resume_in_a_new_process_is_bit_exact_on_several_threads).
+        """
+        if (self.device.type != "cpu" or self.dist.active or torch.get_num_threads() == 1
+                or not (torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled)):
+            return
+        state = copy.deepcopy(self.state_dict())  # weights, optimizers, EMA, counters, every RNG, the pools
+        self.train_step()
+        self.load_state_dict(state)
 
     def rollback(self, ckpt: dict[str, Any]) -> None:
         """Back to a checkpoint's state, with half the learning rates; the guard's own record goes on."""
