@@ -161,7 +161,8 @@ def test_a_run_a_killed_command_left_is_continued_not_started_again(results, mon
     monkeypatch.setattr(Trainer, "train_step", lambda self: steps.append(self.step) or step(self))
 
     results.run_section("toy", args)  # the same command again
-    assert steps[0] == 20 and len(steps) == 20  # continued from step 20, not from 0
+    # continued from step 20, not from 0: on several CPU threads after a warm-up step at 20, undone
+    assert steps[-20:] == list(range(20, 40)) and steps[:-20] in ([], [20])
     (line,) = results.done("toy")
     assert line["steps"] == 40 and line["train_s"] > 0
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
