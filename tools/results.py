@@ -87,7 +87,7 @@ TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-
                        "l1-sr4-mnist", "esrgan-sr4-fashion", "cyclegan-mnist2fashion", "cyclegan-classes-mnist2fashion"]
 # overrides a twin does without (it trains no D)
 ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=", "model.spectral_norm=",
-                    "translate.warmup_steps=", "optim.lr_d=")
+                    "translate.warmup_steps=", "optim.lr_d=", "translate.feature_matching_weight=")
 # inpainting's best setting at 1,500 steps: a perceptual loss beside pix2pix's L1, L1 at 30 instead of 100
 BEST_INPAINT = ["translate.perceptual_weight=100", "translate.pixel_weight=30"]
 
@@ -180,6 +180,11 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                                            ["translate.adv_weight=4", "optim.lr_d=4e-4"]),
                                           ("adversarial weight 4, EMA", ["translate.adv_weight=4",
                                                                          "ema.half_life=10000"]),
+                                          # pix2pixHD's feature matching (Wang et al. 2018): G matches D's
+                                          # features of the target, a signal that does not saturate
+                                          ("adversarial weight 4, feature matching 10",
+                                           ["translate.adv_weight=4", "translate.feature_matching_weight=10"]),
+                                          ("feature matching 10", ["translate.feature_matching_weight=10"]),
                                           ("relativistic loss, adversarial weight 2",
                                            ["loss.name=relativistic", "translate.adv_weight=2"]))],
                      # ESRGAN's L1-only baseline, as l1-sr4-mnist is SRGAN's: its network and steps, no

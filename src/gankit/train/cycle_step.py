@@ -114,6 +114,7 @@ class FakePool:
 @dataclass
 class CycleStep:
     capturable: ClassVar[bool] = False  # the pool's Python-side choices change the step from call to call
+    averages_gradients: ClassVar[bool] = True  # under torchrun: all-reduced here, no DDP wrapper
     uses_noise: ClassVar[bool] = False
     n_batches: ClassVar[int] = 1
 
@@ -141,7 +142,7 @@ class CycleStep:
     @classmethod
     def build(cls, cfg: Config, nets: Networks, precision: str, graphed: bool, world_size: int = 1) -> CycleStep:
         t, o = cfg.translate, cfg.optim
-        return cls(nets.G_ddp, nets.D_ddp,
+        return cls(nets.G, nets.D,
                    make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device),
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device),
                    LOSSES.get(cfg.loss.name), cycle_weight=t.cycle_weight, identity_weight=t.identity_weight,
@@ -160,12 +161,10 @@ class CycleStep:
         if self.classes and (y_a is None or y_b is None):
             raise ValueError("the class-consistency loss or class projection needs both domains' labels: "
                              "inputs.source_labels and labels")
-        # the pair's two directions, called apart and each more than once: not through DDP's
-        # forward (made for one call a backward); the step averages the gradients itself
-        G = getattr(self.G, "module", self.G)
-        D = getattr(self.D, "module", self.D)
-        stats, fake_a, fake_b = self.g_step(G, D, a, b, y_a, y_b)
-        stats.update(self.d_step(D, a, b, fake_a, fake_b, y_a, y_b))
+        # the pair's two directions are called apart and each more than once, which DDP's one
+        # forward a backward does not fit: the step averages the gradients itself
+        stats, fake_a, fake_b = self.g_step(self.G, self.D, a, b, y_a, y_b)
+        stats.update(self.d_step(self.D, a, b, fake_a, fake_b, y_a, y_b))
         return stats
 
     @property

@@ -77,7 +77,7 @@ class Networks:
     G: nn.Module
     D: nn.Module  # the discriminator, or a likelihood model's encoder
     G_ddp: nn.Module  # under torchrun the DistributedDataParallel wrapper of G (which averages
-    D_ddp: nn.Module  # gradients over the ranks); else G and D themselves
+    D_ddp: nn.Module  # gradients over the ranks); else, or for a step that averages its own, G and D
     device: torch.device
 
 
@@ -85,6 +85,9 @@ class Step(Protocol):
     """A training step: ``step(inputs) -> {name: scalar tensor}``, one G step per call."""
 
     capturable: ClassVar[bool]  # whether one call can be recorded as a CUDA graph
+    # under torchrun: whether the step all-reduces its gradients itself, so its networks are not
+    # wrapped in DDP (absent: False)
+    averages_gradients: ClassVar[bool]
     n_batches: int  # real batches per call (D steps per G step)
     uses_noise: bool  # whether it reads inputs.z and inputs.fake_labels
     optimizers: dict[str, torch.optim.Optimizer]  # by name, as checkpoints keep them

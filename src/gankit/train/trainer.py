@@ -109,16 +109,19 @@ class Trainer:
             net.to(self.device)
             if cfg.train.channels_last:  # 4-D weights only; G's first layer and D's last are linear
                 net.to(memory_format=torch.channels_last)
-        self.G_ddp, self.D_ddp = self.G, self.D
-        if dist.active:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.G_ddp, self.D_ddp = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
-            torch.manual_seed(cfg.train.seed + 1_000_003 * (dist.rank + 1))  # per-rank dropout, augmentation
-
         # the step of this kind of model, replayed as one CUDA graph where it can be
         step_cls = STEPS.get(step_name(cfg))
+        self.G_ddp, self.D_ddp = self.G, self.D
+        if dist.active:
+            # a step that all-reduces its own gradients (it calls its networks' parts apart, outside
+            # DDP's one forward a backward) runs them plain; the same seed made the same weights
+            if not getattr(step_cls, "averages_gradients", False):
+                from torch.nn.parallel import DistributedDataParallel as DDP
+
+                ids = [self.device.index] if self.device.type == "cuda" else None
+                self.G_ddp, self.D_ddp = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
+            torch.manual_seed(cfg.train.seed + 1_000_003 * (dist.rank + 1))  # per-rank dropout, augmentation
+
         self.cuda_graph = self._cuda_graph(step_cls)
         nets = Networks(self.G, self.D, self.G_ddp, self.D_ddp, self.device)
         self.step_fn: Step = step_cls.build(cfg, nets, self.precision, self.cuda_graph, dist.world_size)
