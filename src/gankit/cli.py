@@ -600,8 +600,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         from gankit.data.datasets import where
 
         rows = [(e.name, f"{e.help}\n    read from: {where(e.name)}") for e in DATASETS.entries()]
+    elif args.what == "models":  # each with the model.* keys it reads (a run refuses the others)
+        from gankit.train.unused import reads
+
+        rows = [(e.name, f"{e.help}\n    reads: {reads(e.name)}") for e in MODELS.entries()]
     else:
-        reg = {"models": MODELS, "losses": LOSSES, "regularizers": REGULARIZERS, "metrics": METRICS}[args.what]
+        reg = {"losses": LOSSES, "regularizers": REGULARIZERS, "metrics": METRICS}[args.what]
         rows = [(e.name, e.help) for e in reg.entries()]
     width = max(len(name) for name, _ in rows)
     for name, text in rows:

@@ -131,3 +131,14 @@ def test_a_setting_changes_training_exactly_when_the_table_says_the_run_reads_it
             disagree.append(f"{key}={value}: {'read' if read else 'not read'} by the table, "
                             f"{'changes' if changed else 'does not change'} training")
     assert not disagree, "\n".join(disagree)
+
+
+def test_gankit_list_models_shows_the_keys_each_model_reads(capsys):
+    from gankit.cli import main
+
+    assert main(["list", "models"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    shown = {name.split()[0]: out[i + 1].strip() for i, name in enumerate(out) if name and not name[0].isspace()}
+    assert "model.dropout" in shown["dcgan-28"] and "model.dropout" not in shown["resnet-32"]
+    assert shown["unet"].startswith("reads: model.depth, model.width")
+    assert "its PatchGAN: model.d_layers" in shown["unet"]

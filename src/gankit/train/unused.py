@@ -115,6 +115,17 @@ def model_settings(cfg: C.Config, kind: str) -> set[str]:
     return {f"model.{k}" for k in (*KIND_MODEL_SETTINGS[kind], *own, *d)}
 
 
+def reads(arch: str) -> str:
+    """The model.* keys a model reads, as `gankit list models` shows them."""
+    own = ", ".join(f"model.{k}" for k in MODELS.attrs(arch).get("settings", ()))
+    kind = model_kind(arch)
+    if kind != "translation":
+        extra = [k for k in KIND_MODEL_SETTINGS[kind] if k != "arch"]
+        return own + "".join(f", model.{k}" for k in extra)
+    return (own + "; paired: " + ", ".join(f"model.{k}" for k in KIND_MODEL_SETTINGS[PAIRED] if k != "arch")
+            + "; its PatchGAN: " + ", ".join(f"model.{k}" for k in PATCHGAN_SETTINGS))
+
+
 def _model_readers(key: str) -> str:
     name = key.removeprefix("model.")
     archs = [a for a in MODELS.names() if name in MODELS.attrs(a).get("settings", ())]
