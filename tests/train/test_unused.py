@@ -57,8 +57,10 @@ def test_every_preset_sets_only_what_its_run_reads(name):
     ("gan", {"loss__aux_weight": 2.0}, "loss.aux_weight", "model.conditioning=acgan or tac"),
     ("gan", {"reg__weight": 5.0}, "reg.weight", "with a regularizer"),
     ("gan", {"optim__milestones": "10"}, "optim.milestones", "optim.schedule=multistep"),
-    ("gan", {"model__arch": "dcgan-32", "data__resolution": 32, "model__dropout": 0.5}, "model.dropout",
-     "models dcgan-28, mlp"),
+    ("gan", {"model__arch": "dcgan-32", "model__dropout": 0.5}, "model.dropout", "models dcgan-28, mlp"),
+    ("gan", {"data__resolution": 64}, "data.resolution", "datasets imagefolder; runs with pair.kind=aligned"),
+    ("gan", {"data__size": 1000}, "data.size", "datasets stacked-mnist, toy-grid, toy-ring"),
+    ("cycle", {"data__labels_from_folders": True}, "data.labels_from_folders", "datasets imagefolder"),
     ("likelihood", {"loss__name": "hinge"}, "loss.name", "runs with a discriminator"),
     ("likelihood", {"optim__lr_d": 1e-3}, "optim.lr_d", "runs with a discriminator"),
     ("likelihood", {"model__spectral_norm": True}, "model.spectral_norm", "translation runs (their PatchGAN)"),
@@ -94,6 +96,8 @@ def test_the_same_setting_is_read_where_its_condition_holds(kinds):
     assert unused.unused(kinds["paired"](pair__degradation="sr4", pair__kernel="box", model__arch="srresnet")) == []
     # a weight of 0 leaves its neighbours in place: the pixel-loss twin of a GAN preset keeps its D settings
     assert unused.unused(kinds["paired"](translate__adv_weight=0.0, model__d_layers=1, loss__name="hinge")) == []
+    assert unused.unused(kinds["gan"](data__dataset="toy-ring", data__size=500, model__arch="mlp")) == []
+    assert unused.unused(kinds["cycle"](pair__dataset_b="imagefolder", data__resolution=28, data__channels=1)) == []
 
 
 # An override each kind could be given; whether it changes two steps of training must agree with
@@ -104,7 +108,7 @@ OVERRIDES = {
     "translate.adv_weight": 5.0, "translate.pixel_weight": 3.0, "translate.warmup_steps": 1,
     "translate.cycle_weight": 1.0, "translate.identity_weight": 3.0, "pair.hole": 6, "pair.kernel": "box",
     "model.dropout": 0.0, "model.latent_dim": 16, "model.depth": 1, "model.minibatch_std": True,
-    "model.d_layers": 2, "model.leaky_slope": 0.1, "model.width": 12,
+    "model.d_layers": 2, "model.leaky_slope": 0.1, "model.width": 12, "data.resolution": 64, "data.size": 500,
 }
 
 

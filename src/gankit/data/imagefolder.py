@@ -209,6 +209,7 @@ def _check_folder(root: PathLike | None) -> Path:
 
 @DATASETS.register(
     "imagefolder",
+    settings=("resolution", "channels", "labels_from_folders"),
     where=lambda root: f"the folder {root}" if root else "the folder given with --data-root (data.root)",
     help="any folder of PNG/JPEG/BMP/GIF/WebP images (--data-root), resized and centre-cropped; "
     "split is ignored",

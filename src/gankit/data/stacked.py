@@ -47,6 +47,7 @@ def stack_digits(
 
 @DATASETS.register(
     "stacked-mnist",
+    settings=("size",),
     where=lambda root: "drawn from mnist, read from " + spec_where(SPECS["mnist"], root),
     help="Stacked MNIST (Metz et al. 2017; VEEGAN; PacGAN): 3 MNIST digits as R, G, B, 28x28, 1000 modes "
     "(128,000 drawn by default)",

@@ -114,7 +114,8 @@ def _register(mixture: Mixture) -> None:
         return load_mixture(mixture, split=split, device=device, size=cfg.size)
 
     load.__name__ = load.__qualname__ = f"load_{mixture.name.replace('-', '_')}"
-    DATASETS.register(mixture.name, load, help=mixture.help, where=lambda root: "generated from a seed (no files)")
+    DATASETS.register(mixture.name, load, help=mixture.help, where=lambda root: "generated from a seed (no files)",
+                      settings=("size",))
 
 
 for _mixture in MIXTURES.values():

@@ -8,12 +8,12 @@ train something else than what was asked for, without a word; ``check(cfg)`` mak
 one ConfigError that names each such key, who reads it, and its default.
 
 Who reads what is declared once, here, for the steps, losses, schedules and pair
-kinds (``RULES``); a model's keys are declared where the model registers
-(``MODELS.register(..., settings=...)``; a translation model's discriminator, the
-PatchGAN, adds ``PATCHGAN_SETTINGS``). A key no rule names (train.*, log.*, ema.*,
-data.*, ...) is read by every run. A weight of 0 does not make its neighbours unused:
-``translate.adv_weight=0`` on an SRGAN preset keeps the preset's D settings, which is
-how its pixel-loss twin is made.
+kinds (``RULES``); a model's keys where the model registers (``MODELS.register(...,
+settings=...)``; a translation model's discriminator, the PatchGAN, adds
+``PATCHGAN_SETTINGS``); a dataset's data.* keys (a folder's resolution, a toy's size)
+where the dataset registers. A key no rule names (train.*, log.*, ema.*, ...) is read
+by every run. A weight of 0 does not make its neighbours unused: ``translate.adv_weight=0``
+on an SRGAN preset keeps the preset's D settings, which is how its pixel-loss twin is made.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from gankit import config as C
 from gankit.errors import ConfigError
 from gankit.models import model_kind
 from gankit.models.patchgan import SETTINGS as PATCHGAN_SETTINGS
-from gankit.registry import LOSSES, MODELS
+from gankit.registry import DATASETS, LOSSES, MODELS
 
 GAN, VAE, PAIRED, CYCLE = "gan", "likelihood", "paired", "cycle"
 RUN = {GAN: "GAN run", VAE: "likelihood run", PAIRED: "paired translation run", CYCLE: "cycle translation run"}
@@ -126,6 +126,26 @@ def reads(arch: str) -> str:
             + "; its PatchGAN: " + ", ".join(f"model.{k}" for k in PATCHGAN_SETTINGS))
 
 
+# data.* keys that some datasets read (``DATASETS.register(..., settings=...)``); aligned pairs read
+# the first two from their folder
+DATA_SETTINGS = ("resolution", "channels", "labels_from_folders", "size")
+ALIGNED_SETTINGS = ("resolution", "channels")
+
+
+def data_settings(cfg: C.Config, kind: str) -> set[str]:
+    """The data.* keys of ``DATA_SETTINGS`` that the run's datasets read."""
+    names = [cfg.data.dataset] + ([cfg.pair.dataset_b] if kind == CYCLE and cfg.pair.dataset_b else [])
+    keys = {k for n in names if n in DATASETS for k in DATASETS.attrs(n).get("settings", ())}
+    keys |= set(ALIGNED_SETTINGS) if cfg.pair.kind == "aligned" and kind == PAIRED else set()
+    return {f"data.{k}" for k in keys}
+
+
+def _data_readers(key: str) -> str:
+    name = key.removeprefix("data.")
+    sets = [n for n in DATASETS.names() if name in DATASETS.attrs(n).get("settings", ())]
+    return f"datasets {', '.join(sets)}" + ("; runs with pair.kind=aligned" if name in ALIGNED_SETTINGS else "")
+
+
 def _model_readers(key: str) -> str:
     name = key.removeprefix("model.")
     archs = [a for a in MODELS.names() if name in MODELS.attrs(a).get("settings", ())]
@@ -138,12 +158,15 @@ def _model_readers(key: str) -> str:
 def unused(cfg: C.Config) -> list[tuple[str, str]]:
     """(key, who reads it) for every key set away from its default that ``cfg``'s run does not read."""
     kind = run_kind(cfg)
-    reads_model = model_settings(cfg, kind)
+    reads_model, reads_data = model_settings(cfg, kind), data_settings(cfg, kind)
     out = []
     for key in C.differing_keys(cfg.to_dict(), C.Config().to_dict()):
         if key.startswith("model."):
             if key not in reads_model:
                 out.append((key, _model_readers(key)))
+        elif key.removeprefix("data.") in DATA_SETTINGS and key.startswith("data."):
+            if key not in reads_data:
+                out.append((key, _data_readers(key)))
         elif key in RULES:
             reads, who = RULES[key]
             if not reads(cfg, kind):
