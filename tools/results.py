@@ -117,6 +117,10 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      *[(f"cyclegan-mnist2fashion, class consistency {w} and projection, no identity loss",
                         "cyclegan-mnist2fashion", [f"translate.class_weight={w}", "translate.class_projection=true",
                                                    "translate.identity_weight=0"]) for w in ("0.1", "0.3")],
+                     # the class-held preset with less say for the cycle loss, which holds each garment to
+                     # the digit it must give back, so less room to look like its class
+                     *[(f"cyclegan-classes-mnist2fashion, cycle weight {w}", "cyclegan-classes-mnist2fashion",
+                        [f"translate.cycle_weight={w}"]) for w in ("5", "2.5")],
                      # inpainting with SRGAN's content loss: a perceptual term beside pix2pix's L1, at the
                      # same ratio to it (its twin is the same without the adversarial loss)
                      ("pix2pix-inpaint-mnist, + perceptual loss 100", "pix2pix-inpaint-mnist",

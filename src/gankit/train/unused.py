@@ -164,7 +164,7 @@ def unused(cfg: C.Config) -> list[tuple[str, str]]:
         if key.startswith("model."):
             if key not in reads_model:
                 out.append((key, _model_readers(key)))
-        elif key.removeprefix("data.") in DATA_SETTINGS and key.startswith("data."):
+        elif key.startswith("data.") and key.removeprefix("data.") in DATA_SETTINGS:
             if key not in reads_data:
                 out.append((key, _data_readers(key)))
         elif key in RULES:
@@ -189,9 +189,9 @@ def check(cfg: C.Config) -> None:
     found = unused(cfg)
     if not found:
         return
-    run = RUN[kind] + f" (model.arch={cfg.model.arch}" + (f", pair.kind={cfg.pair.kind})" if kind in (PAIRED, CYCLE)
-                                                           else ")")
-    defaults = dict((k, v) for k, v, _ in C.describe_keys())
+    where = f"model.arch={cfg.model.arch}" + (f", pair.kind={cfg.pair.kind}" if kind in (PAIRED, CYCLE) else "")
+    run = f"{RUN[kind]} ({where})"
+    defaults = {k: v for k, v, _ in C.describe_keys()}
     lines = [f"  {k}={C.format_value(_value(cfg, k))} (read by {who}; default {C.format_value(defaults[k])})"
              for k, who in found]
     one = len(found) == 1
