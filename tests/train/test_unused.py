@@ -61,6 +61,9 @@ def test_every_preset_sets_only_what_its_run_reads(name):
     ("gan", {"data__resolution": 64}, "data.resolution", "datasets imagefolder; runs with pair.kind=aligned"),
     ("gan", {"data__size": 1000}, "data.size", "datasets stacked-mnist, toy-grid, toy-ring"),
     ("cycle", {"data__labels_from_folders": True}, "data.labels_from_folders", "datasets imagefolder"),
+    ("gan", {"ema__rampup": 0.1}, "ema.rampup", "runs with an EMA (ema.half_life)"),
+    ("paired", {"guard__nonfinite": "stop", "guard__max_rollbacks": 1}, "guard.max_rollbacks",
+     "guard.nonfinite=skip"),
     ("likelihood", {"loss__name": "hinge"}, "loss.name", "runs with a discriminator"),
     ("likelihood", {"optim__lr_d": 1e-3}, "optim.lr_d", "runs with a discriminator"),
     ("likelihood", {"model__spectral_norm": True}, "model.spectral_norm", "translation runs (their PatchGAN)"),
@@ -97,6 +100,7 @@ def test_the_same_setting_is_read_where_its_condition_holds(kinds):
     # a weight of 0 leaves its neighbours in place: the pixel-loss twin of a GAN preset keeps its D settings
     assert unused.unused(kinds["paired"](translate__adv_weight=0.0, model__d_layers=1, loss__name="hinge")) == []
     assert unused.unused(kinds["gan"](data__dataset="toy-ring", data__size=500, model__arch="mlp")) == []
+    assert unused.unused(kinds["gan"](ema__half_life=1000.0, ema__rampup=0.1, guard__max_bad_steps=2)) == []
     assert unused.unused(kinds["cycle"](pair__dataset_b="imagefolder", data__resolution=28, data__channels=1)) == []
 
 

@@ -101,6 +101,9 @@ RULES: dict[str, tuple[Callable[[C.Config, str], bool], str]] = {
     "pair.root_b": (_runs(CYCLE), "runs with pair.kind=unpaired"),
     "pair.source_channels": (_runs(PAIRED, CYCLE), "translation runs"),
     "pair.target_channels": (_runs(PAIRED, CYCLE), "translation runs"),
+    "ema.rampup": (lambda cfg, kind: cfg.ema.half_life is not None, "runs with an EMA (ema.half_life)"),
+    "guard.max_bad_steps": (lambda cfg, kind: cfg.guard.nonfinite == "skip", "runs with guard.nonfinite=skip"),
+    "guard.max_rollbacks": (lambda cfg, kind: cfg.guard.nonfinite == "skip", "runs with guard.nonfinite=skip"),
     # a translation run is scored by its own protocol (metrics/translation.py)
     "eval.metrics": (_runs(GAN, VAE), "runs that generate from noise: translation has its own metrics"),
     "eval.real_n": (_runs(GAN, VAE), "runs that generate from noise: translation's reference is its held-out "
