@@ -177,9 +177,8 @@ def degrade(x: Tensor, cfg: PairConfig, generator: torch.Generator,
     elif name == "inpaint":
         source, target = inpaint(x, cfg.hole, cfg.hole_position, generator, part), x
     elif name == "noise":
-        b, rank, ranks = len(x), *part
-        noise = torch.randn((ranks * b, *x.shape[1:]), generator=generator, device=x.device, dtype=x.dtype)
-        source, target = x + cfg.sigma * noise[rank * b : (rank + 1) * b], x
+        noise = torch.randn((part[1] * len(x), *x.shape[1:]), generator=generator, device=x.device, dtype=x.dtype)
+        source, target = x + cfg.sigma * _mine(noise, part), x
     elif name == "edges":
         detect = canny_edges if cfg.edge_detector == "canny" else sobel_edges
         source, target = detect(_gray(x)), x
@@ -330,11 +329,16 @@ def hue_colours(hues: int, device: torch.device | str = "cpu", dtype: torch.dtyp
     return 1 - torch.clamp(torch.minimum(k, 4 - k), 0, 1)
 
 
-def _draw_ints(high: int, b: int, generator: torch.Generator, part: tuple[int, int]) -> Tensor:
-    """b integers in [0, high) [B]: slice ``part[0]`` of ``part[1]`` slices drawn together."""
+def _mine(drawn: Tensor, part: tuple[int, int]) -> Tensor:
+    """Slice ``part[0]`` of the ``part[1]`` equal slices of a draw made for the global batch."""
     rank, ranks = part
-    drawn = torch.randint(0, high, (ranks * b,), generator=generator, device=generator.device)
+    b = len(drawn) // ranks
     return drawn[rank * b : (rank + 1) * b]
+
+
+def _draw_ints(high: int, b: int, generator: torch.Generator, part: tuple[int, int]) -> Tensor:
+    """b integers in [0, high) [B]: this part's slice of a draw for ``part[1]`` parts."""
+    return _mine(torch.randint(0, high, (part[1] * b,), generator=generator, device=generator.device), part)
 
 
 def tint(gray: Tensor, hues: int, generator: torch.Generator, part: tuple[int, int] = (0, 1)) -> Tensor:

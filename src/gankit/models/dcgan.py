@@ -132,8 +132,11 @@ class Discriminator28(nn.Module):
         return self.head(self.features(x), y)  # logits [B] (ACGAN: and class logits [B, K])
 
 
-@MODELS.register("dcgan-28", settings=("width", "latent_dim", "leaky_slope", "dropout", "spectral_norm",
-                                       "minibatch_std", "conditioning"),
+# the model.* keys the DCGANs read (gankit.train.unused); the 28 px one's D also has dropout
+DCGAN_SETTINGS = ("width", "latent_dim", "leaky_slope", "spectral_norm", "minibatch_std", "conditioning")
+
+
+@MODELS.register("dcgan-28", settings=(*DCGAN_SETTINGS, "dropout"),
                  help="the tutorial's DCGAN for 28x28 images (Radford et al. 2015, as the TF tutorial)")
 def build_dcgan28(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     channels, _ = image_shape(shape, "dcgan-28", (28,))
@@ -208,10 +211,6 @@ class DCGANDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor | tuple[torch.Tensor, ...]:
         return self.head(self.features(x), y)  # logits [B] (ACGAN: and class logits [B, K])
-
-
-# the model.* keys the 32 and 64 px DCGANs read (gankit.train.unused): no dropout in their D
-DCGAN_SETTINGS = ("width", "latent_dim", "leaky_slope", "spectral_norm", "minibatch_std", "conditioning")
 
 
 def _dcgan_builder(size: int):

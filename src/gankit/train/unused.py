@@ -82,8 +82,7 @@ RULES: dict[str, tuple[Callable[[C.Config, str], bool], str]] = {
     "optim.decay_start": (lambda cfg, kind: cfg.optim.schedule == "linear", "runs with optim.schedule=linear"),
     "optim.milestones": (lambda cfg, kind: cfg.optim.schedule == "multistep", "runs with optim.schedule=multistep"),
     "optim.gamma": (lambda cfg, kind: cfg.optim.schedule == "multistep", "runs with optim.schedule=multistep"),
-    **{f"translate.{k}": (_runs(PAIRED, CYCLE), "translation runs")
-       for k in ("adv_weight",)},
+    "translate.adv_weight": (_runs(PAIRED, CYCLE), "translation runs"),
     **{f"translate.{k}": (_runs(PAIRED), "paired translation runs (pair.kind=degrade or aligned)")
        for k in ("pixel_loss", "pixel_weight", "perceptual_weight", "feature_matching_weight", "diversity_weight",
                  "warmup_steps")},
