@@ -615,6 +615,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    code = run_command(args)
+    if args.command == "train":
+        from gankit.train import distributed
+
+        if distributed.launched():
+            distributed.leave(code)  # a torchrun worker ends here, without the interpreter's shutdown
+    return code
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The command's exit code; a user's error is one line on stderr and code 2."""
     try:
         from gankit.registry import load_all
 

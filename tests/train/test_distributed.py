@@ -73,8 +73,16 @@ def test_two_processes_equal_one_with_the_same_global_batch(single, mnist_root, 
 
 
 def test_per_rank_batchnorm_is_the_default_and_differs(single, mnist_root, tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
     synced, local = tmp_path / "synced", tmp_path / "local"
-    gankit(*flags(mnist_root, synced, 16, STEPS, "--set", "train.sync_bn=true"), procs=2)
+    gankit(*flags(mnist_root, synced, 16, STEPS, "--set", "train.sync_bn=true", "--set", "log.tensorboard=true"),
+           procs=2)
+    # the workers end without the interpreter's shutdown (distributed.leave): TensorBoard's
+    # file was closed before, so it holds every step
+    events = EventAccumulator(str(synced / "tb"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("train/loss_g")] == list(range(1, STEPS + 1))
     gankit(*flags(mnist_root, local, 16), procs=2)
     # G's BatchNorm saw 16 images a rank, not 32: far from the single run, unlike sync_bn
     assert max_diff(weights(local), single) > 10 * max_diff(weights(synced), single)
@@ -222,3 +230,33 @@ def test_a_cycle_run_on_two_processes_stops_and_resumes_exactly(mnist_root, tmp_
     gankit("train", "--resume", str(part), "--steps", "6", "--quiet", procs=2)
     a, b = weights(whole), weights(part)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_worker_leaves_with_its_output_and_without_the_interpreter_shutdown():
+    """distributed.leave: the code, stdout and stderr flushed into pipes, and no atexit handler run
+    (the shutdown during which a worker beside gloo's lingering threads could abort)."""
+    code = ("import atexit, sys; from gankit.train.distributed import leave; "
+            "atexit.register(print, 'shutdown ran'); print('run done'); sys.stderr.write('to stderr'); leave(3)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert (out.returncode, out.stdout, out.stderr) == (3, "run done\n", "to stderr")
+
+
+def test_a_torchrun_worker_leaves_through_distributed_leave(monkeypatch):
+    from gankit import cli
+    from gankit.train import distributed
+
+    left = []
+
+    def leave(code):
+        left.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(cli, "run_command", lambda args: 5)
+    monkeypatch.setattr(distributed, "leave", leave)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert cli.main(["train"]) == 5 and left == []  # a single process returns as usual
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert cli.main(["list", "losses"]) == 5 and left == []  # only training joins a process group
+    with pytest.raises(SystemExit):
+        cli.main(["train"])
+    assert left == [5]

@@ -48,6 +48,26 @@ def test_a_short_run_learns_and_fills_the_run_folder(tiny_config, tmp_path):
     assert trained.step == 20
 
 
+def test_a_run_that_fails_mid_way_still_closes_its_monitor(tiny_config, tmp_path, monkeypatch):
+    """The progress bar and TensorBoard's writer are closed however train() ends (a torchrun
+    worker exits without the interpreter's shutdown, which would have closed them)."""
+    from gankit.train.monitor import Monitor
+
+    step, close, closed = Trainer.train_step, Monitor.close, []
+
+    def failing(self):
+        if self.step == 8:
+            raise RuntimeError("a failure at step 9")
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", failing)
+    monkeypatch.setattr(Monitor, "close", lambda self: (closed.append(self.writer), close(self)))
+    cfg = tiny_config(log__tensorboard=True)
+    with pytest.raises(RuntimeError, match="step 9"):
+        train(cfg, RunDir.create(tmp_path / "run", cfg.name), verbose=False)
+    assert len(closed) == 1 and closed[0] is not None
+
+
 def test_d_learns_to_separate_real_from_fake(tiny_config, tmp_path):
     # With G frozen (lr ~ 0), D alone must quickly tell real digits from noise-born fakes.
     cfg = tiny_config(optim__lr_g=1e-12, train__steps=16)

@@ -26,10 +26,12 @@ of G and D under DistributedDataParallel, which averages their gradients:
 from __future__ import annotations
 
 import datetime
+import logging
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.distributed as dist
@@ -80,6 +82,28 @@ def init(device_name: str = "auto", timeout_s: float = 300.0) -> Dist:
         dist.init_process_group("nccl" if cuda else "gloo", store=store, rank=rank, world_size=world,
                                 timeout=timeout)
     return Dist(rank, world, local)
+
+
+def launched() -> bool:
+    """Whether this process is one of several torchrun started (WORLD_SIZE > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def leave(code: int) -> NoReturn:
+    """End a torchrun worker with ``code`` once its run is over: output flushed, no interpreter shutdown.
+
+    torch keeps the gloo group's threads (its connection loop and workers) alive past
+    ``destroy_process_group`` once torch._dynamo is imported, as DistributedDataParallel
+    imports it: the group is never freed. A worker finalising its interpreter beside those
+    threads could abort ("terminate called without an active exception", SIGABRT) after its
+    run had ended well, so torchrun reported a failure for a finished run. ``os._exit`` skips
+    the shutdown where that happens; the run's files are closed by then and the process
+    group is gone (every rank passed the last barrier), so nothing is lost.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    os._exit(code)
 
 
 def device_for(d: Dist, device_name: str) -> str:

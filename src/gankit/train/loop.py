@@ -207,39 +207,41 @@ def train(cfg: Config, run: RunDir, resume: bool = False, verbose: bool = True,
         return step % cfg.log.every == 0 and distributed.any_rank(halt, dist)
 
     # loop -------------------------------------------------------------------
-    if trainer.step == 0:
-        save_checkpoint()  # a first checkpoint: something to resume or roll back to from the first step
-    summarised = -SUMMARY_EVERY_S  # when progress.gif and losses.png were last written
-    with StopRequest(distributed=dist.active) as stop:
-        while trainer.step < total and not should_stop(trainer.step):
-            stats = trainer.train_step()  # draws the step's inputs, runs the step, moves the EMA
-            step = trainer.step
-            record = mon.update(step, stats)  # the averaged statistics, at log intervals
-            guard(record)
-            step = trainer.step  # a rollback moves it back
-            if record and main:
-                for finding in doctor.check_log(record):
-                    mon.finding(finding)
-            if main and step % spe == 0:
-                epoch_picture()
-                if time.perf_counter() - summarised >= SUMMARY_EVERY_S:
-                    summaries()
-                    summarised = time.perf_counter()
-            if evaluating and step % cfg.eval.every == 0:
-                evaluate()
-            if step % spe == 0 or step % cfg.checkpoint.every == 0:
-                save_checkpoint()
+    try:  # the progress bar and TensorBoard's file are closed however the run ends
+        if trainer.step == 0:
+            save_checkpoint()  # a first checkpoint: something to resume or roll back to from the first step
+        summarised = -SUMMARY_EVERY_S  # when progress.gif and losses.png were last written
+        with StopRequest(distributed=dist.active) as stop:
+            while trainer.step < total and not should_stop(trainer.step):
+                stats = trainer.train_step()  # draws the step's inputs, runs the step, moves the EMA
+                step = trainer.step
+                record = mon.update(step, stats)  # the averaged statistics, at log intervals
+                guard(record)
+                step = trainer.step  # a rollback moves it back
+                if record and main:
+                    for finding in doctor.check_log(record):
+                        mon.finding(finding)
+                if main and step % spe == 0:
+                    epoch_picture()
+                    if time.perf_counter() - summarised >= SUMMARY_EVERY_S:
+                        summaries()
+                        summarised = time.perf_counter()
+                if evaluating and step % cfg.eval.every == 0:
+                    evaluate()
+                if step % spe == 0 or step % cfg.checkpoint.every == 0:
+                    save_checkpoint()
 
-    # finish -----------------------------------------------------------------
-    mon.flush(trainer.step)
-    save_checkpoint()
-    if main:
-        if trainer.step % spe:
-            epoch_picture()  # a run that stops mid-epoch still shows where it got to
-        trainer.save_generator(run.generator)
-        summaries()
-        write_report([run.path], run.report)
-    mon.close()
+        # finish -----------------------------------------------------------------
+        mon.flush(trainer.step)
+        save_checkpoint()
+        if main:
+            if trainer.step % spe:
+                epoch_picture()  # a run that stops mid-epoch still shows where it got to
+            trainer.save_generator(run.generator)
+            summaries()
+            write_report([run.path], run.report)
+    finally:
+        mon.close()
     return Result(run, trainer.step, total, interrupted=stop.requested)
 
 
