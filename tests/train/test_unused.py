@@ -58,6 +58,8 @@ def test_every_preset_sets_only_what_its_run_reads(name):
     ("gan", {"reg__weight": 5.0}, "reg.weight", "with a regularizer"),
     ("gan", {"optim__milestones": "10"}, "optim.milestones", "optim.schedule=multistep"),
     ("gan", {"model__arch": "dcgan-32", "model__dropout": 0.5}, "model.dropout", "models dcgan-28, mlp"),
+    ("gan", {"data__dataset": "toy-ring", "model__arch": "mlp", "model__dropout": 0.5}, "model.dropout",
+     "models dcgan-28, mlp"),
     ("gan", {"data__resolution": 64}, "data.resolution", "datasets imagefolder; runs with pair.kind=aligned"),
     ("gan", {"data__size": 1000}, "data.size", "datasets stacked-mnist, toy-grid, toy-ring"),
     ("cycle", {"data__labels_from_folders": True}, "data.labels_from_folders", "datasets imagefolder"),
@@ -100,6 +102,8 @@ def test_the_same_setting_is_read_where_its_condition_holds(kinds):
     # a weight of 0 leaves its neighbours in place: the pixel-loss twin of a GAN preset keeps its D settings
     assert unused.unused(kinds["paired"](translate__adv_weight=0.0, model__d_layers=1, loss__name="hinge")) == []
     assert unused.unused(kinds["gan"](data__dataset="toy-ring", data__size=500, model__arch="mlp")) == []
+    # the mlp's D has dropout on images and none on 2-D points
+    assert unused.unused(kinds["gan"](model__arch="mlp", model__dropout=0.5)) == []
     assert unused.unused(kinds["gan"](ema__half_life=1000.0, ema__rampup=0.1, guard__max_bad_steps=2)) == []
     assert unused.unused(kinds["cycle"](pair__dataset_b="imagefolder", data__resolution=28, data__channels=1)) == []
 

@@ -115,7 +115,7 @@ def _register(mixture: Mixture) -> None:
 
     load.__name__ = load.__qualname__ = f"load_{mixture.name.replace('-', '_')}"
     DATASETS.register(mixture.name, load, help=mixture.help, where=lambda root: "generated from a seed (no files)",
-                      settings=("size",))
+                      settings=("size",), points=True)
 
 
 for _mixture in MIXTURES.values():

@@ -82,6 +82,8 @@ class MLPDiscriminator(nn.Module):
 
 @MODELS.register("mlp", settings=("width", "latent_dim", "leaky_slope", "dropout", "spectral_norm", "minibatch_std",
                                   "conditioning"),
+                 points_settings=("width", "latent_dim", "leaky_slope", "spectral_norm", "minibatch_std",
+                                  "conditioning"),  # on 2-D points D has no dropout
                  help="fully connected G and D for images or 2-D points (Goodfellow et al. 2014)")
 def build_mlp(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     shape = tuple(int(s) for s in shape)

@@ -56,6 +56,17 @@ def _regularized(cfg: C.Config, kind: str) -> bool:
     return kind == GAN and (cfg.reg.name is not None or _loss(cfg).penalty is not None)
 
 
+def _datasets(cfg: C.Config, kind: str) -> list[str]:
+    """The registered datasets the run reads: data.dataset, and a cycle run's second domain."""
+    names = [cfg.data.dataset] + ([cfg.pair.dataset_b] if kind == CYCLE and cfg.pair.dataset_b else [])
+    return [n for n in names if n in DATASETS]
+
+
+def _points(cfg: C.Config, kind: str) -> bool:
+    """Whether the run trains on 2-D points drawn from a seed (the toy mixtures: no files, no images)."""
+    return kind == GAN and all(DATASETS.attrs(n).get("points", False) for n in _datasets(cfg, kind))
+
+
 def _degradation(*names: str) -> Callable[[C.Config, str], bool]:
     return lambda cfg, kind: cfg.pair.kind == "degrade" and cfg.pair.degradation in names
 
@@ -112,7 +123,9 @@ RULES: dict[str, tuple[Callable[[C.Config, str], bool], str]] = {
 
 def model_settings(cfg: C.Config, kind: str) -> set[str]:
     """The model.* keys the run's networks read."""
-    own = MODELS.attrs(cfg.model.arch).get("settings", ())
+    attrs = MODELS.attrs(cfg.model.arch)
+    # a model that also makes 2-D points may read fewer keys on them (the mlp's D has no dropout there)
+    own = attrs["points_settings"] if "points_settings" in attrs and _points(cfg, kind) else attrs.get("settings", ())
     d = PATCHGAN_SETTINGS if kind in (PAIRED, CYCLE) else ()
     return {f"model.{k}" for k in (*KIND_MODEL_SETTINGS[kind], *own, *d)}
 
@@ -136,8 +149,7 @@ ALIGNED_SETTINGS = ("resolution", "channels")
 
 def data_settings(cfg: C.Config, kind: str) -> set[str]:
     """The data.* keys of ``DATA_SETTINGS`` that the run's datasets read."""
-    names = [cfg.data.dataset] + ([cfg.pair.dataset_b] if kind == CYCLE and cfg.pair.dataset_b else [])
-    keys = {k for n in names if n in DATASETS for k in DATASETS.attrs(n).get("settings", ())}
+    keys = {k for n in _datasets(cfg, kind) for k in DATASETS.attrs(n).get("settings", ())}
     keys |= set(ALIGNED_SETTINGS) if cfg.pair.kind == "aligned" and kind == PAIRED else set()
     return {f"data.{k}" for k in keys}
 
