@@ -92,13 +92,13 @@ def launched() -> bool:
 def leave(code: int) -> NoReturn:
     """End a torchrun worker with ``code`` once its run is over: output flushed, no interpreter shutdown.
 
-    torch keeps the gloo group's threads (its connection loop and workers) alive past
-    ``destroy_process_group`` once torch._dynamo is imported, as DistributedDataParallel
-    imports it: the group is never freed. A worker finalising its interpreter beside those
-    threads could abort ("terminate called without an active exception", SIGABRT) after its
-    run had ended well, so torchrun reported a failure for a finished run. ``os._exit`` skips
-    the shutdown where that happens; the run's files are closed by then and the process
-    group is gone (every rank passed the last barrier), so nothing is lost.
+    Once torch._dynamo is imported (DistributedDataParallel imports it), the gloo group's
+    threads (its connection loop and workers) outlive ``destroy_process_group``: the group
+    is never freed. A worker finalising its interpreter beside those threads could abort
+    ("terminate called without an active exception", SIGABRT) after its run had ended well,
+    and torchrun then reported a finished run as failed. ``os._exit`` skips the shutdown
+    where that happens. Nothing is lost: by then the run's files are closed and every rank
+    has passed the last barrier and left the group.
     """
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
