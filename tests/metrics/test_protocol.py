@@ -175,7 +175,7 @@ def test_evaluate_scores_a_truncation_sweep(tiny_config, tmp_path, capsys):
 def test_a_run_is_evaluated_with_its_own_settings_and_modes_count_against_the_datasets(tiny_config, tmp_path,
                                                                                         capsys):
     cfg = tiny_config(data__dataset="toy-grid", data__size=2000, data__subset=None, model__arch="mlp",
-                      model__width=32, model__dropout=0.0, train__steps=20, eval__metrics="toy-modes,modes",
+                      model__width=32, train__steps=20, eval__metrics="toy-modes,modes",
                       eval__n=500, eval__real_n=500)
     run = RunDir.create(tmp_path / "toy", "toy")
     train(cfg, run, verbose=False)

@@ -144,7 +144,7 @@ def test_vae_baseline_trains_and_samples(tiny_config, tmp_path):
 
 def test_toy_data_trains_with_scatter_plots_and_point_samples(tiny_config, tmp_path):
     cfg = tiny_config(data__dataset="toy-ring", data__root=None, data__split="train", data__size=4000,
-                      data__subset=None, model__arch="mlp", model__dropout=0.0, train__batch_size=200,
+                      data__subset=None, model__arch="mlp", train__batch_size=200,
                       train__steps=25, eval__every=25, eval__metrics="toy-modes,modes", eval__n=500,
                       eval__real_n=500)
     run, _ = run_steps(cfg, tmp_path)
