@@ -80,10 +80,11 @@ class MLPDiscriminator(nn.Module):
         return self.head(self.features(x), y)  # logits [B] (ACGAN: and class logits [B, K])
 
 
-@MODELS.register("mlp", settings=("width", "latent_dim", "leaky_slope", "dropout", "spectral_norm", "minibatch_std",
-                                  "conditioning"),
-                 points_settings=("width", "latent_dim", "leaky_slope", "spectral_norm", "minibatch_std",
-                                  "conditioning"),  # on 2-D points D has no dropout
+# the model.* keys the mlp reads on 2-D points (gankit.train.unused); on images its D also has dropout
+POINTS_SETTINGS = ("width", "latent_dim", "leaky_slope", "spectral_norm", "minibatch_std", "conditioning")
+
+
+@MODELS.register("mlp", settings=(*POINTS_SETTINGS, "dropout"), points_settings=POINTS_SETTINGS,
                  help="fully connected G and D for images or 2-D points (Goodfellow et al. 2014)")
 def build_mlp(cfg, shape: tuple, num_classes: int = 0) -> tuple[nn.Module, nn.Module]:
     shape = tuple(int(s) for s in shape)
