@@ -87,7 +87,8 @@ TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-
                        "l1-sr4-mnist", "esrgan-sr4-fashion", "cyclegan-mnist2fashion", "cyclegan-classes-mnist2fashion"]
 # overrides a twin does without (it trains no D)
 ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=", "model.spectral_norm=",
-                    "translate.warmup_steps=", "optim.lr_d=", "translate.feature_matching_weight=")
+                    "translate.warmup_steps=", "optim.lr_d=", "translate.feature_matching_weight=",
+                    "translate.class_projection=")
 # inpainting's best setting at 1,500 steps: a perceptual loss beside pix2pix's L1, L1 at 30 instead of 100
 BEST_INPAINT = ["translate.perceptual_weight=100", "translate.pixel_weight=30"]
 
@@ -155,10 +156,24 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      ("srgan-sr4-mnist, whole-image D, warm-up 200, hinge loss, spectral norm in D",
                       "srgan-sr4-mnist", ["model.d_layers=3", "translate.warmup_steps=200",
                                           "model.spectral_norm=true", "loss.name=hinge"]),
+                     # ... and judging each output with its digit's label (a projection; G never sees the
+                     # label): a 7x7 input often leaves the digit open, and an output between two digits is
+                     # what the evaluator's features count against
+                     ("srgan-sr4-mnist, whole-image D, warm-up 200, class projection in D", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "translate.warmup_steps=200", "translate.class_projection=true"]),
                      # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
                      # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
                      ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
                       "pix2pix-inpaint-mnist", [*BEST_INPAINT, "model.d_layers=2"]),
+                     # ... and the preset judged so (its twin is the preset's)
+                     ("pix2pix-inpaint-mnist, whole-image D", "pix2pix-inpaint-mnist", ["model.d_layers=2"]),
+                     # D judges each filled digit with its label (a projection; G never sees the label): a
+                     # fill is real only as a digit of its own class, where a fill between two classes is
+                     # what the evaluator's features count against (its twin is the preset's)
+                     ("pix2pix-inpaint-mnist, class projection in D", "pix2pix-inpaint-mnist",
+                      ["translate.class_projection=true"]),
+                     ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, class projection in D",
+                      "pix2pix-inpaint-mnist", [*BEST_INPAINT, "translate.class_projection=true"]),
                      # ... and the preset and that setting sampled from an EMA of G's weights (a half-life of
                      # 10,000 images, 156 steps), each beside its twin with the same EMA
                      *[(f"{label}, EMA", "pix2pix-inpaint-mnist", [*sets, "ema.half_life=10000"])
@@ -194,6 +209,15 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                                           ("feature matching 10", ["translate.feature_matching_weight=10"]),
                                           ("relativistic loss, adversarial weight 2",
                                            ["loss.name=relativistic", "translate.adv_weight=2"]))],
+                     # pix2pix's schedule (Isola et al. 2017: the learning rate constant, then linearly to 0
+                     # over the second half), which the inpainting preset does without: the preset, the best
+                     # setting and its weight 4 with it (the last one's twin is the second's)
+                     *[(f"{label}, linear lr decay", "pix2pix-inpaint-mnist", [*sets, "optim.schedule=linear"])
+                       for label, sets in (("pix2pix-inpaint-mnist", []),
+                                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
+                                            BEST_INPAINT),
+                                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, "
+                                            "adversarial weight 4", [*BEST_INPAINT, "translate.adv_weight=4"]))],
                      # ESRGAN's L1-only baseline, as l1-sr4-mnist is SRGAN's: its network and steps, no
                      # perceptual or adversarial loss (a row without a twin, being one)
                      ("esrgan-sr4-fashion, L1 only", "esrgan-sr4-fashion",

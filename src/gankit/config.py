@@ -230,10 +230,11 @@ class TranslateConfig:
                               "class-consistency loss (each D also learns its domain's classes from real labels; "
                               "each generator is held to map class k to class k); 0: off, plain CycleGAN",
                               non_negative)
-    class_projection: bool = opt(False, "unpaired, both domains labelled with one number of classes: each D judges "
-                                 "an image together with its class (projection discriminator): real images with "
-                                 "their labels, each generator's outputs with their source's class k, read as class "
-                                 "k of the other domain; false: D judges images alone, plain CycleGAN")
+    class_projection: bool = opt(False, "labelled data: each D judges an image together with its class (projection "
+                                 "discriminator). Unpaired (both domains labelled with one number of classes): real "
+                                 "images with their labels, each generator's outputs with their source's class k, "
+                                 "read as class k of the other domain. Paired: the target and the output alike with "
+                                 "the target's class, which G never sees; false: D judges images alone")
 
 
 @dataclass

@@ -25,15 +25,16 @@ class TinyG(nn.Module):
 
 
 class TinyD(nn.Module):
-    """Logits [B, 1] of (image, source) stacked: one linear map of the 8 values; features = its input."""
+    """Logits [B, 1] of (image, source) stacked: one linear map of the 8 values; features = its input.
+    With classes y [B], class k adds k to every logit (a stand-in for a class projection)."""
 
     def __init__(self):
         super().__init__()
         self.net = nn.Linear(8, 1)
 
-    def forward(self, x, source=None, features=False):
+    def forward(self, x, source=None, features=False, y=None):
         h = torch.cat([x, source], 1).flatten(1)  # [B, 8]
-        logits = self.net(h)
+        logits = self.net(h) + (0 if y is None else y.float()[:, None])
         return (logits, [h]) if features else logits
 
 
@@ -72,6 +73,28 @@ def test_g_loss_is_adversarial_plus_weighted_pixel_loss():
     assert torch.allclose(stats["loss_g"], stats["adv_g"] + 2.0 * stats["pixel"], atol=1e-6)
     assert not torch.equal(d_before["net.weight"], step.D.state_dict()["net.weight"])  # D was trained
     assert {"loss_d", "d_real", "d_fake", "grad_norm_d", "grad_norm_g"} <= set(stats)
+
+
+def test_with_class_projection_d_judges_both_steps_with_the_targets_classes():
+    x = inputs()
+    y = torch.tensor([0, 2, 5])
+    labelled = StepInputs(x.reals, (y,), d_index=0, sources=x.sources)
+    source, target = x.sources[0], x.reals[0]
+    for projected in (False, True):
+        step = make()
+        step.class_projection = projected
+        d0 = TinyD()
+        d0.load_state_dict(snapshot(step.D))
+        fake0 = step.G(source).detach()
+        stats = step(labelled)
+        shift = y.float()[:, None] if projected else 0  # without the projection the labels go unread
+        real, fake = d0.net(torch.cat([target, source], 1).flatten(1)) + shift, d0.net(
+            torch.cat([fake0, source], 1).flatten(1)) + shift
+        assert torch.allclose(stats["loss_d"], F.softplus(-real).mean() + F.softplus(fake).mean(), atol=1e-6)
+        # G is judged by the updated D, with the same classes
+        fake1 = make().G(source)
+        assert torch.allclose(stats["adv_g"], F.softplus(-step.D(fake1, source, y=y if projected else None)).mean(),
+                              atol=1e-6)
 
 
 def test_the_pixel_baseline_trains_no_d_and_follows_the_l1_gradient():

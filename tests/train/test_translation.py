@@ -48,6 +48,7 @@ def weights_equal(a: dict, b: dict) -> bool:
 @pytest.mark.parametrize("sets", [
     {},  # paired: the degradation's random hole positions come from the checkpointed noise generator
     {"model__keep_known": True},  # the hole-filling wrapper saves and restores as its network
+    {"translate__class_projection": True},  # D's class embeddings, judging with the targets' labels
     # a stochastic G: the step's noise comes from the checkpointed global RNG
     {"model__keep_known": True, "model__noise_channels": 2, "translate__diversity_weight": 1.0},
     {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
@@ -235,11 +236,41 @@ def test_the_class_consistency_loss_trains_class_heads_on_both_domains(mnist_roo
     assert 3.0 < logged["class_d"] < 6.0 and logged["class_g"] > 0
 
 
-@pytest.mark.parametrize("sets, key", [({"translate__class_weight": 1.0}, "translate.class_weight=1.0"),
-                                       ({"translate__class_projection": True}, "translate.class_projection=true")])
-def test_class_consistency_without_a_second_domain_is_a_config_error(mnist_root, tmp_path, sets, key):
-    with pytest.raises(C.ConfigError, match=f"{key} \\(read by cycle translation runs"):
-        train(translation_config(mnist_root, **sets), RunDir.create(tmp_path / "r", "r"), verbose=False)
+def test_class_consistency_without_a_second_domain_is_a_config_error(mnist_root, tmp_path):
+    with pytest.raises(C.ConfigError, match="translate.class_weight=1.0 \\(read by cycle translation runs"):
+        train(translation_config(mnist_root, translate__class_weight=1.0), RunDir.create(tmp_path / "r", "r"),
+              verbose=False)
+
+
+def test_a_paired_d_projects_the_targets_labels(mnist_root, tmp_path):
+    run = RunDir.create(tmp_path / "run", "r")
+    cfg = translation_config(mnist_root, translate__class_projection=True, train__steps=3)
+    train(cfg, run, verbose=False)
+    D = checkpoint.load(run.last_checkpoint)["models"]["D"]
+    assert D["embed.weight"].shape[0] == 10 and "classifier.weight" not in D  # MNIST's classes, no class head
+    # the batches carry the targets' digits, and only where D reads them
+    from gankit.train.pairing import PairedBatches
+    noise = torch.Generator().manual_seed(0)
+    source, target, y_source, y = PairedBatches(cfg, torch.device("cpu")).get(0, noise)
+    assert y_source is None and y.dtype == torch.int64 and y.shape == (32,) and 0 <= y.min() <= y.max() < 10
+    plain = PairedBatches(translation_config(mnist_root), torch.device("cpu"))
+    assert plain.num_classes == 0 and plain.get(0, torch.Generator().manual_seed(0))[3] is None
+
+
+@pytest.mark.parametrize("sets, reason", [
+    ({"pair__kind": "aligned"}, "aligned pairs carry none"),
+    ({}, "imagefolder has none \\(folders of images get classes from their subfolders"),
+])
+def test_class_projection_without_labels_is_a_config_error(mnist_root, tmp_path, sets, reason):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(4):  # 28x56: a pix2pix pair (A | B side by side), or an image of its own
+        Image.fromarray(np.full((28, 56), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    cfg = translation_config(mnist_root, data__dataset="imagefolder", data__root=str(folder), data__split="train",
+                             data__subset=None, data__resolution=28, data__channels=1,
+                             translate__class_projection=True, train__batch_size=2, train__steps=2, **sets)
+    with pytest.raises(C.ConfigError, match=f"target's class, which needs labels, and {reason}"):
+        train(cfg, RunDir.create(tmp_path / "r", "r"), verbose=False)
 
 
 def test_class_projection_runs_with_class_embeddings_and_a_pool_of_labelled_fakes(mnist_root, tmp_path):

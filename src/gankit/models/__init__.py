@@ -127,14 +127,15 @@ def build_translation(cfg, source_shape: tuple, target_shape: tuple,
     """(G, D) of a translation model.
 
     Paired: G maps sources to targets and D is a PatchGAN that judges a target-shaped image
-    together with its source (stacked as channels). Cycle (unpaired): G holds both directions
-    and D both domains' unconditional PatchGANs; with ``num_classes`` > 0 each has a class
-    head (``class_head``, the class-consistency loss) and/or judges images with their classes
-    (``projection``).
+    together with its source (stacked as channels), and with ``projection`` its class too.
+    Cycle (unpaired): G holds both directions and D both domains' unconditional PatchGANs;
+    with ``num_classes`` > 0 each has a class head (``class_head``, the class-consistency
+    loss) and/or judges images with their classes (``projection``).
     """
     if not cycle:
         G = build_translator(cfg, source_shape, target_shape)
-        return G, patchgan.build_patchgan(cfg, target_shape, source_shape)
+        return G, patchgan.build_patchgan(cfg, target_shape, source_shape, num_classes if projection else 0,
+                                          class_head=False, projection=projection)
     G = CycleGenerators(build_translator(cfg, source_shape, target_shape),
                         build_translator(cfg, target_shape, source_shape))
     D = CycleDiscriminators(*(patchgan.build_patchgan(cfg, shape, None, num_classes, class_head, projection)

@@ -5,6 +5,10 @@ so G is rewarded for outputs that are real *for that source*. Shapes: source
 [B, Cs, h, w], target and output [B, Ct, H, W] in [-1, 1]; D's logits [B, P], one per
 patch.
 
+With ``translate.class_projection`` D also judges each pair with the target's class
+(inputs.labels[0], int64 [B]): a fill or an enhancement is real only as an image of its own
+class. G never sees the class; it learns outputs its class's D accepts.
+
 Phases of a step (inputs.sources[0] -> inputs.reals[0]):
   output     fake = G(source), or G(source, z) for a stochastic G (model.noise_channels),
              with a second output G(source, z2) when translate.diversity_weight is on
@@ -62,6 +66,7 @@ class PairedStep:
     feature_matching_weight: float = 0.0
     diversity_weight: float = 0.0
     warmup_steps: int = 0
+    class_projection: bool = False  # D judges each pair with the target's class
     bf16: bool = False
     autocast_cache: bool = True
     guard: Guard = field(default_factory=lambda: OFF)
@@ -86,7 +91,7 @@ class PairedStep:
                    LOSSES.get(cfg.loss.name), adv_weight=t.adv_weight, pixel=t.pixel_loss,
                    pixel_weight=t.pixel_weight, perceptual=perceptual, perceptual_weight=t.perceptual_weight,
                    feature_matching_weight=t.feature_matching_weight, diversity_weight=t.diversity_weight,
-                   warmup_steps=t.warmup_steps,
+                   warmup_steps=t.warmup_steps, class_projection=t.class_projection,
                    bf16=precision == "bf16", autocast_cache=not graphed)
 
     def amp(self) -> contextlib.AbstractContextManager:
@@ -97,6 +102,7 @@ class PairedStep:
 
     def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
         source, target = inputs.sources[0], inputs.reals[0]  # [B, Cs, h, w], [B, Ct, H, W]
+        y = inputs.labels[0] if self.class_projection else None  # the target's class [B], for D alone
         adversarial = self.adv_weight > 0 and inputs.d_index >= self.warmup_steps  # d_index counts G steps here
         second = None  # (fake2, z, z2) for the mode-seeking term
         with self.amp():
@@ -108,13 +114,13 @@ class PairedStep:
                 fake = self.G(source)  # [B, Ct, H, W]; a stochastic G draws its own z
         stats: dict[str, Tensor] = {}
         if adversarial:
-            stats.update(self.d_step(source, target, fake.detach()))
-        stats.update(self.g_step(source, target, fake, adversarial, second))
+            stats.update(self.d_step(source, target, fake.detach(), y))
+        stats.update(self.g_step(source, target, fake, adversarial, second, y))
         return stats
 
-    def d_step(self, source: Tensor, target: Tensor, fake: Tensor) -> dict[str, Tensor]:
+    def d_step(self, source: Tensor, target: Tensor, fake: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
         with self.amp():
-            real_logits, fake_logits = self.D(target, source).float(), self.D(fake, source).float()  # [B, P]
+            real_logits, fake_logits = self.D(target, source, y=y).float(), self.D(fake, source, y=y).float()  # [B, P]
         loss_d = self.loss.d_loss(real_logits, fake_logits)
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -125,7 +131,7 @@ class PairedStep:
         return stats
 
     def g_step(self, source: Tensor, target: Tensor, fake: Tensor, adversarial: bool,
-               second: tuple[Tensor, Tensor, Tensor] | None = None) -> dict[str, Tensor]:
+               second: tuple[Tensor, Tensor, Tensor] | None = None, y: Tensor | None = None) -> dict[str, Tensor]:
         D = getattr(self.D, "module", self.D)  # D is not updated here: its plain module, no DDP sync
         stats: dict[str, Tensor] = {}
         with self.amp():
@@ -135,12 +141,12 @@ class PairedStep:
             if adversarial:
                 D.requires_grad_(False)
                 fm = self.feature_matching_weight > 0
-                out_fake = D(fake, source, features=fm)
+                out_fake = D(fake, source, features=fm, y=y)
                 fake_logits = (out_fake[0] if fm else out_fake).float()
                 real_logits, real_features = None, None
                 if self.loss.g_uses_real or fm:
                     with torch.no_grad():
-                        out_real = D(target, source, features=fm)
+                        out_real = D(target, source, features=fm, y=y)
                     real_logits, real_features = (out_real if fm else (out_real, None))
                     real_logits = real_logits.float()
                 adv = self.loss.g_loss(fake_logits, real_logits)

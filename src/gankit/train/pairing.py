@@ -52,9 +52,19 @@ class PairedBatches:
         self.num_classes = self._shared_classes(cfg)
 
     def _shared_classes(self, cfg: Config) -> int:
-        """The classes that tie domain A's class k to domain B's class k (translate.class_weight,
-        translate.class_projection): both domains', which must agree; 0 when neither is on."""
+        """The classes the step reads: paired, the targets' (translate.class_projection); unpaired, those
+        that tie domain A's class k to domain B's class k (translate.class_weight, translate.class_projection),
+        both domains', which must agree; 0 when none is used."""
         t = cfg.translate
+        if self.kind != "unpaired":
+            k = self.data.num_classes if t.class_projection else 0
+            if t.class_projection and not k:
+                hint = ("aligned pairs carry none" if self.kind == "aligned" else
+                        f"{self.data.name} has none (folders of images get classes from their subfolders with "
+                        "data.labels_from_folders=true)")
+                raise ConfigError("translate.class_projection=true judges each output with its target's class, "
+                                  f"which needs labels, and {hint}; set translate.class_projection=false")
+            return k
         used = [(f"translate.class_weight={t.class_weight}", "translate.class_weight=0")] if t.class_weight else []
         used += [("translate.class_projection=true", "translate.class_projection=false")] if t.class_projection else []
         if not used:
@@ -68,6 +78,10 @@ class PairedBatches:
                               "data.labels_from_folders=true)")
         return k_a
 
+    def _used(self, labels: Tensor) -> Tensor | None:
+        """A paired batch's classes where D projects them, else None (nothing to copy or capture)."""
+        return labels if self.num_classes else None
+
     @property
     def batches_per_epoch(self) -> int:
         if self.kind == "unpaired":
@@ -80,15 +94,17 @@ class PairedBatches:
 
     def get(self, i: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
         """Batch i's (source [B, Cs, h, w], target [B, Ct, H, W]) in [-1, 1], and their classes int64 [B]
-        where a step uses them (unpaired: the class-consistency loss), else None."""
+        where a step uses them (unpaired: the source's and the target's; paired: the target's alone, for
+        D's class projection), else None."""
         pair = self.cfg.pair
         if self.kind == "degrade":
-            x, _ = self.batches.get(i)
+            x, y = self.batches.get(i)
             # this rank's slice of the global batch, degraded as one process with that batch would
-            return (*P.degrade(x, pair, generator, part=(self.rank, self.world_size)), None, None)
+            return (*P.degrade(x, pair, generator, part=(self.rank, self.world_size)), None, self._used(y))
         if self.kind == "aligned":
-            source, target, _ = self.batches.get_pair(i)
-            return _channels(source, pair.source_channels), _channels(target, pair.target_channels), None, None
+            source, target, y = self.batches.get_pair(i)
+            return (_channels(source, pair.source_channels), _channels(target, pair.target_channels), None,
+                    self._used(y))
         a, y_a = self.batches.get(i)
         b, y_b = self.batches_b.get(i)
         return _channels(a, pair.source_channels), _channels(b, pair.target_channels), y_a, y_b

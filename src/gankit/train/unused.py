@@ -98,7 +98,8 @@ RULES: dict[str, tuple[Callable[[C.Config, str], bool], str]] = {
        for k in ("pixel_loss", "pixel_weight", "perceptual_weight", "feature_matching_weight", "diversity_weight",
                  "warmup_steps")},
     **{f"translate.{k}": (_runs(CYCLE), "cycle translation runs (pair.kind=unpaired)")
-       for k in ("cycle_weight", "identity_weight", "pool_size", "class_weight", "class_projection")},
+       for k in ("cycle_weight", "identity_weight", "pool_size", "class_weight")},
+    "translate.class_projection": (_runs(PAIRED, CYCLE), "translation runs"),
     "pair.degradation": (lambda cfg, kind: cfg.pair.kind == "degrade", "runs with pair.kind=degrade"),
     "pair.kernel": (_degradation("sr2", "sr4"), "runs with pair.degradation=sr2 or sr4"),
     "pair.hole": (_degradation("inpaint"), "runs with pair.degradation=inpaint"),
