@@ -30,7 +30,8 @@ class StepInputs:
     """One G step's inputs, one entry per D step (n of them: ``optim.n_critic`` for a GAN).
 
     reals        n x float [B, C, H, W] in [-1, 1] (2-D points: [B, 2])
-    labels       n x int64 [B], the reals' classes; None for unconditional models
+    labels       n x int64 [B], the reals' classes; None for unconditional models (and for
+                 paired translation unless D projects the targets' classes)
     z            n x float [B, latent]; empty for steps that draw no noise
     fake_labels  n x int64 [B], the class each fake is asked for; None when unconditional
     d_index      index of the first of these D steps in the whole run (lazy regularization
