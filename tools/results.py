@@ -202,6 +202,8 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                                            ["translate.adv_weight=4", "optim.lr_d=4e-4"]),
                                           ("adversarial weight 4, EMA", ["translate.adv_weight=4",
                                                                          "ema.half_life=10000"]),
+                                          ("adversarial weight 8, EMA", ["translate.adv_weight=8",
+                                                                         "ema.half_life=10000"]),
                                           # pix2pixHD's feature matching (Wang et al. 2018): G matches D's
                                           # features of the target, a signal that does not saturate
                                           ("adversarial weight 4, feature matching 10",
