@@ -16,6 +16,7 @@ from gankit.metrics.translation import evaluate_translation
 from gankit.run import RunDir, checkpoint
 from gankit.train.loop import train
 from gankit.train.optim import lr_factor
+from gankit.train.pairing import PairedBatches
 
 
 def translation_config(mnist_root, **sets):
@@ -249,7 +250,6 @@ def test_a_paired_d_projects_the_targets_labels(mnist_root, tmp_path):
     D = checkpoint.load(run.last_checkpoint)["models"]["D"]
     assert D["embed.weight"].shape[0] == 10 and "classifier.weight" not in D  # MNIST's classes, no class head
     # the batches carry the targets' digits, and only where D reads them
-    from gankit.train.pairing import PairedBatches
     noise = torch.Generator().manual_seed(0)
     source, target, y_source, y = PairedBatches(cfg, torch.device("cpu")).get(0, noise)
     assert y_source is None and y.dtype == torch.int64 and y.shape == (32,) and 0 <= y.min() <= y.max() < 10

@@ -20,6 +20,8 @@ from gankit.data.batches import DeviceBatches
 from gankit.errors import ConfigError
 
 Tensor = torch.Tensor
+# where folders of images get their classes, for the errors of options that need labels
+LABELS_HINT = "folders of images get classes from their subfolders with data.labels_from_folders=true"
 
 
 class PairedBatches:
@@ -49,22 +51,23 @@ class PairedBatches:
         else:
             raise ConfigError(f"model {cfg.model.arch} translates images: set pair.kind to degrade, aligned or "
                               "unpaired (and pair.degradation, or the pairs' folders)")
-        self.num_classes = self._shared_classes(cfg)
+        self.num_classes = self._shared_classes(cfg) if self.kind == "unpaired" else self._target_classes(cfg)
+
+    def _target_classes(self, cfg: Config) -> int:
+        """A paired run's classes: the targets', where D projects them (translate.class_projection), else 0."""
+        if not cfg.translate.class_projection:
+            return 0
+        if not self.data.num_classes:
+            hint = ("aligned pairs carry none" if self.kind == "aligned" else
+                    f"{self.data.name} has none ({LABELS_HINT})")
+            raise ConfigError("translate.class_projection=true judges each output with its target's class, "
+                              f"which needs labels, and {hint}; set translate.class_projection=false")
+        return self.data.num_classes
 
     def _shared_classes(self, cfg: Config) -> int:
-        """The classes the step reads: paired, the targets' (translate.class_projection); unpaired, those
-        that tie domain A's class k to domain B's class k (translate.class_weight, translate.class_projection),
-        both domains', which must agree; 0 when none is used."""
+        """The classes that tie domain A's class k to domain B's class k (translate.class_weight,
+        translate.class_projection): both domains', which must agree; 0 when neither is on."""
         t = cfg.translate
-        if self.kind != "unpaired":
-            k = self.data.num_classes if t.class_projection else 0
-            if t.class_projection and not k:
-                hint = ("aligned pairs carry none" if self.kind == "aligned" else
-                        f"{self.data.name} has none (folders of images get classes from their subfolders with "
-                        "data.labels_from_folders=true)")
-                raise ConfigError("translate.class_projection=true judges each output with its target's class, "
-                                  f"which needs labels, and {hint}; set translate.class_projection=false")
-            return k
         used = [(f"translate.class_weight={t.class_weight}", "translate.class_weight=0")] if t.class_weight else []
         used += [("translate.class_projection=true", "translate.class_projection=false")] if t.class_projection else []
         if not used:
@@ -74,8 +77,7 @@ class PairedBatches:
         if not k_a or k_a != k_b:
             raise ConfigError(f"{keys} maps class k of domain A to class k of domain B, so both need labels with "
                               f"one number of classes: A ({self.data.name}) has {k_a}, B ({self.data_b.name}) has "
-                              f"{k_b}; set {off} (folders of images get classes from their subfolders with "
-                              "data.labels_from_folders=true)")
+                              f"{k_b}; set {off} ({LABELS_HINT})")
         return k_a
 
     def _used(self, labels: Tensor) -> Tensor | None:
