@@ -172,8 +172,6 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      # what the evaluator's features count against (its twin is the preset's)
                      ("pix2pix-inpaint-mnist, class projection in D", "pix2pix-inpaint-mnist",
                       ["translate.class_projection=true"]),
-                     ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, class projection in D",
-                      "pix2pix-inpaint-mnist", [*BEST_INPAINT, "translate.class_projection=true"]),
                      # ... and the preset and that setting sampled from an EMA of G's weights (a half-life of
                      # 10,000 images, 156 steps), each beside its twin with the same EMA
                      *[(f"{label}, EMA", "pix2pix-inpaint-mnist", [*sets, "ema.half_life=10000"])
