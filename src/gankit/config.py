@@ -161,8 +161,9 @@ class ModelConfig:
                         "sampling takes noise alone (Liu et al. 2020); this many clusters, 0: off", zero_or_at_least(2))
     depth: int | None = opt(None, "translation generators: stride-2 levels (U-Net) or downsamplings (ResNet); null: "
                             "as many as the resolution allows, at most 3 (U-Net) or 2 (ResNet)", positive)
-    blocks: int | None = opt(None, "translation generators: residual blocks (ResNet, SRResNet) or RRDBs (null: the "
-                             "architecture's default)", positive)
+    blocks: int | None = opt(None, "translation generators: residual blocks (ResNet, SRResNet), RRDBs, or the U-Net's "
+                             "dilated residual blocks at its bottleneck, which widen what each output pixel sees "
+                             "(null: the architecture's default; the U-Net's is none)", positive)
     keep_known: bool = opt(False, "translation generators: the output keeps the source's pixels and G fills only "
                            "its holes (mid grey in every channel, as pair.degradation=inpaint makes them), the known "
                            "region pasted back as in Pathak et al. 2016 and Iizuka et al. 2017")

@@ -96,6 +96,35 @@ def test_skip_connections_carry_the_image_past_the_bottleneck():
     assert (y[0] - y[1]).abs().amax() > 1e-3 * y.abs().amax()  # and still a function of each input
 
 
+def seen_by(G: nn.Module, row: int, col: int, size: int = 28) -> torch.Tensor:
+    """[size, size] bool: the input pixels output pixel (row, col) depends on (nonzero gradient for some input)."""
+    seen = torch.zeros(size, size, dtype=torch.bool)
+    for _ in range(4):  # a ReLU can hide a path for one input, not for all
+        x = (torch.rand(1, 1, size, size) * 2 - 1).requires_grad_()
+        G(x)[0, 0, row, col].backward()
+        seen |= x.grad[0, 0] != 0
+    return seen
+
+
+def test_dilated_blocks_at_the_bottleneck_let_every_pixel_see_the_whole_image():
+    torch.manual_seed(0)
+    plain, wide = unet().eval(), unet(blocks=2).eval()
+    assert len(plain.blocks) == 0
+    assert [[c.dilation for c in b.body if isinstance(c, nn.Conv2d)] for b in wide.blocks] == [[(1, 1)] * 2,
+                                                                                              [(2, 2)] * 2]
+    centre = seen_by(plain, 14, 14)  # the middle of a 12x12 hole at (8, 8)-(19, 19)
+    rows = centre.any(dim=1).nonzero().flatten()
+    assert rows.min() >= 5 and rows.max() <= 22  # at most 3 pixels past the hole's edges
+    for row, col in ((14, 14), (0, 0), (27, 27), (0, 27)):
+        assert seen_by(wide, row, col).all(), (row, col)
+    assert wide(torch.zeros(2, 1, 56, 44)).shape == (2, 1, 56, 44)  # still any multiple of 4
+
+
+def test_the_blocks_add_two_dilated_3x3_convs_of_the_bottlenecks_width_each():
+    conv_bn = 128 * 128 * 9 + 2 * 128  # no bias: BatchNorm follows
+    assert n_params(unet(width=64, blocks=3)) == 265_665 + 3 * 2 * conv_bn
+
+
 def test_pix2pix_initialisation():
     G = build_translator(ModelConfig(arch="unet"), (3, 32, 32), (3, 32, 32))
     w = G.down[1][1].weight  # conv 64 -> 128, 4x4

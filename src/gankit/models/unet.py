@@ -20,6 +20,15 @@ each conv, so the skips carry the encoder's convs' outputs, as in the paper's co
 Every level halves the size, and a 4x4 stride-2 conv (padding 1) halves an even size
 exactly: ``depth`` can be at most the number of times the size halves evenly (28 -> 14
 -> 7: two levels). The default is as many as that allows, at most 3 (``DEFAULT_DEPTH``).
+
+So shallow a U-Net sees little: at 28x28 the middle output pixel is computed from an
+18x18 window, and a pixel in the middle of a 12x12 hole sees 3 pixels past the hole's
+edges, not the digit around it (pix2pix's U-Net at 256x256 goes down to 1x1 and sees
+all). ``model.blocks`` residual blocks at the bottleneck widen the view, as Iizuka et al.
+2017's completion network does with dilated convs: block i has two 3x3 convs dilated 2^i
+(1, 2, 4, ...; ReLU, conv, BatchNorm, twice), and at 28x28 two blocks make every output
+pixel see the whole image. The default is none, the paper's U-Net.
+
 pix2pix also applies dropout in the decoder as its only noise; it is left out here: the
 paper reports it adds little stochasticity, and the network is then deterministic.
 
@@ -133,11 +142,24 @@ def up_block(c_in: int, c_out: int, outermost: bool) -> nn.Sequential:
                          nn.BatchNorm2d(c_out))
 
 
+class DilatedBlock(nn.Module):
+    """x + F(x), F = (ReLU, 3x3 conv dilated ``dilation``, BatchNorm) twice; [B, c, H, W] throughout."""
+
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.body = nn.Sequential(*(layer for _ in range(2) for layer in (
+            nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation, bias=False),
+            nn.BatchNorm2d(channels))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
 class UNet(nn.Module):
     """Source [B, Cs, H, W] -> target [B, Ct, H, W]; ``down[i]`` and ``up[i]`` work at level i (size H / 2^i)."""
 
     def __init__(self, in_shape: tuple[int, ...], out_channels: int, depth: int, width: int = DEFAULT_WIDTH,
-                 slope: float = 0.2):
+                 slope: float = 0.2, blocks: int = 0):
         super().__init__()
         self.in_shape = tuple(in_shape)
         self.out_shape = (out_channels, *self.in_shape[1:])
@@ -145,6 +167,7 @@ class UNet(nn.Module):
         chans = level_channels(width, depth)  # encoder output i: chans[i] channels at H / 2^(i+1)
         ins = [self.in_shape[0], *chans[:-1]]
         self.down = nn.ModuleList(down_block(ins[i], chans[i], slope, i == 0) for i in range(depth))
+        self.blocks = nn.Sequential(*(DilatedBlock(chans[-1], 2**i) for i in range(blocks)))  # at the bottleneck
         # up[i]: level i+1 -> level i; its input is the bottleneck (innermost) or [up output, skip] (2x channels)
         self.up = nn.ModuleList(
             up_block(chans[i] if i == depth - 1 else 2 * chans[i], chans[i - 1] if i else out_channels, i == 0)
@@ -159,6 +182,7 @@ class UNet(nn.Module):
         for block in self.down:  # [B, c, H', W'] -> [B, chans[i], H'/2, W'/2]
             h = block(h)
             skips.append(h)
+        h = self.blocks(h)  # [B, chans[-1], H / 2^depth, W / 2^depth], each pixel seeing further
         for i in reversed(range(self.depth)):
             h = self.up[i](h)  # -> [B, chans[i-1] (or Ct), H / 2^i, W / 2^i]
             if i:
@@ -166,10 +190,11 @@ class UNet(nn.Module):
         return h  # [B, Ct, H, W] in [-1, 1]
 
 
-@MODELS.register("unet", kind="translation", settings=("depth", "width", "leaky_slope"),
-                 help="pix2pix's U-Net: stride-2 encoder, decoder with skip connections (Isola et al. 2017)")
+@MODELS.register("unet", kind="translation", settings=("depth", "width", "leaky_slope", "blocks"),
+                 help="pix2pix's U-Net: stride-2 encoder, decoder with skip connections (Isola et al. 2017), "
+                      "optionally dilated residual blocks at the bottleneck (Iizuka et al. 2017)")
 def build_unet(cfg, source_shape: tuple, target_shape: tuple) -> nn.Module:
     source, target = image_pair(source_shape, target_shape, "unet")
     same_size(source, target, "unet")
     depth = resolve_depth(cfg.depth, source[1], source[2], "unet", DEFAULT_DEPTH)
-    return UNet(source, target[0], depth, cfg.width or DEFAULT_WIDTH, cfg.leaky_slope)
+    return UNet(source, target[0], depth, cfg.width or DEFAULT_WIDTH, cfg.leaky_slope, cfg.blocks or 0)
