@@ -89,8 +89,6 @@ TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-
 ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=", "model.spectral_norm=",
                     "translate.warmup_steps=", "optim.lr_d=", "translate.feature_matching_weight=",
                     "translate.class_projection=")
-# inpainting's best setting at 1,500 steps: a perceptual loss beside pix2pix's L1, L1 at 30 instead of 100
-BEST_INPAINT = ["translate.perceptual_weight=100", "translate.pixel_weight=30"]
 
 
 def noisy(weight: str) -> list[str]:
@@ -102,8 +100,111 @@ TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its 
 NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
 REPAINT = "model.keep_known=false"  # inpainting as first shipped: G repaints every pixel
+INPAINT = "pix2pix-inpaint-mnist"
+# The inpainting preset as first shipped: its U-Net without the dilated blocks (a pixel in the
+# middle of the 12 px hole saw 18 px, 3 past the hole's edges), GAN + 100 L1. What was measured
+# on it is labelled `pix2pix-inpaint-mnist, first preset...` and keeps its settings here.
+FIRST_PRESET = ", first preset"
+FIRST_INPAINT = ["model.blocks=null", "translate.adv_weight=1", "translate.perceptual_weight=0",
+                 "translate.pixel_weight=100"]
+# the first preset's best setting at 1,500 steps: a perceptual loss beside pix2pix's L1, L1 at 30 instead of 100
+BEST_INPAINT = ["translate.perceptual_weight=100", "translate.pixel_weight=30"]
+# the first preset and what was tried on it, each written as a change of it
+FIRST_INPAINT_ROWS = [
+    (INPAINT, INPAINT, []),
+    ("pix2pix-inpaint-mnist, whole image repainted", INPAINT, [REPAINT]),
+    # inpainting with SRGAN's content loss: a perceptual term beside pix2pix's L1, at the
+    # same ratio to it (its twin is the same without the adversarial loss)
+    ("pix2pix-inpaint-mnist, + perceptual loss 100", "pix2pix-inpaint-mnist",
+     ["translate.perceptual_weight=100"]),
+    ("pix2pix-inpaint-mnist, + perceptual loss 300", "pix2pix-inpaint-mnist",
+     ["translate.perceptual_weight=300"]),
+    # ... and with less say for L1, whose blur the adversarial term works against
+    ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30", "pix2pix-inpaint-mnist",
+     BEST_INPAINT),
+    ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 10", "pix2pix-inpaint-mnist",
+     ["translate.perceptual_weight=100", "translate.pixel_weight=10"]),
+    # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
+    # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
+    ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
+     "pix2pix-inpaint-mnist", [*BEST_INPAINT, "model.d_layers=2"]),
+    # ... and the preset judged so (its twin is the preset's)
+    ("pix2pix-inpaint-mnist, whole-image D", "pix2pix-inpaint-mnist", ["model.d_layers=2"]),
+    # D judges each filled digit with its label (a projection; G never sees the label): a
+    # fill is real only as a digit of its own class, where a fill between two classes is
+    # what the evaluator's features count against (its twin is the preset's)
+    ("pix2pix-inpaint-mnist, class projection in D", "pix2pix-inpaint-mnist",
+     ["translate.class_projection=true"]),
+    # ... and the preset and that setting sampled from an EMA of G's weights (a half-life of
+    # 10,000 images, 156 steps), each beside its twin with the same EMA
+    *[(f"{label}, EMA", "pix2pix-inpaint-mnist", [*sets, "ema.half_life=10000"])
+      for label, sets in (("pix2pix-inpaint-mnist", []),
+                          ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
+                           BEST_INPAINT))],
+    # a stochastic G (noise beside the source, the mode-seeking term): the stroke a hole hid
+    *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, noise 8, mode seeking {w}",
+       "pix2pix-inpaint-mnist", [*BEST_INPAINT, *noisy(w)])
+      for w in ("1", "0.1", "0.03")],
+    # the best inpainting setting with other adversarial games: hinge with spectral norm
+    # in D (a better PSNR trade on the first search), least squares, RaGAN, and twice
+    # the adversarial term's say (their twin is the best setting's own)
+    *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, {name}", "pix2pix-inpaint-mnist",
+       [*BEST_INPAINT, *sets])
+      for name, sets in (("hinge loss, spectral norm in D", ["loss.name=hinge",
+                                                              "model.spectral_norm=true"]),
+                         ("least squares loss", ["loss.name=lsgan"]),
+                         ("relativistic loss", ["loss.name=relativistic"]),
+                         ("adversarial weight 2", ["translate.adv_weight=2"]),
+                         ("adversarial weight 4", ["translate.adv_weight=4"]),
+                         ("adversarial weight 8", ["translate.adv_weight=8"]),
+                         ("adversarial weight 4, D learning rate 4e-4",
+                          ["translate.adv_weight=4", "optim.lr_d=4e-4"]),
+                         ("adversarial weight 4, EMA", ["translate.adv_weight=4",
+                                                        "ema.half_life=10000"]),
+                         ("adversarial weight 8, EMA", ["translate.adv_weight=8",
+                                                        "ema.half_life=10000"]),
+                         # pix2pixHD's feature matching (Wang et al. 2018): G matches D's
+                         # features of the target, a signal that does not saturate
+                         ("adversarial weight 4, feature matching 10",
+                          ["translate.adv_weight=4", "translate.feature_matching_weight=10"]),
+                         ("feature matching 10", ["translate.feature_matching_weight=10"]),
+                         ("relativistic loss, adversarial weight 2",
+                          ["loss.name=relativistic", "translate.adv_weight=2"]))],
+    # pix2pix's schedule (Isola et al. 2017: the learning rate constant, then linearly to 0
+    # over the second half), which the inpainting preset does without: the preset, the best
+    # setting and its weight 4 with it (the last one's twin is the second's)
+    *[(f"{label}, linear lr decay", "pix2pix-inpaint-mnist", [*sets, "optim.schedule=linear"])
+      for label, sets in (("pix2pix-inpaint-mnist", []),
+                          ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
+                           BEST_INPAINT),
+                          ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, "
+                           "adversarial weight 4", [*BEST_INPAINT, "translate.adv_weight=4"]))],
+]
+
+
+def on_first_preset(sets: list[str]) -> list[str]:
+    """Overrides ``sets`` of the first inpainting preset as overrides of today's: FIRST_INPAINT's
+    settings, each replaced by the row's own where it sets one."""
+    keys = {s.split("=", 1)[0]: s for s in [*FIRST_INPAINT, *sets]}
+    return list(keys.values())
+
+
+def first_preset(rows: list[tuple[str, str, list[str]]]) -> list[tuple[str, str, list[str]]]:
+    """Rows of the first inpainting preset as rows of today's, labelled so."""
+    return [(label.replace(INPAINT, INPAINT + FIRST_PRESET, 1), preset, on_first_preset(sets))
+            for label, preset, sets in rows]
+
+
+# the preset's settings one at a time: L1 100 without the perceptual loss (whose twin is the
+# L1-only baseline the aims are set against), and each with the adversarial term at 1
+L1_ONLY = ["translate.perceptual_weight=0", "translate.pixel_weight=100"]
+
 # Translation rows past the presets, each beside its own twin
-TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-inpaint-mnist", [REPAINT]),
+TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
+                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss", INPAINT, L1_ONLY),
+                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 1", INPAINT,
+                      [*L1_ONLY, "translate.adv_weight=1"]),
+                     ("pix2pix-inpaint-mnist, adversarial weight 1", INPAINT, ["translate.adv_weight=1"]),
                      # CycleGAN with the class-consistency loss: MNIST's and Fashion-MNIST's labels hold
                      # digit k to garment k (an unpaired row: no twin)
                      *[(f"cyclegan-mnist2fashion, class consistency {w}", "cyclegan-mnist2fashion",
@@ -125,17 +226,6 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      # ... and at the plain preset's 5 epochs (18,750 steps), a length for a GPU
                      ("cyclegan-classes-mnist2fashion, 5 epochs", "cyclegan-classes-mnist2fashion",
                       ["train.steps=null"]),
-                     # inpainting with SRGAN's content loss: a perceptual term beside pix2pix's L1, at the
-                     # same ratio to it (its twin is the same without the adversarial loss)
-                     ("pix2pix-inpaint-mnist, + perceptual loss 100", "pix2pix-inpaint-mnist",
-                      ["translate.perceptual_weight=100"]),
-                     ("pix2pix-inpaint-mnist, + perceptual loss 300", "pix2pix-inpaint-mnist",
-                      ["translate.perceptual_weight=300"]),
-                     # ... and with less say for L1, whose blur the adversarial term works against
-                     ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30", "pix2pix-inpaint-mnist",
-                      BEST_INPAINT),
-                     ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 10", "pix2pix-inpaint-mnist",
-                      ["translate.perceptual_weight=100", "translate.pixel_weight=10"]),
                      # SRGAN with more or less say for the adversarial term (the preset's 1e-3 was set beside
                      # VGG features on photographs); its twin is the preset's
                      *[(f"srgan-sr4-mnist, adversarial weight {w}", "srgan-sr4-mnist", [f"translate.adv_weight={w}"])
@@ -161,63 +251,9 @@ TRANSLATION_EXTRA = [("pix2pix-inpaint-mnist, whole image repainted", "pix2pix-i
                      # what the evaluator's features count against
                      ("srgan-sr4-mnist, whole-image D, warm-up 200, class projection in D", "srgan-sr4-mnist",
                       ["model.d_layers=3", "translate.warmup_steps=200", "translate.class_projection=true"]),
-                     # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
-                     # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
-                     ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
-                      "pix2pix-inpaint-mnist", [*BEST_INPAINT, "model.d_layers=2"]),
-                     # ... and the preset judged so (its twin is the preset's)
-                     ("pix2pix-inpaint-mnist, whole-image D", "pix2pix-inpaint-mnist", ["model.d_layers=2"]),
-                     # D judges each filled digit with its label (a projection; G never sees the label): a
-                     # fill is real only as a digit of its own class, where a fill between two classes is
-                     # what the evaluator's features count against (its twin is the preset's)
-                     ("pix2pix-inpaint-mnist, class projection in D", "pix2pix-inpaint-mnist",
-                      ["translate.class_projection=true"]),
-                     # ... and the preset and that setting sampled from an EMA of G's weights (a half-life of
-                     # 10,000 images, 156 steps), each beside its twin with the same EMA
-                     *[(f"{label}, EMA", "pix2pix-inpaint-mnist", [*sets, "ema.half_life=10000"])
-                       for label, sets in (("pix2pix-inpaint-mnist", []),
-                                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
-                                            BEST_INPAINT))],
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),
-                     *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, noise 8, mode seeking {w}",
-                        "pix2pix-inpaint-mnist", [*BEST_INPAINT, *noisy(w)])
-                       for w in ("1", "0.1", "0.03")],
-                     # the best inpainting setting with other adversarial games: hinge with spectral norm
-                     # in D (a better PSNR trade on the first search), least squares, RaGAN, and twice
-                     # the adversarial term's say (their twin is the best setting's own)
-                     *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, {name}", "pix2pix-inpaint-mnist",
-                        [*BEST_INPAINT, *sets])
-                       for name, sets in (("hinge loss, spectral norm in D", ["loss.name=hinge",
-                                                                               "model.spectral_norm=true"]),
-                                          ("least squares loss", ["loss.name=lsgan"]),
-                                          ("relativistic loss", ["loss.name=relativistic"]),
-                                          ("adversarial weight 2", ["translate.adv_weight=2"]),
-                                          ("adversarial weight 4", ["translate.adv_weight=4"]),
-                                          ("adversarial weight 8", ["translate.adv_weight=8"]),
-                                          ("adversarial weight 4, D learning rate 4e-4",
-                                           ["translate.adv_weight=4", "optim.lr_d=4e-4"]),
-                                          ("adversarial weight 4, EMA", ["translate.adv_weight=4",
-                                                                         "ema.half_life=10000"]),
-                                          ("adversarial weight 8, EMA", ["translate.adv_weight=8",
-                                                                         "ema.half_life=10000"]),
-                                          # pix2pixHD's feature matching (Wang et al. 2018): G matches D's
-                                          # features of the target, a signal that does not saturate
-                                          ("adversarial weight 4, feature matching 10",
-                                           ["translate.adv_weight=4", "translate.feature_matching_weight=10"]),
-                                          ("feature matching 10", ["translate.feature_matching_weight=10"]),
-                                          ("relativistic loss, adversarial weight 2",
-                                           ["loss.name=relativistic", "translate.adv_weight=2"]))],
-                     # pix2pix's schedule (Isola et al. 2017: the learning rate constant, then linearly to 0
-                     # over the second half), which the inpainting preset does without: the preset, the best
-                     # setting and its weight 4 with it (the last one's twin is the second's)
-                     *[(f"{label}, linear lr decay", "pix2pix-inpaint-mnist", [*sets, "optim.schedule=linear"])
-                       for label, sets in (("pix2pix-inpaint-mnist", []),
-                                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
-                                            BEST_INPAINT),
-                                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, "
-                                            "adversarial weight 4", [*BEST_INPAINT, "translate.adv_weight=4"]))],
                      # ESRGAN's L1-only baseline, as l1-sr4-mnist is SRGAN's: its network and steps, no
                      # perceptual or adversarial loss (a row without a twin, being one)
                      ("esrgan-sr4-fashion, L1 only", "esrgan-sr4-fashion",
@@ -323,20 +359,21 @@ TOY_SEARCH = [
 # TRANSLATION_SEARCH_STEPS each): the inpainting and 4x super-resolution presets with these overrides.
 TRANSLATION_SEARCH_STEPS = 1500
 TRANSLATION_SEARCH = [
-    # G repaints every pixel, as the preset first did
-    ("inpaint as first shipped: GAN + 100 L1", "pix2pix-inpaint-mnist", [REPAINT]),
-    ("inpaint, no GAN loss", "pix2pix-inpaint-mnist", [NO_GAN, REPAINT]),
-    ("inpaint, L1 weight 30", "pix2pix-inpaint-mnist", ["translate.pixel_weight=30", REPAINT]),
-    ("inpaint, L1 weight 10", "pix2pix-inpaint-mnist", ["translate.pixel_weight=10", REPAINT]),
-    ("inpaint, + D feature matching 10", "pix2pix-inpaint-mnist", ["translate.feature_matching_weight=10", REPAINT]),
-    ("inpaint, hinge loss, spectral norm in D", "pix2pix-inpaint-mnist",
-     ["loss.name=hinge", "model.spectral_norm=true", REPAINT]),
+    # on the first inpainting preset (FIRST_INPAINT); G repaints every pixel, as it first did
+    ("inpaint as first shipped: GAN + 100 L1", INPAINT, on_first_preset([REPAINT])),
+    ("inpaint, no GAN loss", INPAINT, on_first_preset([NO_GAN, REPAINT])),
+    ("inpaint, L1 weight 30", INPAINT, on_first_preset(["translate.pixel_weight=30", REPAINT])),
+    ("inpaint, L1 weight 10", INPAINT, on_first_preset(["translate.pixel_weight=10", REPAINT])),
+    ("inpaint, + D feature matching 10", INPAINT, on_first_preset(["translate.feature_matching_weight=10", REPAINT])),
+    ("inpaint, hinge loss, spectral norm in D", INPAINT,
+     on_first_preset(["loss.name=hinge", "model.spectral_norm=true", REPAINT])),
     # the known pixels pasted back over G's output (the preset now): losses, D and metrics
     # see only the filled hole
-    ("inpaint, known pixels kept", "pix2pix-inpaint-mnist", [KEEP]),
-    ("inpaint, known pixels kept, no GAN loss", "pix2pix-inpaint-mnist", [KEEP, NO_GAN]),
+    ("inpaint, known pixels kept", INPAINT, on_first_preset([KEEP])),
+    ("inpaint, known pixels kept, no GAN loss", INPAINT, on_first_preset([KEEP, NO_GAN])),
     # the hole's size sets how much of the digit is left to guess
-    *[(f"inpaint, {k}x{k} hole, known pixels kept{twin}", "pix2pix-inpaint-mnist", [f"pair.hole={k}", KEEP, *sets])
+    *[(f"inpaint, {k}x{k} hole, known pixels kept{twin}", INPAINT,
+       on_first_preset([f"pair.hole={k}", KEEP, *sets]))
       for k in (8, 16) for twin, sets in (("", []), (", no GAN loss", [NO_GAN]))],
     ("sr4 SRGAN as shipped: 1e-3 GAN after 1,000 warm-up steps", "srgan-sr4-mnist", []),
     ("sr4, no GAN loss", "srgan-sr4-mnist", [NO_GAN]),
@@ -702,10 +739,15 @@ def row_kind(preset: str, overrides: list[str]) -> str:
 def twin_label(label: str, preset: str, overrides: list[str]) -> str:
     """A GAN row's twin: its own, or that of the row it differs from only in ``ADVERSARIAL_ONLY``
     overrides (the adversarial loss, its weight, D's depth: without an adversarial loss these are one run)."""
-    rest = [s for s in overrides if not s.startswith(ADVERSARIAL_ONLY)]
+    rest = without_adversarial(overrides)
     if rest == overrides:
         return label + TWIN
-    return next((other for other, p, sets in translation_rows() if p == preset and sets == rest), label) + TWIN
+    return next((other for other, p, sets in translation_rows()
+                 if p == preset and without_adversarial(sets) == rest), label) + TWIN
+
+
+def without_adversarial(overrides: list[str]) -> list[str]:
+    return [s for s in overrides if not s.startswith(ADVERSARIAL_ONLY)]
 
 
 def side_by_side(lines: list[dict]) -> list[str]:

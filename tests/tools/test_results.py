@@ -202,7 +202,7 @@ def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(resul
         return {"section": "translation", "label": label, "preset": "pix2pix-inpaint-mnist", "seed": seed,
                 "minutes": None, "overrides": [], "machine": "a test CPU, 1 thread", "train_s": 60.0,
                 "epochs": 1.0, "steps": 1500, "model/fid": 100.0}
-    preset, variant = "pix2pix-inpaint-mnist", "pix2pix-inpaint-mnist, whole image repainted"
+    preset, variant = "pix2pix-inpaint-mnist", "pix2pix-inpaint-mnist, L1 100, no perceptual loss"
     for label in (variant, variant + results.TWIN, preset + results.TWIN, preset):  # measured in this order
         results.record("translation", t(label, 0))
         path = results.picture("translation", label)
@@ -212,13 +212,28 @@ def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(resul
     rows = [r.split("|")[1].strip() for r in page.splitlines() if r.startswith("| `") and "![" not in r]
     assert rows == [f"`{preset}`", f"`{preset}, no GAN loss`", f"`{variant}`", f"`{variant}, no GAN loss`"]
     pair = next(r for r in page.splitlines() if r.startswith(f"| `{variant}` | !["))
-    assert "whole-image-repainted.png)" in pair and "whole-image-repainted-no-gan-loss.png)" in pair
+    assert "no-perceptual-loss.png)" in pair and "no-perceptual-loss-no-gan-loss.png)" in pair
 
     args = results.argparse.Namespace(full=False, minutes=None, steps=1500)
     jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
-    assert jobs[variant] == [results.REPAINT, "train.steps=1500"]
-    assert jobs[variant + results.TWIN] == [results.REPAINT, results.NO_GAN, "train.steps=1500"]
+    assert jobs[variant] == [*results.L1_ONLY, "train.steps=1500"]
+    assert jobs[variant + results.TWIN] == [*results.L1_ONLY, results.NO_GAN, "train.steps=1500"]
     assert jobs[preset + results.TWIN] == [results.NO_GAN, "train.steps=1500"]
+
+
+def test_the_first_inpainting_presets_rows_keep_the_settings_they_ran_with(results):
+    args = results.argparse.Namespace(full=True, minutes=None, steps=None)
+    jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
+    first = "pix2pix-inpaint-mnist, first preset"
+    assert jobs[first] == results.FIRST_INPAINT
+    assert "model.blocks=null" in jobs[first] and "translate.adv_weight=1" in jobs[first]
+    assert jobs[first + ", whole image repainted"] == [*results.FIRST_INPAINT, results.REPAINT]
+    stronger = first + ", + perceptual loss 100, L1 weight 30, adversarial weight 4"
+    assert jobs[stronger] == ["model.blocks=null", "translate.adv_weight=4", "translate.perceptual_weight=100",
+                              "translate.pixel_weight=30"]  # its own values replace the first preset's
+    assert stronger + results.TWIN not in jobs  # the twin of the row without the weight
+    assert jobs[first + ", + perceptual loss 100, L1 weight 30" + results.TWIN][-1] == results.NO_GAN
+    assert not any(label.startswith("pix2pix-inpaint-mnist, + perceptual") for label in jobs)  # all relabelled
 
 
 def test_a_pixel_loss_baseline_has_no_twin_and_its_grid_stands_in_the_pixel_loss_column(results):
@@ -249,13 +264,18 @@ def test_a_row_that_only_changes_the_adversarial_term_or_d_shares_a_twin(results
     jobs = {label for label, _, _, _ in results.jobs("translation", args)}
     stronger = "srgan-sr4-mnist, adversarial weight 1e-2"
     assert stronger in jobs and stronger + results.TWIN not in jobs
-    assert "pix2pix-inpaint-mnist, + perceptual loss 100" + results.TWIN in jobs  # other losses: its own twin
-    best = "pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30"
+    first = "pix2pix-inpaint-mnist, first preset"
+    assert first + ", + perceptual loss 100" + results.TWIN in jobs  # other losses: its own twin
+    best = first + ", + perceptual loss 100, L1 weight 30"
     whole_image_d = best + ", whole-image D"  # another D: the twin of the row without it
     assert whole_image_d in jobs and whole_image_d + results.TWIN not in jobs and best + results.TWIN in jobs
-    assert results.twin_label(whole_image_d, "pix2pix-inpaint-mnist", ["translate.perceptual_weight=100",
-                                                                       "translate.pixel_weight=30",
-                                                                       "model.d_layers=2"]) == best + results.TWIN
+    best_sets = ["model.blocks=null", "translate.adv_weight=1", "translate.perceptual_weight=100",
+                 "translate.pixel_weight=30"]
+    assert results.twin_label(whole_image_d, "pix2pix-inpaint-mnist",
+                              [*best_sets, "model.d_layers=2"]) == best + results.TWIN
+    # rows that differ in the adversarial weight alone share one twin, whatever weight each names
+    assert results.twin_label(best + ", adversarial weight 4", "pix2pix-inpaint-mnist",
+                              [*best_sets[:1], "translate.adv_weight=4", *best_sets[2:]]) == best + results.TWIN
 
     for label in (stronger, "srgan-sr4-mnist" + results.TWIN):
         results.record("translation", {"section": "translation", "label": label, "preset": "srgan-sr4-mnist",
@@ -301,7 +321,9 @@ def test_the_translation_search_runs_seed_0_at_one_length(results, monkeypatch):
     results.run_section("translation-search", args)
     assert len(ran) == len(results.TRANSLATION_SEARCH) and {seed for _, seed, _ in ran} == {0}
     assert all(sets[-1] == "train.steps=1500" for _, _, sets in ran)
-    assert ("inpaint, L1 weight 10", 0, ["translate.pixel_weight=10", results.REPAINT, "train.steps=1500"]) in ran
+    first = ["model.blocks=null", "translate.adv_weight=1", "translate.perceptual_weight=0"]  # the first preset
+    assert ("inpaint, L1 weight 10", 0, [*first, "translate.pixel_weight=10", results.REPAINT,
+                                         "train.steps=1500"]) in ran
     for label, preset, sets, _ in results.jobs("translation-search", args):  # every trial is a valid config
         assert results.configure(preset, 0, None, sets).train.steps == 1500
 
