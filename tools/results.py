@@ -115,40 +115,40 @@ FIRST_INPAINT_ROWS = [
     ("pix2pix-inpaint-mnist, whole image repainted", INPAINT, [REPAINT]),
     # inpainting with SRGAN's content loss: a perceptual term beside pix2pix's L1, at the
     # same ratio to it (its twin is the same without the adversarial loss)
-    ("pix2pix-inpaint-mnist, + perceptual loss 100", "pix2pix-inpaint-mnist",
+    ("pix2pix-inpaint-mnist, + perceptual loss 100", INPAINT,
      ["translate.perceptual_weight=100"]),
-    ("pix2pix-inpaint-mnist, + perceptual loss 300", "pix2pix-inpaint-mnist",
+    ("pix2pix-inpaint-mnist, + perceptual loss 300", INPAINT,
      ["translate.perceptual_weight=300"]),
     # ... and with less say for L1, whose blur the adversarial term works against
-    ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30", "pix2pix-inpaint-mnist",
+    ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30", INPAINT,
      BEST_INPAINT),
-    ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 10", "pix2pix-inpaint-mnist",
+    ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 10", INPAINT,
      ["translate.perceptual_weight=100", "translate.pixel_weight=10"]),
     # the best inpainting setting judged by a D whose every logit sees the whole image (5x5
     # logits of 34 px fields; Iizuka et al. 2017's global discriminator) instead of 16 px patches
     ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, whole-image D",
-     "pix2pix-inpaint-mnist", [*BEST_INPAINT, "model.d_layers=2"]),
+     INPAINT, [*BEST_INPAINT, "model.d_layers=2"]),
     # ... and the preset judged so (its twin is the preset's)
-    ("pix2pix-inpaint-mnist, whole-image D", "pix2pix-inpaint-mnist", ["model.d_layers=2"]),
+    ("pix2pix-inpaint-mnist, whole-image D", INPAINT, ["model.d_layers=2"]),
     # D judges each filled digit with its label (a projection; G never sees the label): a
     # fill is real only as a digit of its own class, where a fill between two classes is
     # what the evaluator's features count against (its twin is the preset's)
-    ("pix2pix-inpaint-mnist, class projection in D", "pix2pix-inpaint-mnist",
+    ("pix2pix-inpaint-mnist, class projection in D", INPAINT,
      ["translate.class_projection=true"]),
     # ... and the preset and that setting sampled from an EMA of G's weights (a half-life of
     # 10,000 images, 156 steps), each beside its twin with the same EMA
-    *[(f"{label}, EMA", "pix2pix-inpaint-mnist", [*sets, "ema.half_life=10000"])
-      for label, sets in (("pix2pix-inpaint-mnist", []),
+    *[(f"{label}, EMA", INPAINT, [*sets, "ema.half_life=10000"])
+      for label, sets in ((INPAINT, []),
                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
                            BEST_INPAINT))],
     # a stochastic G (noise beside the source, the mode-seeking term): the stroke a hole hid
     *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, noise 8, mode seeking {w}",
-       "pix2pix-inpaint-mnist", [*BEST_INPAINT, *noisy(w)])
+       INPAINT, [*BEST_INPAINT, *noisy(w)])
       for w in ("1", "0.1", "0.03")],
     # the best inpainting setting with other adversarial games: hinge with spectral norm
     # in D (a better PSNR trade on the first search), least squares, RaGAN, and twice
     # the adversarial term's say (their twin is the best setting's own)
-    *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, {name}", "pix2pix-inpaint-mnist",
+    *[(f"pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, {name}", INPAINT,
        [*BEST_INPAINT, *sets])
       for name, sets in (("hinge loss, spectral norm in D", ["loss.name=hinge",
                                                               "model.spectral_norm=true"]),
@@ -173,8 +173,8 @@ FIRST_INPAINT_ROWS = [
     # pix2pix's schedule (Isola et al. 2017: the learning rate constant, then linearly to 0
     # over the second half), which the inpainting preset does without: the preset, the best
     # setting and its weight 4 with it (the last one's twin is the second's)
-    *[(f"{label}, linear lr decay", "pix2pix-inpaint-mnist", [*sets, "optim.schedule=linear"])
-      for label, sets in (("pix2pix-inpaint-mnist", []),
+    *[(f"{label}, linear lr decay", INPAINT, [*sets, "optim.schedule=linear"])
+      for label, sets in ((INPAINT, []),
                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
                            BEST_INPAINT),
                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30, "
