@@ -195,15 +195,16 @@ def first_preset(rows: list[tuple[str, str, list[str]]]) -> list[tuple[str, str,
             for label, preset, sets in rows]
 
 
-# the preset's settings one at a time: L1 100 without the perceptual loss (whose twin is the
-# L1-only baseline the aims are set against), and each with the adversarial term at 1
-L1_ONLY = ["translate.perceptual_weight=0", "translate.pixel_weight=100"]
+# the inpainting preset's settings one at a time: pix2pix's L1 100 in place of its content loss
+# (that row's twin, L1 alone, is the baseline the aims are set against), and each with the
+# adversarial term at 1 instead of 4
+PIX2PIX_L1 = ["translate.perceptual_weight=0", "translate.pixel_weight=100"]
 
 # Translation rows past the presets, each beside its own twin
 TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
-                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss", INPAINT, L1_ONLY),
+                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss", INPAINT, PIX2PIX_L1),
                      ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 1", INPAINT,
-                      [*L1_ONLY, "translate.adv_weight=1"]),
+                      [*PIX2PIX_L1, "translate.adv_weight=1"]),
                      ("pix2pix-inpaint-mnist, adversarial weight 1", INPAINT, ["translate.adv_weight=1"]),
                      # CycleGAN with the class-consistency loss: MNIST's and Fashion-MNIST's labels hold
                      # digit k to garment k (an unpaired row: no twin)

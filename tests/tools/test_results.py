@@ -216,8 +216,8 @@ def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(resul
 
     args = results.argparse.Namespace(full=False, minutes=None, steps=1500)
     jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
-    assert jobs[variant] == [*results.L1_ONLY, "train.steps=1500"]
-    assert jobs[variant + results.TWIN] == [*results.L1_ONLY, results.NO_GAN, "train.steps=1500"]
+    assert jobs[variant] == [*results.PIX2PIX_L1, "train.steps=1500"]
+    assert jobs[variant + results.TWIN] == [*results.PIX2PIX_L1, results.NO_GAN, "train.steps=1500"]
     assert jobs[preset + results.TWIN] == [results.NO_GAN, "train.steps=1500"]
 
 
