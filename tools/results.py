@@ -206,6 +206,16 @@ TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
                      ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 1", INPAINT,
                       [*PIX2PIX_L1, "translate.adv_weight=1"]),
                      ("pix2pix-inpaint-mnist, adversarial weight 1", INPAINT, ["translate.adv_weight=1"]),
+                     # ... and, at the full length, with more say for the adversarial term (8, 16), sampled from
+                     # an EMA of G (a half-life of 10,000 images; their twin, L1 alone, has the same EMA), or both
+                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 8", INPAINT,
+                      [*PIX2PIX_L1, "translate.adv_weight=8"]),
+                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, EMA", INPAINT,
+                      [*PIX2PIX_L1, "ema.half_life=10000"]),
+                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 8, EMA", INPAINT,
+                      [*PIX2PIX_L1, "translate.adv_weight=8", "ema.half_life=10000"]),
+                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 16, EMA", INPAINT,
+                      [*PIX2PIX_L1, "translate.adv_weight=16", "ema.half_life=10000"]),
                      # CycleGAN with the class-consistency loss: MNIST's and Fashion-MNIST's labels hold
                      # digit k to garment k (an unpaired row: no twin)
                      *[(f"cyclegan-mnist2fashion, class consistency {w}", "cyclegan-mnist2fashion",
