@@ -1,4 +1,5 @@
-"""The README documents what exists: every config key, preset and command."""
+"""The README and docs/ document what exists: every config key, preset and command, and every page
+and picture they link to."""
 
 import re
 from pathlib import Path
