@@ -101,6 +101,7 @@ NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
 REPAINT = "model.keep_known=false"  # inpainting as first shipped: G repaints every pixel
 INPAINT = "pix2pix-inpaint-mnist"
+EMA = "ema.half_life=10000"  # G sampled from an EMA of its weights, a half-life of 10,000 images
 # The inpainting preset as first shipped: its U-Net without the dilated blocks (a pixel in the
 # middle of the 12 px hole saw 18 px, 3 past the hole's edges), GAN + 100 L1. What was measured
 # on it is labelled `pix2pix-inpaint-mnist, first preset...` and keeps its settings here.
@@ -137,7 +138,7 @@ FIRST_INPAINT_ROWS = [
      ["translate.class_projection=true"]),
     # ... and the preset and that setting sampled from an EMA of G's weights (a half-life of
     # 10,000 images, 156 steps), each beside its twin with the same EMA
-    *[(f"{label}, EMA", INPAINT, [*sets, "ema.half_life=10000"])
+    *[(f"{label}, EMA", INPAINT, [*sets, EMA])
       for label, sets in ((INPAINT, []),
                           ("pix2pix-inpaint-mnist, + perceptual loss 100, L1 weight 30",
                            BEST_INPAINT))],
@@ -159,10 +160,8 @@ FIRST_INPAINT_ROWS = [
                          ("adversarial weight 8", ["translate.adv_weight=8"]),
                          ("adversarial weight 4, D learning rate 4e-4",
                           ["translate.adv_weight=4", "optim.lr_d=4e-4"]),
-                         ("adversarial weight 4, EMA", ["translate.adv_weight=4",
-                                                        "ema.half_life=10000"]),
-                         ("adversarial weight 8, EMA", ["translate.adv_weight=8",
-                                                        "ema.half_life=10000"]),
+                         ("adversarial weight 4, EMA", ["translate.adv_weight=4", EMA]),
+                         ("adversarial weight 8, EMA", ["translate.adv_weight=8", EMA]),
                          # pix2pixHD's feature matching (Wang et al. 2018): G matches D's
                          # features of the target, a signal that does not saturate
                          ("adversarial weight 4, feature matching 10",
@@ -200,22 +199,23 @@ def first_preset(rows: list[tuple[str, str, list[str]]]) -> list[tuple[str, str,
 # adversarial term at 1 instead of 4
 PIX2PIX_L1 = ["translate.perceptual_weight=0", "translate.pixel_weight=100"]
 
+
+def on_pix2pix_l1(what: str, *sets: str) -> tuple[str, str, list[str]]:
+    """A row of the inpainting preset with pix2pix's L1 100 in place of its content loss, and ``sets``."""
+    return f"{INPAINT}, L1 100, no perceptual loss{what}", INPAINT, [*PIX2PIX_L1, *sets]
+
+
 # Translation rows past the presets, each beside its own twin
 TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
-                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss", INPAINT, PIX2PIX_L1),
-                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 1", INPAINT,
-                      [*PIX2PIX_L1, "translate.adv_weight=1"]),
+                     on_pix2pix_l1(""),
+                     on_pix2pix_l1(", adversarial weight 1", "translate.adv_weight=1"),
                      ("pix2pix-inpaint-mnist, adversarial weight 1", INPAINT, ["translate.adv_weight=1"]),
                      # ... and, at the full length, with more say for the adversarial term (8, 16), sampled from
-                     # an EMA of G (a half-life of 10,000 images; their twin, L1 alone, has the same EMA), or both
-                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 8", INPAINT,
-                      [*PIX2PIX_L1, "translate.adv_weight=8"]),
-                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, EMA", INPAINT,
-                      [*PIX2PIX_L1, "ema.half_life=10000"]),
-                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 8, EMA", INPAINT,
-                      [*PIX2PIX_L1, "translate.adv_weight=8", "ema.half_life=10000"]),
-                     ("pix2pix-inpaint-mnist, L1 100, no perceptual loss, adversarial weight 16, EMA", INPAINT,
-                      [*PIX2PIX_L1, "translate.adv_weight=16", "ema.half_life=10000"]),
+                     # an EMA of G (their twin, L1 alone, has the same EMA), or both
+                     on_pix2pix_l1(", adversarial weight 8", "translate.adv_weight=8"),
+                     on_pix2pix_l1(", EMA", EMA),
+                     on_pix2pix_l1(", adversarial weight 8, EMA", "translate.adv_weight=8", EMA),
+                     on_pix2pix_l1(", adversarial weight 16, EMA", "translate.adv_weight=16", EMA),
                      # CycleGAN with the class-consistency loss: MNIST's and Fashion-MNIST's labels hold
                      # digit k to garment k (an unpaired row: no twin)
                      *[(f"cyclegan-mnist2fashion, class consistency {w}", "cyclegan-mnist2fashion",
@@ -278,7 +278,7 @@ FAST_PRESETS = ["mnist-fast", "dcgan-mnist", "cgan-projection-mnist"]
 NO_CLUSTERS = ["model.conditioning=none", "model.clusters=0"]
 # The 30-minute rows of mnist-fast and its variants were measured with its first EMA, a half-life
 # of 10,000 images; the EMA does not change training, only the weights sampled
-FIRST_EMA = ["ema.half_life=10000"]
+FIRST_EMA = [EMA]
 FAST_EXTRA = [("mnist-fast, EMA half-life 10,000 images", "mnist-fast", [*FIRST_EMA, *OLD_LR]),
               ("mnist-fast without clusters", "mnist-fast", [*FIRST_EMA, *NO_CLUSTERS, *OLD_LR]),
               # the conditional recipe with the clusters in place of its labels
@@ -317,7 +317,7 @@ FAST_LATE = [(f"mnist-fast, {FAST_STEPS:,} steps", "mnist-fast", []),
 # The fast recipe's search, in the order it was run: each trial is the tutorial's DCGAN
 # preset with these overrides, trained for the same budget on the MNIST train split.
 # mnist-fast as the first trials chose it (the later betas (0, 0.9) trial is now in the preset too)
-FIRST_FAST_SETTINGS = ["ema.half_life=10000", "model.width=32", "loss.name=hinge", "model.spectral_norm=true",
+FIRST_FAST_SETTINGS = [EMA, "model.width=32", "loss.name=hinge", "model.spectral_norm=true",
                        "model.dropout=0"]
 SN_BETAS = ["optim.beta1=0", "optim.beta2=0.9"]  # Adam's betas of the SN-GAN and projection papers
 FAST_SETTINGS = [*FIRST_FAST_SETTINGS, *SN_BETAS]  # mnist-fast as shipped, but for its clusters
@@ -325,14 +325,14 @@ PROJECTION_SETTINGS = ["loss.name=hinge", "model.spectral_norm=true", "model.dro
                        "train.batch_size=64"]
 SEARCH = [
     ("dcgan-mnist as shipped", []),
-    ("+ EMA", ["ema.half_life=10000"]),
-    ("+ EMA, no dropout", ["ema.half_life=10000", "model.dropout=0"]),
-    ("+ EMA, batch 64", ["ema.half_life=10000", "train.batch_size=64"]),
-    ("+ EMA, TTUR 1e-4/4e-4", ["ema.half_life=10000", "optim.lr_g=1e-4", "optim.lr_d=4e-4"]),
-    ("+ EMA, minibatch std", ["ema.half_life=10000", "model.minibatch_std=true"]),
-    ("+ EMA, R1 gamma 1", ["ema.half_life=10000", "reg.name=r1", "reg.weight=1"]),
-    ("+ EMA, hinge + SN", ["ema.half_life=10000", "loss.name=hinge", "model.spectral_norm=true"]),
-    ("+ EMA, half width", ["ema.half_life=10000", "model.width=32"]),
+    ("+ EMA", [EMA]),
+    ("+ EMA, no dropout", [EMA, "model.dropout=0"]),
+    ("+ EMA, batch 64", [EMA, "train.batch_size=64"]),
+    ("+ EMA, TTUR 1e-4/4e-4", [EMA, "optim.lr_g=1e-4", "optim.lr_d=4e-4"]),
+    ("+ EMA, minibatch std", [EMA, "model.minibatch_std=true"]),
+    ("+ EMA, R1 gamma 1", [EMA, "reg.name=r1", "reg.weight=1"]),
+    ("+ EMA, hinge + SN", [EMA, "loss.name=hinge", "model.spectral_norm=true"]),
+    ("+ EMA, half width", [EMA, "model.width=32"]),
     ("mnist-fast: EMA, half width, hinge + SN, no dropout", FIRST_FAST_SETTINGS),
     # cgan-projection-mnist's settings (FID 10 in 30 minutes with labels), and without them;
     # measured on another machine than the lines above, beside mnist-fast measured again there
