@@ -216,6 +216,12 @@ TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
                      on_pix2pix_l1(", EMA", EMA),
                      on_pix2pix_l1(", adversarial weight 8, EMA", "translate.adv_weight=8", EMA),
                      on_pix2pix_l1(", adversarial weight 16, EMA", "translate.adv_weight=16", EMA),
+                     # ... weight 8 with an EMA five times as long (50,000 images, 780 steps), or with
+                     # pix2pix's schedule (constant, then linearly to 0 over the second half)
+                     on_pix2pix_l1(", adversarial weight 8, EMA half-life 50,000 images", "translate.adv_weight=8",
+                                   "ema.half_life=50000"),
+                     on_pix2pix_l1(", adversarial weight 8, EMA, linear lr decay", "translate.adv_weight=8", EMA,
+                                   "optim.schedule=linear"),
                      # CycleGAN with the class-consistency loss: MNIST's and Fashion-MNIST's labels hold
                      # digit k to garment k (an unpaired row: no twin)
                      *[(f"cyclegan-mnist2fashion, class consistency {w}", "cyclegan-mnist2fashion",
@@ -262,6 +268,8 @@ TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
                      # what the evaluator's features count against
                      ("srgan-sr4-mnist, whole-image D, warm-up 200, class projection in D", "srgan-sr4-mnist",
                       ["model.d_layers=3", "translate.warmup_steps=200", "translate.class_projection=true"]),
+                     # ... and sampled from an EMA of G's weights, which took inpainting's GAN from 4.8 to 4.5
+                     ("srgan-sr4-mnist, whole-image D, EMA", "srgan-sr4-mnist", ["model.d_layers=3", EMA]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),
