@@ -217,8 +217,8 @@ TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
                      on_pix2pix_l1(", adversarial weight 8, EMA", "translate.adv_weight=8", EMA),
                      on_pix2pix_l1(", adversarial weight 16, EMA", "translate.adv_weight=16", EMA),
                      # ... weight 8 with a longer EMA (a half-life of 50,000 images, held by ema.rampup to 5% of
-                     # the images seen: 30,000, 470 steps, at the end), or with
-                     # pix2pix's schedule (constant, then linearly to 0 over the second half)
+                     # the images seen: 30,000, 470 steps, at the end), or with pix2pix's schedule (constant,
+                     # then linearly to 0 over the second half)
                      on_pix2pix_l1(", adversarial weight 8, EMA half-life 50,000 images", "translate.adv_weight=8",
                                    "ema.half_life=50000"),
                      on_pix2pix_l1(", adversarial weight 8, EMA, linear lr decay", "translate.adv_weight=8", EMA,
