@@ -30,6 +30,7 @@ Every line records the machine, so the page says where and how long each took.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -429,6 +430,12 @@ def machine() -> str:
     return f"{name}, {threads} thread{'s' if threads > 1 else ''}"
 
 
+@functools.cache
+def shipped(preset: str) -> C.Config:
+    """A preset as it ships, read once: the rows ask it again and again, and only read it."""
+    return presets.config(preset)
+
+
 def configure(name: str, seed: int, minutes: float | None, overrides: list[str] = ()) -> C.Config:
     sets: dict = {"train.seed": seed, "log.tensorboard": False, "eval.every": None}
     if minutes:
@@ -537,7 +544,7 @@ def run_name(section: str, label: str, minutes: float | None, overrides: list[st
 def floor(section: str, preset: str) -> dict:
     """The protocol's floor, as a raw line: the first eval.n training images of ``preset``'s dataset
     scored against its reference (eval.split, eval.real_n) with its metrics, as if generated."""
-    cfg = presets.config(preset)
+    cfg = shipped(preset)
     e = cfg.eval
     reference = Reference.for_run(cfg, e.evaluator, e.split, e.real_n)
     real = Reference.for_run(cfg, e.evaluator, "train", e.n)
@@ -604,7 +611,7 @@ def first_protocol(line: dict) -> bool:
     test split's second half (MNIST's halves come from different writers): the page shows such lines
     apart, and a run asks to be measured again."""
     return (line["section"].startswith("translation") and line.get("revision", 1) < REVISION
-            and presets.config(line["preset"]).pair.kind != "unpaired")
+            and shipped(line["preset"]).pair.kind != "unpaired")
 
 
 def record(section: str, line: dict) -> None:
@@ -750,7 +757,7 @@ def translation_rows() -> list[tuple[str, str, list[str]]]:
 def row_kind(preset: str, overrides: list[str]) -> str:
     """A translation row's kind: "unpaired" (a cycle: no twin), "pixel" (a paired baseline without the
     adversarial loss: no twin, it is one) or "gan" (a paired row beside its twin)."""
-    cfg = presets.config(preset)
+    cfg = shipped(preset)
     if cfg.pair.kind == "unpaired":
         return "unpaired"
     return "pixel" if NO_GAN in overrides or cfg.translate.adv_weight == 0 else "gan"

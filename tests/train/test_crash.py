@@ -24,7 +24,7 @@ from PIL import Image
 from gankit.cli import main
 from gankit.run import RunDir, checkpoint
 
-KILLS = 10  # at least this many kills, at least one of them during a checkpoint write
+KILLS = 5  # at least this many kills, at least one of them during a checkpoint write
 MAX_KILLS = 30
 
 

@@ -14,6 +14,8 @@ import torch
 from gankit.run import checkpoint
 
 STEPS = 3
+WHOLE_STEPS = 8  # the runs stopped, killed and resumed
+RESUMED = ("--set", "checkpoint.every=2", "--set", "model.dropout=0.3")
 
 
 def flags(mnist_root, out, batch, steps=STEPS, *extra):
@@ -58,10 +60,26 @@ def single(mnist_root, tmp_path_factory):
     return weights(run)
 
 
-def test_two_processes_equal_one_with_the_same_global_batch(single, mnist_root, tmp_path):
+@pytest.fixture(scope="module")
+def synced(mnist_root, tmp_path_factory):
+    """2 ranks x 16 images with BatchNorm over the global batch, logging to TensorBoard."""
+    run = tmp_path_factory.mktemp("ddp") / "synced"
+    gankit(*flags(mnist_root, run, 16, STEPS, "--set", "train.sync_bn=true", "--set", "log.tensorboard=true"),
+           procs=2)
+    return run
+
+
+@pytest.fixture(scope="module")
+def whole(mnist_root, tmp_path_factory):
+    """A two-process run never interrupted, with per-rank dropout streams and a checkpoint every 2 steps."""
+    run = tmp_path_factory.mktemp("ddp") / "whole"
+    gankit(*flags(mnist_root, run, 16, WHOLE_STEPS, *RESUMED), procs=2)
+    return weights(run)
+
+
+def test_two_processes_equal_one_with_the_same_global_batch(single, synced):
     # 2 ranks x 16 images with BatchNorm over the global batch == 1 process x 32 images
-    run = tmp_path / "ddp"
-    gankit(*flags(mnist_root, run, 16, STEPS, "--set", "train.sync_bn=true"), procs=2)
+    run = synced
     two = weights(run)
     assert two.keys() == single.keys()
     assert max_diff(two, single) < 1e-5
@@ -72,12 +90,10 @@ def test_two_processes_equal_one_with_the_same_global_batch(single, mnist_root, 
     assert len(records) == STEPS
 
 
-def test_per_rank_batchnorm_is_the_default_and_differs(single, mnist_root, tmp_path):
+def test_per_rank_batchnorm_is_the_default_and_differs(single, synced, mnist_root, tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    synced, local = tmp_path / "synced", tmp_path / "local"
-    gankit(*flags(mnist_root, synced, 16, STEPS, "--set", "train.sync_bn=true", "--set", "log.tensorboard=true"),
-           procs=2)
+    local = tmp_path / "local"
     # the workers end without the interpreter's shutdown (distributed.leave): TensorBoard's
     # file was closed before, so it holds every step
     events = EventAccumulator(str(synced / "tb"))
@@ -88,16 +104,15 @@ def test_per_rank_batchnorm_is_the_default_and_differs(single, mnist_root, tmp_p
     assert max_diff(weights(local), single) > 10 * max_diff(weights(synced), single)
 
 
-def test_two_processes_stop_and_resume_exactly(mnist_root, tmp_path):
-    whole, part = tmp_path / "whole", tmp_path / "part"
-    gankit(*flags(mnist_root, whole, 16, 4, "--set", "model.dropout=0.3"), procs=2)
-    gankit(*flags(mnist_root, part, 16, 2, "--set", "model.dropout=0.3"), procs=2)
-    gankit("train", "--resume", str(part), "--steps", "4", "--quiet", procs=2)
-    a, b = weights(whole), weights(part)
-    assert all(torch.equal(a[k], b[k]) for k in a)  # per-rank dropout streams resumed too
+def test_two_processes_stop_and_resume_exactly(whole, mnist_root, tmp_path):
+    part = tmp_path / "part"
+    gankit(*flags(mnist_root, part, 16, 3, *RESUMED), procs=2)
+    gankit("train", "--resume", str(part), "--steps", str(WHOLE_STEPS), "--quiet", procs=2)
+    b = weights(part)
+    assert all(torch.equal(whole[k], b[k]) for k in whole)  # per-rank dropout streams resumed too
     # resuming with another number of processes is refused with a clear message
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "gankit", "train", "--resume", str(part), "--steps", "5"],
+    out = subprocess.run([sys.executable, "-m", "gankit", "train", "--resume", str(part), "--steps", "9"],
                          env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 2 and "same number" in out.stderr
 
@@ -135,25 +150,24 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_a_killed_worker_is_restarted_and_the_group_resumes_exactly(mnist_root, tmp_path):
+def test_a_killed_worker_is_restarted_and_the_group_resumes_exactly(whole, mnist_root, tmp_path):
     """torchrun --max-restarts: SIGKILL one worker mid-run; the restarted workers resume on their own
     (no --resume by hand) and the run ends as the one never interrupted."""
     import signal
     import time
 
-    steps = 30
-    whole, killed = tmp_path / "whole", tmp_path / "killed"
-    extra = ("--set", "checkpoint.every=2", "--set", "model.dropout=0.3")
-    gankit(*flags(mnist_root, whole, 16, steps, *extra), procs=2)
+    killed = tmp_path / "killed"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     agent = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-                              "--max-restarts=2", "-m", "gankit", *flags(mnist_root, killed, 16, steps, *extra)],
+                              "--max-restarts=2", "-m", "gankit",
+                              *flags(mnist_root, killed, 16, WHOLE_STEPS, *RESUMED)],
                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        last = killed / "checkpoints" / "last.pt"
-        while time.monotonic() < deadline and not (last.exists() and checkpoint.load(last)["step"] >= 6):
-            time.sleep(0.05)
+        last, metrics = killed / "checkpoints" / "last.pt", killed / "metrics.jsonl"
+        # step 3 logged: the checkpoint of step 2 is on disk, and steps are left to train after the kill
+        while time.monotonic() < deadline and not (metrics.exists() and metrics.read_text().count("\n") >= 3):
+            time.sleep(0.01)
         workers = children(agent.pid)
         assert len(workers) == 2 and agent.poll() is None
         os.kill(workers[-1], signal.SIGKILL)  # rank 1, while rank 0 may be writing a checkpoint
@@ -164,8 +178,8 @@ def test_a_killed_worker_is_restarted_and_the_group_resumes_exactly(mnist_root, 
                 os.kill(pid, signal.SIGKILL)
     assert agent.returncode == 0, err[-3000:]
     assert "exitcode: -9" in err  # torchrun saw the killed worker, and restarted the group
-    a, b = weights(whole), weights(killed)
-    assert checkpoint.load(last)["step"] == steps and all(torch.equal(a[k], b[k]) for k in a)
+    b = weights(killed)
+    assert checkpoint.load(last)["step"] == WHOLE_STEPS and all(torch.equal(whole[k], b[k]) for k in whole)
 
 
 def test_a_lost_peer_ends_in_an_error_not_a_hang(mnist_root, tmp_path):
@@ -225,9 +239,9 @@ def test_a_cycle_run_on_two_processes_equals_one_with_the_same_global_batch(mnis
 def test_a_cycle_run_on_two_processes_stops_and_resumes_exactly(mnist_root, tmp_path):
     """Each rank keeps its own pool of past fakes: a resumed rank must get its own back."""
     whole, part = tmp_path / "whole", tmp_path / "part"
-    gankit(*flags(mnist_root, whole, 8, 6, *CYCLE), procs=2)
-    gankit(*flags(mnist_root, part, 8, 3, *CYCLE), procs=2)
-    gankit("train", "--resume", str(part), "--steps", "6", "--quiet", procs=2)
+    gankit(*flags(mnist_root, whole, 8, 4, *CYCLE), procs=2)
+    gankit(*flags(mnist_root, part, 8, 2, *CYCLE), procs=2)
+    gankit("train", "--resume", str(part), "--steps", "4", "--quiet", procs=2)
     a, b = weights(whole), weights(part)
     assert all(torch.equal(a[k], b[k]) for k in a)
 

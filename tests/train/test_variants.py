@@ -192,7 +192,9 @@ def test_simultaneous_update_shares_the_d_pass(tiny_config, tmp_path):
 @pytest.mark.parametrize("overrides", [{}, {"optim__update": "simultaneous"}, {"model__conditioning": "acgan"},
                                        {"loss__name": "wgan-gp", "model__dropout": 0.0}])
 def test_bf16_autocast_trains_with_float32_weights(tiny_config, tmp_path, overrides):
-    run, ckpt = run_steps(tiny_config(train__precision="bf16", train__steps=3, **overrides), tmp_path)
+    # batch 8: a CPU without bf16 instructions (AVX512-BF16, AMX) runs bf16 far slower than float32
+    run, ckpt = run_steps(tiny_config(train__precision="bf16", train__steps=3, train__batch_size=8, **overrides),
+                          tmp_path)
     assert all(v.dtype == torch.float32 for v in ckpt["models"]["G"].values() if v.is_floating_point())
     last = [r for r in run.read_metrics() if "loss_d" in r][-1]
     assert all(np.isfinite(v) for v in last.values())
