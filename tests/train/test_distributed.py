@@ -79,14 +79,13 @@ def whole(mnist_root, tmp_path_factory):
 
 def test_two_processes_equal_one_with_the_same_global_batch(single, synced):
     # 2 ranks x 16 images with BatchNorm over the global batch == 1 process x 32 images
-    run = synced
-    two = weights(run)
+    two = weights(synced)
     assert two.keys() == single.keys()
     assert max_diff(two, single) < 1e-5
-    ck = checkpoint.load(run / "checkpoints" / "last.pt")
+    ck = checkpoint.load(synced / "checkpoints" / "last.pt")
     assert ck["world_size"] == 2 and len(ck["rng"]) == 2
     # rank 0 alone wrote the run: one metrics line per step, with the global batch's throughput
-    records = [r for r in (run / "metrics.jsonl").read_text().splitlines() if r]
+    records = [r for r in (synced / "metrics.jsonl").read_text().splitlines() if r]
     assert len(records) == STEPS
 
 
