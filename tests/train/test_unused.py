@@ -11,10 +11,7 @@ from gankit import presets
 from gankit.registry import MODELS
 from gankit.train import unused
 from gankit.train.trainer import Trainer
-from tests.train.test_translation import translation_config
-
-CYCLE = {"pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None, "model__arch": "resnet-gen",
-         "model__blocks": 1, "model__width": 8, "loss__name": "lsgan", "train__batch_size": 8}
+from tests.train.test_translation import SMALL_CYCLE, translation_config
 
 
 @pytest.fixture
@@ -23,7 +20,7 @@ def kinds(tiny_config, mnist_root):
     return {"gan": tiny_config,
             "likelihood": lambda **s: tiny_config(model__arch="vae", **s),
             "paired": lambda **s: translation_config(mnist_root, **s),
-            "cycle": lambda **s: translation_config(mnist_root, **{**CYCLE, **s})}
+            "cycle": lambda **s: translation_config(mnist_root, **{**SMALL_CYCLE, **s})}
 
 
 def test_every_model_names_the_model_keys_it_reads():
