@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from gankit.registry import LOSSES
+from gankit.registry import LOSSES, REGULARIZERS
 from gankit.train.interface import StepInputs
 from gankit.train.paired_step import PairedStep
 
@@ -38,13 +38,13 @@ class TinyD(nn.Module):
         return (logits, [h]) if features else logits
 
 
-def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0):
+def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0, **reg):
     torch.manual_seed(0)
     G, D = TinyG(), TinyD()
     opt_d = torch.optim.SGD(D.parameters(), lr=LR) if adv_weight else None
     return PairedStep(G, D, torch.optim.SGD(G.parameters(), lr=LR), opt_d, LOSSES.get("nonsaturating"),
                       adv_weight=adv_weight, pixel_weight=pixel_weight, warmup_steps=warmup,
-                      feature_matching_weight=fm)
+                      feature_matching_weight=fm, **reg)
 
 
 def inputs(step=0):
@@ -95,6 +95,32 @@ def test_with_class_projection_d_judges_both_steps_with_the_targets_classes():
         fake1 = make().G(source)
         assert torch.allclose(stats["adv_g"], F.softplus(-step.D(fake1, source, y=y if projected else None)).mean(),
                               atol=1e-6)
+
+
+def test_r1_penalises_ds_gradient_in_the_judged_image_alone():
+    # TinyD's logit is w . [image, source] + b: its gradient in the image is w's first 4 entries for
+    # every sample, so R1 = |w[:4]|^2, and gamma/2 * R1 adds lr * gamma * w[:4] to SGD's step on them
+    plain, with_r1 = make(), make(reg=REGULARIZERS.get("r1"), reg_weight=10.0)
+    w = plain.D.net.weight.detach().clone()  # [1, 8]: image pixels, then source pixels
+    stats, stats_r1 = plain(inputs()), with_r1(inputs())
+    assert "penalty" not in stats
+    assert torch.allclose(stats_r1["penalty"], w[0, :4].pow(2).sum(), atol=1e-6)
+    assert torch.allclose(stats_r1["loss_d"], stats["loss_d"])  # the adversarial part, reported alone
+    shift = with_r1.D.net.weight.detach() - plain.D.net.weight.detach()
+    assert torch.allclose(shift[0, :4], -LR * 10.0 * w[0, :4], atol=1e-6)
+    assert torch.allclose(shift[0, 4:], torch.zeros(4), atol=1e-7)  # the source is held fixed
+
+
+def test_a_lazy_penalty_is_applied_every_k_steps_scaled_by_k():
+    plain, lazy = make(), make(reg=REGULARIZERS.get("r1"), reg_weight=10.0, reg_every=2)
+    plain(inputs(step=1))
+    assert "penalty" not in lazy(inputs(step=1))
+    assert torch.equal(plain.D.net.weight, lazy.D.net.weight)  # step 1: no penalty, the same update
+    w = lazy.D.net.weight.detach().clone()
+    plain(inputs(step=2))
+    assert torch.allclose(lazy(inputs(step=2))["penalty"], w[0, :4].pow(2).sum(), atol=1e-6)
+    shift = lazy.D.net.weight.detach() - plain.D.net.weight.detach()
+    assert torch.allclose(shift[0, :4], -LR * 10.0 * 2 * w[0, :4], atol=1e-6)  # twice the penalty, half as often
 
 
 def test_the_pixel_baseline_trains_no_d_and_follows_the_l1_gradient():

@@ -57,6 +57,7 @@ def weights_equal(a: dict, b: dict) -> bool:
     {},  # paired: the degradation's random hole positions come from the checkpointed noise generator
     {"model__keep_known": True},  # the hole-filling wrapper saves and restores as its network
     {"translate__class_projection": True},  # D's class embeddings, judging with the targets' labels
+    {"reg__name": "dragan"},  # D's penalty, whose random points come from the checkpointed global RNG
     # a stochastic G: the step's noise comes from the checkpointed global RNG
     {"model__keep_known": True, "model__noise_channels": 2, "translate__diversity_weight": 1.0},
     {**SMALL_CYCLE, "translate__pool_size": 6},  # cycle: the fake pools too

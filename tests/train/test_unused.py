@@ -36,7 +36,8 @@ def test_every_preset_sets_only_what_its_run_reads(name):
 
 
 @pytest.mark.parametrize("kind, sets, key, reader", [
-    ("paired", {"reg__name": "r1"}, "reg.name", "GAN runs"),
+    ("cycle", {"reg__name": "r1"}, "reg.name", "GAN and paired translation runs"),
+    ("paired", {"reg__every": 4}, "reg.every", "with a regularizer"),
     ("paired", {"augment__policy": "translation"}, "augment.policy", "GAN runs"),
     ("paired", {"optim__n_critic": 2}, "optim.n_critic", "GAN runs"),
     ("paired", {"pair__kernel": "box"}, "pair.kernel", "pair.degradation=sr2 or sr4"),
@@ -79,16 +80,25 @@ def test_a_setting_the_run_does_not_read_is_refused_naming_who_reads_it(kinds, k
 
 def test_every_unread_setting_is_named_in_one_error(kinds):
     with pytest.raises(C.ConfigError) as caught:
-        Trainer(kinds["paired"](reg__name="r1", augment__policy="color", model__dropout=0.0))
+        Trainer(kinds["paired"](reg__every=4, augment__policy="color", model__dropout=0.0))
     message = str(caught.value)
     assert message.startswith("these settings would be ignored by this paired translation run (model.arch=unet")
-    assert all(f"\n  {k}=" in message for k in ("reg.name", "augment.policy", "model.dropout"))
+    assert all(f"\n  {k}=" in message for k in ("reg.every", "augment.policy", "model.dropout"))
 
 
-@pytest.mark.parametrize("loss", ["wasserstein", "wgan-gp"])
-def test_a_loss_whose_safeguard_a_translation_step_lacks_is_refused(kinds, loss):
-    with pytest.raises(C.ConfigError, match=f"loss.name={loss} needs D's weights clipped or a gradient penalty"):
-        Trainer(kinds["paired"](loss__name=loss))
+@pytest.mark.parametrize("kind, loss, lacks", [
+    ("paired", "wasserstein", "the paired step does not clip"),
+    ("cycle", "wasserstein", "the cycle step neither clips"),
+    ("cycle", "wgan-gp", "the cycle step neither clips D.s weights nor applies a gradient penalty")])
+def test_a_loss_whose_safeguard_a_translation_step_lacks_is_refused(kinds, kind, loss, lacks):
+    with pytest.raises(C.ConfigError, match=f"loss.name={loss} needs a safeguard this run lacks: {lacks}"):
+        Trainer(kinds[kind](loss__name=loss))
+
+
+def test_a_paired_run_takes_a_gradient_penalty_loss_and_a_regularizer(kinds):
+    assert unused.unused(kinds["paired"](loss__name="wgan-gp", reg__weight=5.0)) == []
+    assert unused.unused(kinds["paired"](reg__name="r1", reg__weight=1.0, reg__every=4)) == []
+    unused.check(kinds["paired"](loss__name="wgan-gp"))  # the paired step applies the loss's own penalty
 
 
 def test_the_same_setting_is_read_where_its_condition_holds(kinds):

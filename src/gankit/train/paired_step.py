@@ -12,7 +12,9 @@ class. G never sees the class; it learns outputs its class's D accepts.
 Phases of a step (inputs.sources[0] -> inputs.reals[0]):
   output     fake = G(source), or G(source, z) for a stochastic G (model.noise_channels),
              with a second output G(source, z2) when translate.diversity_weight is on
-  D step     raise D on (source, target), lower it on (source, fake.detach());
+  D step     raise D on (source, target), lower it on (source, fake.detach()),
+             + a regularizer when due (reg.name: r1, gp, dragan, as in the GAN step,
+             differentiated with respect to the judged image, the source held fixed);
              skipped during the pixel-only warm-up and when adv_weight is 0
   G step     adv_weight * adversarial + pixel_weight * pixel (L1/L2)
              + perceptual_weight * perceptual + feature_matching_weight * feature matching
@@ -37,6 +39,8 @@ from gankit.config import Config
 from gankit.losses import GANLoss, PerceptualLoss, feature_matching_loss, pixel_loss
 from gankit.models.noise_input import noise_channels
 from gankit.registry import LOSSES, STEPS
+from gankit.regularizers import Regularizer
+from gankit.regularizers import resolve as resolve_regularizer
 from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
 from gankit.train.optim import make_optimizer
@@ -66,6 +70,9 @@ class PairedStep:
     feature_matching_weight: float = 0.0
     diversity_weight: float = 0.0
     warmup_steps: int = 0
+    reg: Regularizer | None = None  # D's penalty (reg.name), None: none
+    reg_weight: float = 0.0
+    reg_every: int = 1  # lazy regularization: every k D steps, scaled by k
     class_projection: bool = False  # D judges each pair with the target's class
     bf16: bool = False
     autocast_cache: bool = True
@@ -81,6 +88,8 @@ class PairedStep:
     def build(cls, cfg: Config, nets: Networks, precision: str, graphed: bool, world_size: int = 1) -> PairedStep:
         t, o = cfg.translate, cfg.optim
         adversarial = t.adv_weight > 0
+        loss = LOSSES.get(cfg.loss.name)
+        reg, reg_weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss) if adversarial else (None, 0.0)
         perceptual = None
         if t.perceptual_weight > 0:
             target = cfg.pair.dataset_b if cfg.pair.kind == "unpaired" else cfg.data.dataset
@@ -88,10 +97,11 @@ class PairedStep:
         return cls(nets.G_ddp, nets.D_ddp,
                    make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device, graphed),
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device, graphed) if adversarial else None,
-                   LOSSES.get(cfg.loss.name), adv_weight=t.adv_weight, pixel=t.pixel_loss,
+                   loss, adv_weight=t.adv_weight, pixel=t.pixel_loss,
                    pixel_weight=t.pixel_weight, perceptual=perceptual, perceptual_weight=t.perceptual_weight,
                    feature_matching_weight=t.feature_matching_weight, diversity_weight=t.diversity_weight,
-                   warmup_steps=t.warmup_steps, class_projection=t.class_projection,
+                   warmup_steps=t.warmup_steps, reg=reg, reg_weight=reg_weight, reg_every=cfg.reg.every,
+                   class_projection=t.class_projection,
                    bf16=precision == "bf16", autocast_cache=not graphed)
 
     def amp(self) -> contextlib.AbstractContextManager:
@@ -114,21 +124,34 @@ class PairedStep:
                 fake = self.G(source)  # [B, Ct, H, W]; a stochastic G draws its own z
         stats: dict[str, Tensor] = {}
         if adversarial:
-            stats.update(self.d_step(source, target, fake.detach(), y))
+            stats.update(self.d_step(source, target, fake.detach(), y, inputs.d_index))
         stats.update(self.g_step(source, target, fake, adversarial, second, y))
         return stats
 
-    def d_step(self, source: Tensor, target: Tensor, fake: Tensor, y: Tensor | None = None) -> dict[str, Tensor]:
+    def d_step(self, source: Tensor, target: Tensor, fake: Tensor, y: Tensor | None = None,
+               d_index: int = 0) -> dict[str, Tensor]:
         with self.amp():
             real_logits, fake_logits = self.D(target, source, y=y).float(), self.D(fake, source, y=y).float()  # [B, P]
         loss_d = self.loss.d_loss(real_logits, fake_logits)
+        stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits)}
+        if self.reg is not None and d_index % self.reg_every == 0:
+            penalty = self.reg.fn(self.judge(source), target, fake, y).float()
+            loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
+            stats["penalty"] = penalty.detach()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
-        stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits),
-                 "grad_norm_d": grad_norm(self.opt_d)}
+        stats["grad_norm_d"] = grad_norm(self.opt_d)
         if self.guard.allows("D", loss_d=loss_d, grad_norm=stats["grad_norm_d"]):
             self.opt_d.step()
         return stats
+
+    def judge(self, source: Tensor):
+        """D as a regularizer calls it, ``D(image, y) -> logits [B, P]``: every image judged as the output
+        for ``source``, so the penalty's gradient is taken with respect to the image alone."""
+        def judged(image: Tensor, y: Tensor | None) -> Tensor:
+            with self.amp():
+                return self.D(image, source, y=y)
+        return judged
 
     def g_step(self, source: Tensor, target: Tensor, fake: Tensor, adversarial: bool,
                second: tuple[Tensor, Tensor, Tensor] | None = None, y: Tensor | None = None) -> dict[str, Tensor]:
