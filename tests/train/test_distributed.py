@@ -208,9 +208,12 @@ CYCLE = ["--set", "pair.kind=unpaired", "--set", "pair.dataset_b=mnist", "--set"
 
 def test_a_translation_run_on_two_processes_equals_one_with_the_same_global_batch(mnist_root, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
-    gankit(*translation_flags(mnist_root, one, 32, STEPS))
+    # D's penalty: a second differentiation through the DDP-wrapped D. Spectral norm in place of D's
+    # BatchNorm, whose batch statistics would tie each sample's gradient to the other process's samples
+    r1 = ("--set", "reg.name=r1", "--set", "model.spectral_norm=true")
+    gankit(*translation_flags(mnist_root, one, 32, STEPS, *r1))
     # rank 0 scores G during training (the translation protocol) while the other waits
-    gankit(*translation_flags(mnist_root, two, 16, STEPS, "--set", "train.sync_bn=true", "--set", "eval.every=2",
+    gankit(*translation_flags(mnist_root, two, 16, STEPS, *r1, "--set", "train.sync_bn=true", "--set", "eval.every=2",
                               "--set", "eval.n=40"), procs=2)
     a, b = weights(one), weights(two)
     assert a.keys() == b.keys() and any(k.startswith("D.") for k in a)

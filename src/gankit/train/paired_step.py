@@ -14,7 +14,9 @@ Phases of a step (inputs.sources[0] -> inputs.reals[0]):
              with a second output G(source, z2) when translate.diversity_weight is on
   D step     raise D on (source, target), lower it on (source, fake.detach()),
              + a regularizer when due (reg.name: r1, gp, dragan, as in the GAN step,
-             differentiated with respect to the judged image, the source held fixed);
+             differentiated with respect to the judged image, the source held fixed; a
+             PatchGAN with BatchNorm ties each sample's gradient to its batch, so under
+             torchrun to its process's share: model.spectral_norm replaces the BatchNorm);
              skipped during the pixel-only warm-up and when adv_weight is 0
   G step     adv_weight * adversarial + pixel_weight * pixel (L1/L2)
              + perceptual_weight * perceptual + feature_matching_weight * feature matching
