@@ -281,6 +281,11 @@ TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
                      # 2,900 on real images), with R1 in D
                      *[(f"srgan-sr4-mnist, whole-image D, R1 {g}", "srgan-sr4-mnist",
                         ["model.d_layers=3", "reg.name=r1", f"reg.weight={g}"]) for g in ("0.01", "0.1")],
+                     # ... a D that tells the real batch from the fake by its BatchNorm statistics (the same
+                     # D in eval mode, on the running statistics: real logits -2.0, fake -2.4): spectral norm
+                     # in place of the BatchNorm, so D judges each image alone
+                     ("srgan-sr4-mnist, whole-image D, spectral norm in D", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "model.spectral_norm=true"]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),
