@@ -251,9 +251,9 @@ class LossConfig:
 
 @dataclass
 class RegConfig:
-    name: str | None = opt(None, "D regularizer of GAN and paired translation runs: gp, r1, dragan (gankit list "
-                           "regularizers; a paired run's penalty is taken in the judged image, the source held "
-                           "fixed); null: the loss's own (wgan-gp: gp), else none", registered_or_none("REGULARIZERS"))
+    name: str | None = opt(None, "D regularizer: gp, r1, dragan (gankit list regularizers; a paired run's penalty is "
+                           "taken in the judged image, the source held fixed, a cycle run's is the sum of both D's); "
+                           "null: the loss's own (wgan-gp: gp), else none", registered_or_none("REGULARIZERS"))
     weight: float | None = opt(None, "penalty weight: lambda for gp and dragan (default 10), gamma for r1 "
                                "(default 10; the loss adds gamma/2 * R1)", non_negative)
     every: int = opt(1, "r1: apply the penalty every k D steps, scaled by k (lazy regularization)", positive)

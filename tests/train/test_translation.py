@@ -61,6 +61,7 @@ def weights_equal(a: dict, b: dict) -> bool:
     # a stochastic G: the step's noise comes from the checkpointed global RNG
     {"model__keep_known": True, "model__noise_channels": 2, "translate__diversity_weight": 1.0},
     {**SMALL_CYCLE, "translate__pool_size": 6},  # cycle: the fake pools too
+    {**SMALL_CYCLE, "reg__name": "dragan"},  # both D's penalties, drawn from the global RNG
     {**SMALL_CYCLE, "translate__class_weight": 1.0},  # the D's class heads too
     {**SMALL_CYCLE, "translate__pool_size": 6, "translate__class_projection": True},  # the pools' classes too
 ])

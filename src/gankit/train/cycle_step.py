@@ -18,6 +18,8 @@ Phases of a step (inputs.sources[0] is a batch of A, inputs.reals[0] a batch of 
            random pooled fake, which D sees instead: D is not trained on the latest
            generator alone, which damps oscillation.
            + class_weight * (CE(D.b's classes of b, class of b) + CE(D.a's of a, class of a))
+           + a regularizer when due (reg.name: r1, gp, dragan, as in the GAN step), the sum
+           of D.b's penalty on b (and its pooled fakes) and D.a's on a
 
 The class-consistency terms (``translate.class_weight`` > 0, both domains labelled) are
 not in CycleGAN: nothing in its losses ties a source's class to its output's (MNIST ->
@@ -48,6 +50,8 @@ from torch import nn
 from gankit.config import Config
 from gankit.losses import GANLoss, pixel_loss
 from gankit.registry import LOSSES, STEPS
+from gankit.regularizers import Regularizer
+from gankit.regularizers import resolve as resolve_regularizer
 from gankit.train.distributed import average_gradients
 from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
@@ -129,6 +133,9 @@ class CycleStep:
     pool_size: int = 50
     class_weight: float = 0.0  # the class-consistency loss; its D's carry class heads when > 0
     class_projection: bool = False  # D's judge each image with its class (a class embedding each)
+    reg: Regularizer | None = None  # the penalty of each D (reg.name), None: none
+    reg_weight: float = 0.0
+    reg_every: int = 1  # lazy regularization: every k D steps, scaled by k
     bf16: bool = False
     world_size: int = 1  # torchrun's processes: the step averages its gradients over them
     guard: Guard = field(default_factory=lambda: OFF)
@@ -142,12 +149,15 @@ class CycleStep:
     @classmethod
     def build(cls, cfg: Config, nets: Networks, precision: str, graphed: bool, world_size: int = 1) -> CycleStep:
         t, o = cfg.translate, cfg.optim
+        loss = LOSSES.get(cfg.loss.name)
+        reg, reg_weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
         return cls(nets.G, nets.D,
                    make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device),
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device),
-                   LOSSES.get(cfg.loss.name), cycle_weight=t.cycle_weight, identity_weight=t.identity_weight,
+                   loss, cycle_weight=t.cycle_weight, identity_weight=t.identity_weight,
                    adv_weight=t.adv_weight, pool_size=t.pool_size, class_weight=t.class_weight,
-                   class_projection=t.class_projection, bf16=precision == "bf16", world_size=world_size)
+                   class_projection=t.class_projection, reg=reg, reg_weight=reg_weight, reg_every=cfg.reg.every,
+                   bf16=precision == "bf16", world_size=world_size)
 
     def amp(self) -> contextlib.AbstractContextManager:
         if not self.bf16:
@@ -164,7 +174,7 @@ class CycleStep:
         # the pair's two directions are called apart and each more than once, which DDP's one
         # forward a backward does not fit: the step averages the gradients itself
         stats, fake_a, fake_b = self.g_step(self.G, self.D, a, b, y_a, y_b)
-        stats.update(self.d_step(self.D, a, b, fake_a, fake_b, y_a, y_b))
+        stats.update(self.d_step(self.D, a, b, fake_a, fake_b, y_a, y_b, inputs.d_index))
         return stats
 
     @property
@@ -187,6 +197,13 @@ class CycleStep:
     def verdict(self, d: nn.Module, x: Tensor, y: Tensor | None = None) -> Tensor:
         """D's patch verdicts on x [B, P] alone (no class logits: the D step's fakes need none)."""
         return d(x, y=y if self.class_projection else None).float()
+
+    def critic(self, d: nn.Module):
+        """``d`` as a regularizer calls it, ``d(x, y) -> logits [B, P]``: verdicts alone, under autocast."""
+        def judged(x: Tensor, y: Tensor | None) -> Tensor:
+            with self.amp():
+                return self.verdict(d, x, y)
+        return judged
 
     def g_step(self, G: nn.Module, D: nn.Module, a: Tensor, b: Tensor, y_a: Tensor | None = None,
                y_b: Tensor | None = None) -> tuple[dict[str, Tensor], Tensor, Tensor]:
@@ -217,7 +234,7 @@ class CycleStep:
         return stats, fake_a.detach(), fake_b.detach()
 
     def d_step(self, D: nn.Module, a: Tensor, b: Tensor, fake_a: Tensor, fake_b: Tensor,
-               y_a: Tensor | None = None, y_b: Tensor | None = None) -> dict[str, Tensor]:
+               y_a: Tensor | None = None, y_b: Tensor | None = None, d_index: int = 0) -> dict[str, Tensor]:
         project = self.class_projection  # the pools keep each fake's class: a's for fake_b, b's for fake_a
         pooled_a, pooled_ya = self.pools["a"].query(fake_a, y_b if project else None)
         pooled_b, pooled_yb = self.pools["b"].query(fake_b, y_a if project else None)
@@ -230,6 +247,11 @@ class CycleStep:
             learned = F.cross_entropy(classes_b, y_b) + F.cross_entropy(classes_a, y_a)
             loss_d = loss_d + self.class_weight * learned
             stats["class_d"] = learned.detach()
+        if self.reg is not None and d_index % self.reg_every == 0:
+            penalty = (self.reg.fn(self.critic(D.b), b, pooled_b, y_b)
+                       + self.reg.fn(self.critic(D.a), a, pooled_a, y_a)).float()
+            loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
+            stats["penalty"] = penalty.detach()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         average_gradients(D.parameters(), self.world_size)

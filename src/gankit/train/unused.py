@@ -1,7 +1,7 @@
 """Settings a run would ignore, refused before it starts.
 
 Every key exists for every run, but each kind of run reads only some of them: R1
-(``reg.name``) is read by the GAN step and pix2pix's and not by CycleGAN's, a hole size by the
+(``reg.name``) is read by every step with a discriminator and not by the VAE's, a hole size by the
 inpainting degradation and not by super-resolution, dropout by the DCGAN's D and not
 by the SNGAN ResNet. A key set away from its default that the run never reads would
 train something else than what was asked for, without a word; ``check(cfg)`` makes it
@@ -53,7 +53,7 @@ def _loss(cfg: C.Config):
 
 
 def _regularized(cfg: C.Config, kind: str) -> bool:
-    return kind in (GAN, PAIRED) and (cfg.reg.name is not None or _loss(cfg).penalty is not None)
+    return kind != VAE and (cfg.reg.name is not None or _loss(cfg).penalty is not None)
 
 
 def _datasets(cfg: C.Config, kind: str) -> list[str]:
@@ -83,11 +83,9 @@ RULES: dict[str, tuple[Callable[[C.Config, str], bool], str]] = {
                           "GAN runs with an auxiliary classifier (model.conditioning=acgan or tac)"),
     "loss.aux_fakes": (lambda cfg, kind: kind == GAN and cfg.model.conditioning == "acgan",
                        "GAN runs with model.conditioning=acgan"),
-    "reg.name": (_runs(GAN, PAIRED), "GAN and paired translation runs: the cycle step has no D regularizer"),
-    "reg.weight": (_regularized, "GAN and paired translation runs with a regularizer (reg.name, or the loss's "
-                                 "own: wgan-gp)"),
-    "reg.every": (_regularized, "GAN and paired translation runs with a regularizer (reg.name, or the loss's "
-                                "own: wgan-gp)"),
+    "reg.name": (ADVERSARIAL, "runs with a discriminator (not the VAE)"),
+    "reg.weight": (_regularized, "runs with a D regularizer (reg.name, or the loss's own: wgan-gp)"),
+    "reg.every": (_regularized, "runs with a D regularizer (reg.name, or the loss's own: wgan-gp)"),
     "augment.policy": (_runs(GAN), "GAN runs: the translation steps show D their images unaugmented"),
     "optim.lr_d": (ADVERSARIAL, "runs with a discriminator (not the VAE)"),
     "optim.n_critic": (_runs(GAN), "GAN runs: a translation step takes one D step a batch"),
@@ -198,15 +196,12 @@ def _value(cfg: C.Config, key: str):
 
 def check(cfg: C.Config) -> None:
     """Raise one ConfigError naming every setting ``cfg``'s run would ignore; and refuse a loss
-    whose safeguard the translation step does not apply (weight clipping; the cycle step's gradient penalty)."""
+    whose safeguard the translation steps do not apply (weight clipping)."""
     kind = run_kind(cfg)
-    if (kind == PAIRED and _loss(cfg).weight_clipping) or (kind == CYCLE and (_loss(cfg).weight_clipping
-                                                                              or _loss(cfg).penalty)):
-        step = "paired step does not clip D's weights" if kind == PAIRED else \
-            "cycle step neither clips D's weights nor applies a gradient penalty"
-        raise ConfigError(f"loss.name={cfg.loss.name} needs a safeguard this run lacks: the {step}; use "
-                          "nonsaturating, lsgan, hinge, relativistic or minimax"
-                          + (", or wgan-gp" if kind == PAIRED else ""))
+    if kind in (PAIRED, CYCLE) and _loss(cfg).weight_clipping:
+        raise ConfigError(f"loss.name={cfg.loss.name} needs D's weights clipped, which the translation steps do "
+                          "not do: use wgan-gp (its gradient penalty), nonsaturating, lsgan, hinge, relativistic or "
+                          "minimax")
     found = unused(cfg)
     if not found:
         return
