@@ -109,6 +109,26 @@ def test_spectral_norm_on_every_conv_and_no_batch_norm():
     assert not any(parametrize.is_parametrized(m) for m in patchgan().modules())
 
 
+@pytest.mark.parametrize("d_norm, layer", [("instance", nn.InstanceNorm2d), ("none", None)])
+def test_d_norm_sets_the_normalization_and_instance_norm_judges_each_image_alone(d_norm, layer):
+    torch.manual_seed(0)
+    x, source = smooth_images(8, 1, 28), smooth_images(8, 1, 28)
+    D = patchgan((1, 28, 28), (1, 28, 28), d_layers=3, d_norm=d_norm).train()
+    norms = [b[1] for b in D.hidden[1:]]
+    assert all(isinstance(n, layer) for n in norms) if layer else all(isinstance(n, nn.LeakyReLU) for n in norms)
+    assert all(b[0].bias is None for b in D.hidden[1:]) == (layer is not None)  # a bias only without a norm
+    # in train mode a BatchNorm D's verdict on an image moves with the rest of its batch; these do not
+    alone, with_others = D(x[:1], source[:1]), D(x, source)[:1]
+    assert torch.allclose(alone, with_others, atol=1e-5)
+    batch = patchgan((1, 28, 28), (1, 28, 28), d_layers=3).train()
+    assert not torch.allclose(batch(x[:2], source[:2])[:1], batch(x, source)[:1], atol=1e-3)
+
+
+def test_instance_norm_may_go_with_spectral_norm():
+    D = patchgan((1, 28, 28), (1, 28, 28), spectral_norm=True, d_norm="instance")
+    assert sum(isinstance(m, nn.InstanceNorm2d) for m in D.modules()) == len(D.hidden) - 1
+
+
 def test_features_are_the_hidden_maps():
     D = patchgan((1, 64, 64), (1, 64, 64)).eval()  # 2 stride-2 layers, one stride-1
     x = torch.rand(2, 1, 64, 64)

@@ -121,7 +121,8 @@ OVERRIDES = {
     "translate.adv_weight": 5.0, "translate.pixel_weight": 3.0, "translate.warmup_steps": 1,
     "translate.cycle_weight": 1.0, "translate.identity_weight": 3.0, "pair.hole": 6, "pair.kernel": "box",
     "model.dropout": 0.0, "model.latent_dim": 16, "model.depth": 1, "model.minibatch_std": True,
-    "model.d_layers": 2, "model.leaky_slope": 0.1, "model.width": 12, "data.resolution": 64, "data.size": 500,
+    "model.d_layers": 2, "model.d_norm": "instance", "model.leaky_slope": 0.1, "model.width": 12,
+    "data.resolution": 64, "data.size": 500,
 }
 
 

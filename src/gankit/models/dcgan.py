@@ -51,13 +51,14 @@ def glorot_init(module: nn.Module) -> None:
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """The DCGAN paper's initialisation: weights ~ N(0, 0.02), BN gamma ~ N(1, 0.02), zero biases."""
+    """The DCGAN paper's initialisation: weights ~ N(0, 0.02), BN (and InstanceNorm) gamma ~ N(1, 0.02), zero
+    biases."""
     for m in module.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) and m.weight is not None:
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.InstanceNorm2d)) and m.weight is not None:
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
 

@@ -21,8 +21,12 @@ With ``num_classes`` > 0 D knows the classes of its domain, in one or both of tw
   at its centre.
 
 All convs have padding 1; LeakyReLU (``model.leaky_slope``) after every hidden conv,
-BatchNorm after all but the first (none under ``model.spectral_norm``, which normalises
-every conv). With n = 3 this is the paper's 70x70 PatchGAN. The default n is the most
+a normalization after all but the first (``model.d_norm``): BatchNorm by default, none
+under ``model.spectral_norm`` (which normalises every conv's weights), or InstanceNorm.
+With BatchNorm in train mode D sees a batch of real images and a batch of fakes apart,
+and may tell them by the batches' statistics rather than image by image; InstanceNorm
+(CycleGAN's; pix2pix's BatchNorm at its batch of 1 is the same) normalises each image
+alone. With n = 3 this is the paper's 70x70 PatchGAN. The default n is the most
 layers whose receptive field fits the image, at most 3 (``DEFAULT_MAX_LAYERS``: the
 paper found 70x70 patches better than larger ones): 1 at 28x28 and 32x32 (16x16 patches),
 2 at 64x64 (34x34), 3 from 70x70 on. An explicit n may give a field larger than the
@@ -49,7 +53,8 @@ from gankit.models.unet import level_channels
 KERNEL = 4
 DEFAULT_WIDTH = 64
 # the model.* keys the PatchGAN reads, beside those of the generator it judges (gankit.train.unused)
-SETTINGS = ("d_layers", "width", "leaky_slope", "spectral_norm")
+SETTINGS = ("d_layers", "width", "leaky_slope", "spectral_norm", "d_norm")
+NORMS = {"batch": nn.BatchNorm2d, "instance": lambda c: nn.InstanceNorm2d(c, affine=True), "none": None}
 DEFAULT_MAX_LAYERS = 3
 
 
@@ -103,7 +108,7 @@ class PatchGAN(nn.Module):
 
     def __init__(self, image_shape: tuple[int, ...], source_shape: tuple[int, ...] | None, d_layers: int,
                  width: int = DEFAULT_WIDTH, slope: float = 0.2, spectral_norm: bool = False, num_classes: int = 0,
-                 class_head: bool = True, projection: bool = False):
+                 class_head: bool = True, projection: bool = False, norm: str | None = None):
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.source_shape = tuple(source_shape) if source_shape is not None else None
@@ -111,12 +116,13 @@ class PatchGAN(nn.Module):
         self.d_layers, self.patch_size = d_layers, receptive_field(d_layers)
         c_in = self.image_shape[0] + (self.source_shape[0] if self.conditional else 0)
         strides = [2] * d_layers + [1]
+        make_norm = NORMS[norm or ("none" if spectral_norm else "batch")]
         hidden = []
         for i, (stride, c) in enumerate(zip(strides, level_channels(width, d_layers + 1))):
             # [B, c_in, H', W'] -> [B, c, H'/2, W'/2] (stride 2) or [B, c, H'-1, W'-1] (stride 1)
-            norm = i > 0 and not spectral_norm
-            layers = [nn.Conv2d(c_in, c, KERNEL, stride=stride, padding=1, bias=not norm)]
-            layers += [nn.BatchNorm2d(c)] if norm else []
+            normed = i > 0 and make_norm is not None
+            layers = [nn.Conv2d(c_in, c, KERNEL, stride=stride, padding=1, bias=not normed)]
+            layers += [make_norm(c)] if normed else []
             hidden.append(nn.Sequential(*layers, nn.LeakyReLU(slope)))
             c_in = c
         self.hidden = nn.ModuleList(hidden)
@@ -184,4 +190,4 @@ def build_patchgan(cfg, image_shape: tuple, source_shape: tuple | None, num_clas
     source = tuple(int(s) for s in source_shape) if source_shape is not None else None
     d_layers = resolve_layers(cfg.d_layers, image[1], image[2])
     return PatchGAN(image, source, d_layers, cfg.width or DEFAULT_WIDTH, cfg.leaky_slope, cfg.spectral_norm,
-                    num_classes, class_head, projection)
+                    num_classes, class_head, projection, cfg.d_norm)
