@@ -87,7 +87,7 @@ STACKED_EXTRA = [("pacdcgan-stacked-mnist, linear lr decay", "pacdcgan-stacked-m
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "l1-sr4-mnist", "esrgan-sr4-fashion", "cyclegan-mnist2fashion", "cyclegan-classes-mnist2fashion"]
 # overrides a twin does without (it trains no D)
-ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=", "model.spectral_norm=",
+ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=", "model.spectral_norm=", "model.d_norm=",
                     "translate.warmup_steps=", "optim.lr_d=", "translate.feature_matching_weight=",
                     "translate.class_projection=", "reg.name=", "reg.weight=", "reg.every=")
 
@@ -286,6 +286,11 @@ TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
                      # in place of the BatchNorm, so D judges each image alone
                      ("srgan-sr4-mnist, whole-image D, spectral norm in D", "srgan-sr4-mnist",
                       ["model.d_layers=3", "model.spectral_norm=true"]),
+                     # ... or without any normalization (the tutorial's D has none), or with InstanceNorm
+                     # (CycleGAN's), which normalises each image alone
+                     *[(f"srgan-sr4-mnist, whole-image D, {name} in D", "srgan-sr4-mnist",
+                        ["model.d_layers=3", f"model.d_norm={norm}"])
+                       for name, norm in (("no normalization", "none"), ("InstanceNorm", "instance"))],
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),
