@@ -277,13 +277,13 @@ TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
                       ["model.d_layers=3", "translate.warmup_steps=200", "translate.class_projection=true"]),
                      # ... and sampled from an EMA of G's weights, which took inpainting's GAN from 4.8 to 4.5
                      ("srgan-sr4-mnist, whole-image D, EMA", "srgan-sr4-mnist", ["model.d_layers=3", EMA]),
-                     # ... and, whose D wins outright by the full length (real logits 8, fake -7, |grad D|^2
-                     # 2,900 on real images), with R1 in D
+                     # ... and, whose D wins outright by the full length (D(x) 0.9996, D(G(z)) 0.0004), with
+                     # R1 in D
                      *[(f"srgan-sr4-mnist, whole-image D, R1 {g}", "srgan-sr4-mnist",
                         ["model.d_layers=3", "reg.name=r1", f"reg.weight={g}"]) for g in ("0.01", "0.1")],
-                     # ... a D that tells the real batch from the fake by its BatchNorm statistics (the same
-                     # D in eval mode, on the running statistics: real logits -2.0, fake -2.4): spectral norm
-                     # in place of the BatchNorm, so D judges each image alone
+                     # ... a D that tells the real batch from the fake by its BatchNorm statistics
+                     # (tools/d_modes.py: mean logits 8.1 and -10.0 in train mode, -3.5 and -4.1 in eval
+                     # mode): spectral norm in place of the BatchNorm, so D judges each image alone
                      ("srgan-sr4-mnist, whole-image D, spectral norm in D", "srgan-sr4-mnist",
                       ["model.d_layers=3", "model.spectral_norm=true"]),
                      # ... or without any normalization (the tutorial's D has none), or with InstanceNorm

@@ -172,11 +172,10 @@ class ModelConfig:
                               "has many outputs; 0: deterministic", non_negative)
     d_layers: int | None = opt(None, "PatchGAN discriminator: stride-2 layers (null: the most whose receptive "
                                "field fits the image, at most 3; more: every logit sees the whole image)", positive)
-    d_norm: str | None = opt(None, "PatchGAN discriminator: normalization after every hidden conv but the first: "
-                             "batch (pix2pix, SRGAN), instance (CycleGAN: each image normalised alone, so D cannot "
-                             "tell a batch of real images from a batch of fakes by the batch's statistics), none; "
-                             "null: batch, or none under model.spectral_norm",
-                             one_of(None, "batch", "instance", "none"))
+    d_norm: str = opt("auto", "PatchGAN discriminator: normalization after every hidden conv but the first: batch "
+                      "(pix2pix, SRGAN), instance (CycleGAN: each image normalised alone, so D cannot tell a batch "
+                      "of real images from a batch of fakes by the batch's statistics), none; auto: batch, or none "
+                      "under model.spectral_norm", one_of("auto", "batch", "instance", "none"))
 
 
 @dataclass

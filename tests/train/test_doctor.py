@@ -18,6 +18,7 @@ from gankit.train import doctor as dr
 from gankit.train import trainer as trainer_module
 from gankit.train.doctor import Doctor, Finding
 from gankit.train.loop import train
+from tests.train.test_translation import translation_config
 
 SMALL = {"model__width": 16}  # a narrow DCGAN: the failure runs take a second or two each
 
@@ -108,6 +109,15 @@ def test_d_overpowering_needs_several_intervals_in_a_row(doctor):
     assert names(found) == ["d-overpowers-g"]  # once, not at every interval after
     assert found[0].step == 1050 + 50 * (dr.DOMINANCE_INTERVALS - 1)
     assert "0.01" in found[0].message and "optim.lr_d" in found[0].remedy
+
+
+@pytest.mark.parametrize("sets, offered", [({}, True), ({"model__d_norm": "instance"}, False),
+                                           ({"model__spectral_norm": True}, False)])
+def test_a_translation_d_with_batch_norm_is_offered_one_that_judges_each_image_alone(mnist_root, sets, offered):
+    d = Doctor(translation_config(mnist_root, **sets), points_data(), torch.device("cpu"))
+    found = feed(d, [gan_record(50 * (i + 1), d_fake=0.01) for i in range(dr.DOMINANCE_INTERVALS)])
+    assert names(found) == ["d-overpowers-g"]
+    assert ("model.d_norm=instance or none" in found[0].remedy) == offered
 
 
 @pytest.mark.parametrize("d_fake, fires", [(0.15, True), (0.49, False)])

@@ -108,7 +108,7 @@ class PatchGAN(nn.Module):
 
     def __init__(self, image_shape: tuple[int, ...], source_shape: tuple[int, ...] | None, d_layers: int,
                  width: int = DEFAULT_WIDTH, slope: float = 0.2, spectral_norm: bool = False, num_classes: int = 0,
-                 class_head: bool = True, projection: bool = False, norm: str | None = None):
+                 class_head: bool = True, projection: bool = False, norm: str = "auto"):
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.source_shape = tuple(source_shape) if source_shape is not None else None
@@ -116,7 +116,7 @@ class PatchGAN(nn.Module):
         self.d_layers, self.patch_size = d_layers, receptive_field(d_layers)
         c_in = self.image_shape[0] + (self.source_shape[0] if self.conditional else 0)
         strides = [2] * d_layers + [1]
-        make_norm = NORMS[norm or ("none" if spectral_norm else "batch")]
+        make_norm = NORMS[("none" if spectral_norm else "batch") if norm == "auto" else norm]
         hidden = []
         for i, (stride, c) in enumerate(zip(strides, level_channels(width, d_layers + 1))):
             # [B, c_in, H', W'] -> [B, c, H'/2, W'/2] (stride 2) or [B, c, H'-1, W'-1] (stride 1)

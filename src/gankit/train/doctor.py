@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from gankit.config import Config
+from gankit.models import model_kind
 
 # --- non-convergence ----------------------------------------------------------------------------
 # A loss whose scale is fixed by its form (the BCE, hinge, least-squares and relativistic losses of
@@ -420,7 +421,16 @@ class Doctor:
             parts.append("the non-saturating G loss (loss.name=nonsaturating)")
         parts.append("hinge loss with spectral normalization (--preset hinge-sn-mnist)")
         parts.append("a D regularizer (reg.name=r1)")
+        if self._batch_norm_patchgan():
+            parts.append("a D that judges each image alone (model.d_norm=instance or none): a BatchNorm D may tell "
+                         "a batch of fakes from a batch of real images by the batch's statistics")
         return "; ".join(parts)
+
+    def _batch_norm_patchgan(self) -> bool:
+        """Whether the run's D is a translation PatchGAN with BatchNorm (model.d_norm, models/patchgan.py)."""
+        m = self.cfg.model
+        return model_kind(m.arch) == "translation" and (m.d_norm == "batch" or (m.d_norm == "auto"
+                                                                                 and not m.spectral_norm))
 
     # mode collapse ---------------------------------------------------------------------------------
     def _collapse(self, step: int, n: int, now: Diversity) -> Finding | None:
