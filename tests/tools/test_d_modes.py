@@ -25,7 +25,7 @@ def d_modes():
 
 def trained(tmp_path, mnist_root, **sets) -> Path:
     run = RunDir.create(tmp_path / "run", "run")
-    train(translation_config(mnist_root, train__steps=6, **sets), run, verbose=False)
+    train(translation_config(mnist_root, train__steps=2, **sets), run, verbose=False)
     return run.path
 
 

@@ -56,12 +56,12 @@ def weights_equal(a: dict, b: dict) -> bool:
 @pytest.mark.parametrize("sets", [
     {},  # paired: the degradation's random hole positions come from the checkpointed noise generator
     {"model__keep_known": True},  # the hole-filling wrapper saves and restores as its network
-    {"translate__class_projection": True},  # D's class embeddings, judging with the targets' labels
-    {"reg__name": "dragan"},  # D's penalty, whose random points come from the checkpointed global RNG
+    # D's class embeddings, judging with the targets' labels; D's penalty, whose random points come from
+    # the checkpointed global RNG
+    {"translate__class_projection": True, "reg__name": "dragan"},
     # a stochastic G: the step's noise comes from the checkpointed global RNG
     {"model__keep_known": True, "model__noise_channels": 2, "translate__diversity_weight": 1.0},
-    {**SMALL_CYCLE, "translate__pool_size": 6},  # cycle: the fake pools too
-    {**SMALL_CYCLE, "reg__name": "dragan"},  # both D's penalties, drawn from the global RNG
+    {**SMALL_CYCLE, "translate__pool_size": 6, "reg__name": "dragan"},  # cycle: the fake pools, both D's penalties
     {**SMALL_CYCLE, "translate__class_weight": 1.0},  # the D's class heads too
     {**SMALL_CYCLE, "translate__pool_size": 6, "translate__class_projection": True},  # the pools' classes too
 ])
