@@ -58,6 +58,11 @@ NORMS = {"batch": nn.BatchNorm2d, "instance": lambda c: nn.InstanceNorm2d(c, aff
 DEFAULT_MAX_LAYERS = 3
 
 
+def resolve_norm(d_norm: str, spectral_norm: bool) -> str:
+    """``model.d_norm`` resolved: auto is batch, or none under spectral norm."""
+    return ("none" if spectral_norm else "batch") if d_norm == "auto" else d_norm
+
+
 def receptive_field(d_layers: int) -> int:
     """Side, in pixels, of the input square one patch logit sees (3 layers: 70).
 
@@ -116,7 +121,7 @@ class PatchGAN(nn.Module):
         self.d_layers, self.patch_size = d_layers, receptive_field(d_layers)
         c_in = self.image_shape[0] + (self.source_shape[0] if self.conditional else 0)
         strides = [2] * d_layers + [1]
-        make_norm = NORMS[("none" if spectral_norm else "batch") if norm == "auto" else norm]
+        make_norm = NORMS[resolve_norm(norm, spectral_norm)]
         hidden = []
         for i, (stride, c) in enumerate(zip(strides, level_channels(width, d_layers + 1))):
             # [B, c_in, H', W'] -> [B, c, H'/2, W'/2] (stride 2) or [B, c, H'-1, W'-1] (stride 1)

@@ -28,6 +28,7 @@ import torch
 
 from gankit.config import Config
 from gankit.models import model_kind
+from gankit.models.patchgan import resolve_norm
 
 # --- non-convergence ----------------------------------------------------------------------------
 # A loss whose scale is fixed by its form (the BCE, hinge, least-squares and relativistic losses of
@@ -429,8 +430,7 @@ class Doctor:
     def _batch_norm_patchgan(self) -> bool:
         """Whether the run's D is a translation PatchGAN with BatchNorm (model.d_norm, models/patchgan.py)."""
         m = self.cfg.model
-        return model_kind(m.arch) == "translation" and (m.d_norm == "batch" or (m.d_norm == "auto"
-                                                                                 and not m.spectral_norm))
+        return model_kind(m.arch) == "translation" and resolve_norm(m.d_norm, m.spectral_norm) == "batch"
 
     # mode collapse ---------------------------------------------------------------------------------
     def _collapse(self, step: int, n: int, now: Diversity) -> Finding | None:

@@ -1,9 +1,9 @@
 """Settings a run would ignore, refused before it starts.
 
 Every key exists for every run, but each kind of run reads only some of them: R1
-(``reg.name``) is read by every step with a discriminator and not by the VAE's, a hole size by the
-inpainting degradation and not by super-resolution, dropout by the DCGAN's D and not
-by the SNGAN ResNet. A key set away from its default that the run never reads would
+(``reg.name``) is read by every step with a discriminator and not by the VAE's, a hole
+size by the inpainting degradation and not by super-resolution, dropout by the DCGAN's
+D and not by the SNGAN ResNet. A key set away from its default that the run never reads would
 train something else than what was asked for, without a word; ``check(cfg)`` makes it
 one ConfigError that names each such key, who reads it, and its default.
 
