@@ -137,7 +137,7 @@ class PairedStep:
         loss_d = self.loss.d_loss(real_logits, fake_logits)
         stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits)}
         if self.reg is not None and d_index % self.reg_every == 0:
-            penalty = self.reg.fn(self.judge(source), target, fake, y).float()
+            penalty = self.reg.fn(self.critic(source), target, fake, y).float()
             loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
             stats["penalty"] = penalty.detach()
         self.opt_d.zero_grad(set_to_none=True)
@@ -147,7 +147,7 @@ class PairedStep:
             self.opt_d.step()
         return stats
 
-    def judge(self, source: Tensor):
+    def critic(self, source: Tensor):
         """D as a regularizer calls it, ``D(image, y) -> logits [B, P]``: every image judged as the output
         for ``source``, so the penalty's gradient is taken with respect to the image alone."""
         def judged(image: Tensor, y: Tensor | None) -> Tensor:
