@@ -684,10 +684,15 @@ def jobs(section: str, args: argparse.Namespace) -> list[tuple[str, str, list[st
     raise SystemExit(f"unknown section {section!r}")
 
 
+def measured(section: str) -> set[tuple]:
+    """(setting..., seed) of every run the section has recorded (by the current protocol)."""
+    return {(*setting(d["label"], d["minutes"], d["overrides"]), d["seed"]) for d in done(section)
+            if not first_protocol(d)}
+
+
 def run_section(section: str, args: argparse.Namespace) -> None:
     runs = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
-    have = {(*setting(d["label"], d["minutes"], d["overrides"]), d["seed"]) for d in done(section)
-            if not first_protocol(d)}
+    have = measured(section)
     seeds = [0] if section in SEARCHES else args.seeds
     wanted = not args.only or REAL in args.only
     if section in FLOOR_SECTIONS and wanted and (*setting(REAL, None, []), 0) not in have:
@@ -696,7 +701,8 @@ def run_section(section: str, args: argparse.Namespace) -> None:
         if args.only and label not in args.only:
             continue
         for seed in seeds:
-            if (*setting(label, minutes, overrides), seed) in have:
+            # asked again before each run: another command may have recorded it since this one started
+            if (*setting(label, minutes, overrides), seed) in measured(section):
                 continue
             with_picture = seed == 0 and section not in SEARCHES
             line = measure(section, label, preset, seed, minutes, overrides, runs, with_picture)

@@ -43,8 +43,25 @@ def test_a_measured_run_is_not_run_again(results, monkeypatch):
     results.record("search", {**line("+ EMA", 0), "section": "search", "minutes": 4.0,
                               "overrides": ["ema.half_life=10000"]})
     ran = []
-    monkeypatch.setattr(results, "measure", lambda *a, **k: ran.append(a[1]) or {})
+    monkeypatch.setattr(results, "measure", lambda *a, **k: ran.append(a[1]) or {
+        **line(a[1], a[3]), "section": "search", "minutes": a[4], "overrides": a[5]})
     args = results.argparse.Namespace(full=False, minutes=10.0, search_minutes=4.0, seeds=[0, 1], runs=None,
+                                      only=["dcgan-mnist as shipped", "+ EMA"], steps=None)
+    results.run_section("search", args)
+    assert ran == ["dcgan-mnist as shipped"]
+
+
+def test_a_run_another_command_recorded_meanwhile_is_not_run_again(results, monkeypatch):
+    ran = []
+
+    def measure(section, label, *rest):  # while this run trains, another command records "+ EMA"
+        ran.append(label)
+        results.record("search", {**line("+ EMA", 0), "section": "search", "minutes": 4.0,
+                                  "overrides": ["ema.half_life=10000"]})
+        return {**line(label, 0), "section": "search", "minutes": 4.0}
+
+    monkeypatch.setattr(results, "measure", measure)
+    args = results.argparse.Namespace(full=False, minutes=10.0, search_minutes=4.0, seeds=[0], runs=None,
                                       only=["dcgan-mnist as shipped", "+ EMA"], steps=None)
     results.run_section("search", args)
     assert ran == ["dcgan-mnist as shipped"]
@@ -316,7 +333,8 @@ def test_a_run_stopped_short_is_not_recorded(results, monkeypatch, tmp_path):
 def test_the_translation_search_runs_seed_0_at_one_length(results, monkeypatch):
     ran = []
     monkeypatch.setattr(results, "measure", lambda *a, **k: ran.append((a[1], a[3], a[5])) or {
-        "label": a[1], "seed": a[3], "minutes": a[4], "overrides": a[5]})
+        "section": a[0], "label": a[1], "preset": a[2], "seed": a[3], "minutes": a[4], "overrides": a[5],
+        "revision": results.REVISION})
     args = results.argparse.Namespace(full=False, minutes=10.0, seeds=[0, 1, 2], runs=None, steps=None, only=None)
     results.run_section("translation-search", args)
     assert len(ran) == len(results.TRANSLATION_SEARCH) and {seed for _, seed, _ in ran} == {0}
