@@ -35,21 +35,21 @@ def logits(run_dir: Path, batches: int = 4) -> dict[str, tuple[float, float]]:
         raise GankitError(f"{run_dir} is not a paired translation run: its D judges no (source, image) pairs")
     trainer.load_state_dict(ckpt)
     D, G = trainer.D, trainer.G
-    inputs = []
-    for _ in range(batches):  # the batches the run would train on next
-        inputs.append(trainer.draw())
-        trainer.step += 1
+    drawn = []  # (source, target, G's output) of the batches the run would train on next
+    with torch.no_grad():
+        for _ in range(batches):
+            x = trainer.draw()
+            trainer.step += 1
+            source, target = x.sources[0], x.reals[0]  # [B, Cs, h, w], [B, Ct, H, W]
+            drawn.append((source, target, G(source)))  # both modes judge the same outputs
     out = {}
     saved = {k: v.clone() for k, v in D.state_dict().items()}  # train mode moves the running statistics
     for mode in ("train", "eval"):
         D.load_state_dict(saved)
         D.train(mode == "train")
-        real, fake = [], []
         with torch.no_grad():
-            for x in inputs:
-                source, target = x.sources[0], x.reals[0]  # [B, Cs, h, w], [B, Ct, H, W]
-                real.append(D(target, source).mean())
-                fake.append(D(G(source), source).mean())
+            real = [D(target, source).mean() for source, target, _ in drawn]
+            fake = [D(output, source).mean() for source, _, output in drawn]
         out[mode] = (torch.stack(real).mean().item(), torch.stack(fake).mean().item())
     D.load_state_dict(saved)
     return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,17 +9,13 @@ import pytest
 from gankit.errors import GankitError
 from gankit.run import RunDir, checkpoint
 from gankit.train.loop import train
+from tests.tools import load_tool
 from tests.train.test_translation import translation_config
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def d_modes():
-    spec = importlib.util.spec_from_file_location("d_modes_tool", ROOT / "tools" / "d_modes.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("d_modes")
 
 
 def trained(tmp_path, mnist_root, **sets) -> Path:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.tools import ROOT, load_tool
 
 
 @pytest.fixture
 def results(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("results_tool", ROOT / "tools" / "results.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool("results")
     monkeypatch.setattr(module, "RAW", tmp_path / "raw")
     monkeypatch.setattr(module, "IMAGES", tmp_path / "images")
     return module
