@@ -130,6 +130,28 @@ _register("dragan", Regularizer(
 ))
 
 
+@dataclass(frozen=True)
+class Penalty:
+    """A regularizer as a D step applies it: at every ``every``-th D step (lazy regularization),
+    ``weight * reg.scale * every`` times the penalty is added to D's loss; nothing in between."""
+
+    reg: Regularizer
+    weight: float
+    every: int = 1
+
+    def due(self, d_index: int) -> bool:
+        return d_index % self.every == 0
+
+    def term(self, penalty: Tensor) -> Tensor:
+        return self.weight * self.reg.scale * self.every * penalty
+
+
+def penalty_for(name: str | None, weight: float | None, every: int, loss: GANLoss) -> Penalty | None:
+    """The Penalty a run's ``reg.*`` and loss give (see ``resolve``), or None when no regularizer applies."""
+    reg, weight = resolve(name, weight, loss)
+    return None if reg is None else Penalty(reg, weight, every)
+
+
 def resolve(name: str | None, weight: float | None, loss: GANLoss) -> tuple[Regularizer | None, float]:
     """The regularizer and weight a run uses, from ``reg.name``, ``reg.weight`` and the loss.
 

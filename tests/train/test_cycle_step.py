@@ -8,6 +8,7 @@ from torch import nn
 
 from gankit.models import CycleDiscriminators, CycleGenerators
 from gankit.registry import LOSSES, REGULARIZERS
+from gankit.regularizers import Penalty
 from gankit.train.cycle_step import CycleStep, FakePool
 from gankit.train.interface import StepInputs
 
@@ -37,11 +38,11 @@ class Mean(nn.Module):
         return (self.v * x.flatten(1).mean(1)).unsqueeze(1)
 
 
-def make(identity=0.5, pool=0, lr_d=0.0, **reg):
+def make(identity=0.5, pool=0, lr_d=0.0, penalty=None):
     G = CycleGenerators(Scale(2.0), Scale(0.25))
     D = CycleDiscriminators(Mean(1.0), Mean(-1.0))
     return CycleStep(G, D, torch.optim.SGD(G.parameters(), lr=0.0), torch.optim.SGD(D.parameters(), lr=lr_d),
-                     LOSSES.get("lsgan"), cycle_weight=10.0, identity_weight=identity, pool_size=pool, **reg)
+                     LOSSES.get("lsgan"), cycle_weight=10.0, identity_weight=identity, pool_size=pool, penalty=penalty)
 
 
 def test_g_loss_is_adversarial_plus_cycle_plus_identity():
@@ -62,7 +63,7 @@ def test_r1_penalises_both_discriminators_on_their_own_domains():
     # Mean's logit v * mean(x) over 4 pixels has the gradient v / 4 in each: R1 = v^2 / 4 for each D,
     # and gamma/2 * R1 moves v by -lr * gamma/2 * v/2 beside the adversarial loss's step
     a, b = torch.full((2, 1, 2, 2), 0.5), torch.full((2, 1, 2, 2), -0.4)
-    plain, with_r1 = make(lr_d=0.1), make(lr_d=0.1, reg=REGULARIZERS.get("r1"), reg_weight=10.0)
+    plain, with_r1 = make(lr_d=0.1), make(lr_d=0.1, penalty=Penalty(REGULARIZERS.get("r1"), 10.0))
     stats, stats_r1 = (s(StepInputs((b,), (None,), sources=(a,))) for s in (plain, with_r1))
     assert "penalty" not in stats
     assert torch.isclose(stats_r1["penalty"], torch.tensor(1.0 / 4 + 1.0 / 4))

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from gankit.registry import LOSSES, REGULARIZERS
+from gankit.regularizers import Penalty
 from gankit.train.interface import StepInputs
 from gankit.train.paired_step import PairedStep
 
@@ -38,13 +39,13 @@ class TinyD(nn.Module):
         return (logits, [h]) if features else logits
 
 
-def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0, **reg):
+def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0, penalty=None):
     torch.manual_seed(0)
     G, D = TinyG(), TinyD()
     opt_d = torch.optim.SGD(D.parameters(), lr=LR) if adv_weight else None
     return PairedStep(G, D, torch.optim.SGD(G.parameters(), lr=LR), opt_d, LOSSES.get("nonsaturating"),
                       adv_weight=adv_weight, pixel_weight=pixel_weight, warmup_steps=warmup,
-                      feature_matching_weight=fm, **reg)
+                      feature_matching_weight=fm, penalty=penalty)
 
 
 def inputs(step=0):
@@ -100,7 +101,7 @@ def test_with_class_projection_d_judges_both_steps_with_the_targets_classes():
 def test_r1_penalises_ds_gradient_in_the_judged_image_alone():
     # TinyD's logit is w . [image, source] + b: its gradient in the image is w's first 4 entries for
     # every sample, so R1 = |w[:4]|^2, and gamma/2 * R1 adds lr * gamma * w[:4] to SGD's step on them
-    plain, with_r1 = make(), make(reg=REGULARIZERS.get("r1"), reg_weight=10.0)
+    plain, with_r1 = make(), make(penalty=Penalty(REGULARIZERS.get("r1"), 10.0))
     w = plain.D.net.weight.detach().clone()  # [1, 8]: image pixels, then source pixels
     stats, stats_r1 = plain(inputs()), with_r1(inputs())
     assert "penalty" not in stats
@@ -112,7 +113,7 @@ def test_r1_penalises_ds_gradient_in_the_judged_image_alone():
 
 
 def test_a_lazy_penalty_is_applied_every_k_steps_scaled_by_k():
-    plain, lazy = make(), make(reg=REGULARIZERS.get("r1"), reg_weight=10.0, reg_every=2)
+    plain, lazy = make(), make(penalty=Penalty(REGULARIZERS.get("r1"), 10.0, every=2))
     plain(inputs(step=1))
     assert "penalty" not in lazy(inputs(step=1))
     assert torch.equal(plain.D.net.weight, lazy.D.net.weight)  # step 1: no penalty, the same update

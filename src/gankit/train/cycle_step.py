@@ -50,8 +50,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.losses import GANLoss, pixel_loss
 from gankit.registry import LOSSES, STEPS
-from gankit.regularizers import Regularizer
-from gankit.regularizers import resolve as resolve_regularizer
+from gankit.regularizers import Penalty, penalty_for
 from gankit.train.distributed import average_gradients
 from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
@@ -133,9 +132,7 @@ class CycleStep:
     pool_size: int = 50
     class_weight: float = 0.0  # the class-consistency loss; its D's carry class heads when > 0
     class_projection: bool = False  # D's judge each image with its class (a class embedding each)
-    reg: Regularizer | None = None  # the penalty of each D (reg.name), None: none
-    reg_weight: float = 0.0
-    reg_every: int = 1  # lazy regularization: every k D steps, scaled by k
+    penalty: Penalty | None = None  # each D's regularizer (reg.*), None: none
     bf16: bool = False
     world_size: int = 1  # torchrun's processes: the step averages its gradients over them
     guard: Guard = field(default_factory=lambda: OFF)
@@ -150,13 +147,13 @@ class CycleStep:
     def build(cls, cfg: Config, nets: Networks, precision: str, graphed: bool, world_size: int = 1) -> CycleStep:
         t, o = cfg.translate, cfg.optim
         loss = LOSSES.get(cfg.loss.name)
-        reg, reg_weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
         return cls(nets.G, nets.D,
                    make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device),
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device),
                    loss, cycle_weight=t.cycle_weight, identity_weight=t.identity_weight,
                    adv_weight=t.adv_weight, pool_size=t.pool_size, class_weight=t.class_weight,
-                   class_projection=t.class_projection, reg=reg, reg_weight=reg_weight, reg_every=cfg.reg.every,
+                   class_projection=t.class_projection,
+                   penalty=penalty_for(cfg.reg.name, cfg.reg.weight, cfg.reg.every, loss),
                    bf16=precision == "bf16", world_size=world_size)
 
     def amp(self) -> contextlib.AbstractContextManager:
@@ -247,10 +244,10 @@ class CycleStep:
             learned = F.cross_entropy(classes_b, y_b) + F.cross_entropy(classes_a, y_a)
             loss_d = loss_d + self.class_weight * learned
             stats["class_d"] = learned.detach()
-        if self.reg is not None and d_index % self.reg_every == 0:
-            penalty = (self.reg.fn(self.critic(D.b), b, pooled_b, y_b)
-                       + self.reg.fn(self.critic(D.a), a, pooled_a, y_a)).float()
-            loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
+        if self.penalty is not None and self.penalty.due(d_index):
+            fn = self.penalty.reg.fn
+            penalty = (fn(self.critic(D.b), b, pooled_b, y_b) + fn(self.critic(D.a), a, pooled_a, y_a)).float()
+            loss_d = loss_d + self.penalty.term(penalty)
             stats["penalty"] = penalty.detach()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()

@@ -41,8 +41,7 @@ from gankit.config import Config
 from gankit.losses import GANLoss, PerceptualLoss, feature_matching_loss, pixel_loss
 from gankit.models.noise_input import noise_channels
 from gankit.registry import LOSSES, STEPS
-from gankit.regularizers import Regularizer
-from gankit.regularizers import resolve as resolve_regularizer
+from gankit.regularizers import Penalty, penalty_for
 from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
 from gankit.train.optim import make_optimizer
@@ -72,9 +71,7 @@ class PairedStep:
     feature_matching_weight: float = 0.0
     diversity_weight: float = 0.0
     warmup_steps: int = 0
-    reg: Regularizer | None = None  # D's penalty (reg.name), None: none
-    reg_weight: float = 0.0
-    reg_every: int = 1  # lazy regularization: every k D steps, scaled by k
+    penalty: Penalty | None = None  # D's regularizer (reg.*), None: none
     class_projection: bool = False  # D judges each pair with the target's class
     bf16: bool = False
     autocast_cache: bool = True
@@ -91,7 +88,6 @@ class PairedStep:
         t, o = cfg.translate, cfg.optim
         adversarial = t.adv_weight > 0
         loss = LOSSES.get(cfg.loss.name)
-        reg, reg_weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss) if adversarial else (None, 0.0)
         perceptual = None
         if t.perceptual_weight > 0:
             target = cfg.pair.dataset_b if cfg.pair.kind == "unpaired" else cfg.data.dataset
@@ -102,7 +98,8 @@ class PairedStep:
                    loss, adv_weight=t.adv_weight, pixel=t.pixel_loss,
                    pixel_weight=t.pixel_weight, perceptual=perceptual, perceptual_weight=t.perceptual_weight,
                    feature_matching_weight=t.feature_matching_weight, diversity_weight=t.diversity_weight,
-                   warmup_steps=t.warmup_steps, reg=reg, reg_weight=reg_weight, reg_every=cfg.reg.every,
+                   warmup_steps=t.warmup_steps,
+                   penalty=penalty_for(cfg.reg.name, cfg.reg.weight, cfg.reg.every, loss) if adversarial else None,
                    class_projection=t.class_projection,
                    bf16=precision == "bf16", autocast_cache=not graphed)
 
@@ -136,9 +133,9 @@ class PairedStep:
             real_logits, fake_logits = self.D(target, source, y=y).float(), self.D(fake, source, y=y).float()  # [B, P]
         loss_d = self.loss.d_loss(real_logits, fake_logits)
         stats = {"loss_d": loss_d.detach(), **d_outputs(self.loss, real_logits, fake_logits)}
-        if self.reg is not None and d_index % self.reg_every == 0:
-            penalty = self.reg.fn(self.critic(source), target, fake, y).float()
-            loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
+        if self.penalty is not None and self.penalty.due(d_index):
+            penalty = self.penalty.reg.fn(self.critic(source), target, fake, y).float()
+            loss_d = loss_d + self.penalty.term(penalty)
             stats["penalty"] = penalty.detach()
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()

@@ -31,8 +31,7 @@ from gankit.config import Config
 from gankit.errors import ConfigError
 from gankit.losses import GANLoss, acgan_loss, adversarial, clip_weights_
 from gankit.registry import LOSSES, STEPS
-from gankit.regularizers import Regularizer
-from gankit.regularizers import resolve as resolve_regularizer
+from gankit.regularizers import Penalty, penalty_for
 from gankit.train.guard import OFF, Guard
 from gankit.train.interface import Networks, StepInputs
 from gankit.train.optim import make_optimizer
@@ -51,9 +50,7 @@ class GANStep:
     opt_d: torch.optim.Optimizer
     loss: GANLoss
     n_critic: int = 1
-    reg: Regularizer | None = None
-    reg_weight: float = 0.0
-    reg_every: int = 1  # lazy regularization: every k D steps, scaled by k
+    penalty: Penalty | None = None  # D's regularizer (reg.*), None: none
     clip: float = 0.01  # WGAN weight clipping bound (used when loss.weight_clipping)
     aux_weight: float = 1.0  # ACGAN auxiliary loss weight in D's loss
     aux_weight_g: float = 1.0  # ... and in G's
@@ -79,11 +76,11 @@ class GANStep:
         if o.update == "simultaneous" and (o.n_critic > 1 or world_size > 1):
             raise ConfigError("optim.update=simultaneous needs optim.n_critic=1 and a single process")
         loss = LOSSES.get(cfg.loss.name)
-        reg, weight = resolve_regularizer(cfg.reg.name, cfg.reg.weight, loss)
         return cls(nets.G_ddp, nets.D_ddp,
                    make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device, graphed),
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device, graphed),
-                   loss, n_critic=o.n_critic, reg=reg, reg_weight=weight, reg_every=cfg.reg.every,
+                   loss, n_critic=o.n_critic,
+                   penalty=penalty_for(cfg.reg.name, cfg.reg.weight, cfg.reg.every, loss),
                    clip=cfg.loss.clip, aux_weight=cfg.loss.aux_weight,
                    aux_weight_g=cfg.loss.aux_weight if cfg.loss.aux_weight_g is None else cfg.loss.aux_weight_g,
                    aux_fakes=cfg.loss.aux_fakes, augment=cfg.augment.policy,
@@ -145,9 +142,9 @@ class GANStep:
             loss_d = loss_d + self.aux_weight * aux
             stats["aux_d"] = aux.detach()
             stats["aux_acc_real"] = (out_real[1].argmax(1) == y).float().mean()
-        if self.reg is not None and d_index % self.reg_every == 0:
-            penalty = self.reg.fn(self.critic, real, fake.detach(), y).float()
-            loss_d = loss_d + self.reg_weight * self.reg.scale * self.reg_every * penalty
+        if self.penalty is not None and self.penalty.due(d_index):
+            penalty = self.penalty.reg.fn(self.critic, real, fake.detach(), y).float()
+            loss_d = loss_d + self.penalty.term(penalty)
             stats["penalty"] = penalty.detach()
         return loss_d, stats
 
