@@ -469,13 +469,18 @@ def score(name: str, cfg: C.Config, run: RunDir) -> dict:
         from gankit.metrics.translation import evaluate_translation
 
         result = evaluate_translation(sampler, cfg, n=TRANSLATION_HELD_OUT, seed=0)
-        return {"steps": sampler.step, "revision": result["protocol"]["revision"],
-                **{f"{col}/{k}": v for col, values in result["metrics"].items()
-                   for k, v in values.items() if not isinstance(v, str)}}
-    e = cfg.eval
-    reference = Reference.for_run(cfg, e.evaluator, e.split, e.real_n)
-    result = evaluate(sampler.sample, reference, n=e.n, metrics=parse_metrics(e.metrics), seed=e.seed)
-    return {"steps": sampler.step, "evaluator": result["protocol"]["evaluator"]["name"], **result["metrics"]}
+        values = {"steps": sampler.step, "revision": result["protocol"]["revision"],
+                  **{f"{col}/{k}": v for col, values in result["metrics"].items()
+                     for k, v in values.items() if not isinstance(v, str)}}
+    else:
+        e = cfg.eval
+        reference = Reference.for_run(cfg, e.evaluator, e.split, e.real_n)
+        result = evaluate(sampler.sample, reference, n=e.n, metrics=parse_metrics(e.metrics), seed=e.seed)
+        values = {"steps": sampler.step, "evaluator": result["protocol"]["evaluator"]["name"], **result["metrics"]}
+    # as gankit evaluate leaves it, so that gankit report shows the run's numbers
+    result["protocol"]["run"] = {"path": str(run.path), "checkpoint": None, "step": sampler.step}
+    run.write_evaluation(result)
+    return values
 
 
 def measure(section: str, label: str, preset: str, seed: int, minutes: float | None, overrides: list[str],

@@ -445,10 +445,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    import json
-
     import gankit
-    from gankit import atomic
     from gankit.metrics.protocol import Reference, evaluate, parse_metrics
     from gankit.run import RunDir
     from gankit.translate import Translator
@@ -476,20 +473,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             result["truncation"].append({"psi": psi, "metrics": truncated["metrics"]})
             shown = ", ".join(f"{k} {v:.4g}" for k, v in truncated["metrics"].items() if not k.endswith("_std"))
             print(f"truncation {psi:g}: {shown}")
-    text = json.dumps(result, indent=2) + "\n"
-    atomic.write_text(RunDir.open(args.run_dir).evaluation, text)
-    if args.json:
-        atomic.write_text(args.json, text)
+    RunDir.open(args.run_dir).write_evaluation(result, also=args.json)
     return 0
 
 
 def evaluate_translation_run(translator: Any, args: argparse.Namespace) -> int:
     """gankit evaluate on a translation or enhancement run: see gankit.metrics.translation."""
     import dataclasses
-    import json
 
     import gankit
-    from gankit import atomic
     from gankit.metrics.translation import evaluate_translation, format_translation
     from gankit.run import RunDir
 
@@ -508,10 +500,7 @@ def evaluate_translation_run(translator: Any, args: argparse.Namespace) -> int:
     result["protocol"]["run"] = {"path": str(args.run_dir), "checkpoint": args.checkpoint, "step": translator.step,
                                  "compare": str(args.compare) if args.compare else None}
     print(format_translation(result))
-    text = json.dumps(result, indent=2) + "\n"
-    atomic.write_text(RunDir.open(args.run_dir).evaluation, text)
-    if args.json:
-        atomic.write_text(args.json, text)
+    RunDir.open(args.run_dir).write_evaluation(result, also=args.json)
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.tools import ROOT, load_tool
@@ -130,6 +132,10 @@ def test_a_run_trained_elsewhere_is_scored_with_its_own_settings_and_recorded(re
     assert 0 <= line["modes_captured"] <= 8 and 0.0 <= line["high_quality"] <= 1.0  # toy-modes, not image metrics
     assert "fid" not in line
     assert line["train_s"] > 0  # the training steps' own time, from the checkpoint
+    # the run folder keeps the evaluation as gankit evaluate leaves it, for gankit report to show
+    evaluation = json.loads(run.evaluation.read_text())
+    assert evaluation["metrics"]["modes_captured"] == line["modes_captured"]
+    assert evaluation["protocol"]["run"]["step"] == 40
     assert results.picture("toy", "r1-toy-ring").exists()  # seed 0's picture, as a measured run gets
     assert results.picture("toy", "r1-toy-ring") != results.picture("fast", "r1-toy-ring")
 

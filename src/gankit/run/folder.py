@@ -125,6 +125,13 @@ class RunDir:
     def read_config(self) -> Config:
         return from_dict(read_yaml(self.config), source=str(self.config))
 
+    def write_evaluation(self, result: dict[str, Any], also: str | Path | None = None) -> None:
+        """evaluation.json (and a copy at ``also``): what `gankit report` shows as the run's quality."""
+        text = json.dumps(result, indent=2) + "\n"
+        for path in (self.evaluation, also):
+            if path is not None:
+                atomic.write_text(path, text)
+
     def append_metrics(self, record: dict[str, Any]) -> None:
         try:
             with open(self.metrics, "a") as f:
