@@ -149,7 +149,8 @@ class ModelConfig:
                             size(1 << 14))
     spectral_norm: bool = opt(False, "spectral normalization on every D layer (Miyato et al. 2018)")
     minibatch_std: bool = opt(False, "D also sees the spread of its features across groups of 4 samples (ProGAN, "
-                              "Karras et al. 2018): a collapsed generator's batches stand out (dcgan, mlp)")
+                              "Karras et al. 2018): a collapsed generator's batches stand out (dcgan, mlp, the "
+                              "translation models' PatchGAN)")
     pack: int = opt(1, "PacGAN: D judges this many samples at once, concatenated along channels (Lin et al. "
                     "2018); 1: off", positive)
     conditioning: str = opt("none", "class conditioning: none, cgan (label embeddings into G and D), acgan "

@@ -284,6 +284,16 @@ def test_minibatch_std_adds_the_spread_of_each_group():
     assert MinibatchStd()(torch.randn(6, 4)).shape == (6, 5)  # 6 is not a multiple of 4: groups of 3
 
 
+def test_minibatch_std_of_feature_maps_is_one_more_channel_constant_over_positions():
+    from gankit.models.layers import MinibatchStd
+
+    h = torch.randn(8, 3, 5, 5)
+    out = MinibatchStd(group=4)(h)  # -> [8, 4, 5, 5]
+    assert out.shape == (8, 4, 5, 5) and torch.equal(out[:, :3], h)
+    flat = MinibatchStd(group=4)(h.flatten(1))[:, -1]  # the same spread as of the flattened features
+    assert torch.allclose(out[:, 3], flat[:, None, None].expand(8, 5, 5))
+
+
 @pytest.mark.parametrize("arch, shape", [("dcgan-28", (1, 28, 28)), ("dcgan-32", (3, 32, 32)), ("mlp", (2,))])
 def test_minibatch_std_is_an_option_of_d(arch, shape):
     from gankit.config import ModelConfig

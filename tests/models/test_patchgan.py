@@ -129,6 +129,22 @@ def test_instance_norm_may_go_with_spectral_norm():
     assert sum(isinstance(m, nn.InstanceNorm2d) for m in D.modules()) == len(D.hidden) - 1
 
 
+def test_minibatch_std_lets_each_verdict_see_how_varied_its_group_is():
+    x, source = smooth_images(8, 1, 28), smooth_images(8, 1, 28)
+    D = patchgan(d_layers=3, d_norm="instance", minibatch_std=True)
+    assert D.head.in_channels == patchgan(d_layers=3, d_norm="instance").head.in_channels + 1
+    with torch.no_grad():
+        D.head.weight[:, -1] = 1.0  # the spread's say, larger than at initialisation, so that it shows
+    # with InstanceNorm an image's verdict is its own, but for the spread of its group of 4 (images i, i+2, ...)
+    varied = D(x, source)[0]
+    same_group_collapsed = x.clone()
+    same_group_collapsed[0::2] = x[0]  # image 0's group now holds four copies of it
+    assert (D(same_group_collapsed, source)[0] - varied).abs().item() > 0.01
+    other_group_changed = x.clone()
+    other_group_changed[1::2] = x[1]  # the other group only
+    torch.testing.assert_close(D(other_group_changed, source)[0], varied)
+
+
 def test_features_are_the_hidden_maps():
     D = patchgan((1, 64, 64), (1, 64, 64)).eval()  # 2 stride-2 layers, one stride-1
     x = torch.rand(2, 1, 64, 64)

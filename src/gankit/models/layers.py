@@ -235,12 +235,14 @@ def class_count(cfg, num_classes: int, arch: str) -> int:
 
 
 class MinibatchStd(nn.Module):
-    """D's look at the batch as a whole (Karras et al. 2018, ProGAN): h [B, F] -> [B, F + 1].
+    """D's look at the batch as a whole (Karras et al. 2018, ProGAN): h [B, F] -> [B, F + 1], or feature
+    maps h [B, C, H, W] -> [B, C + 1, H, W].
 
-    Samples are split into groups of ``group``; the extra feature of each sample is the
-    standard deviation of every feature across its group, averaged over the features. A
-    generator that makes the same sample again and again shows up as a small spread,
-    which D can then reject: a direct pressure against mode collapse.
+    Samples are split into groups of ``group``; the extra feature (or channel, the same at
+    every position) of each sample is the standard deviation of every feature across its
+    group, averaged over the features. A generator that makes the same sample again and
+    again shows up as a small spread, which D can then reject: a direct pressure against
+    mode collapse.
     """
 
     def __init__(self, group: int = 4):
@@ -248,13 +250,14 @@ class MinibatchStd(nn.Module):
         self.group = group
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        b, f = h.shape
+        b = h.shape[0]
         g = min(self.group, b)
         while b % g:  # the largest group size up to `group` that divides the batch
             g -= 1
-        y = h.float().view(g, b // g, f)  # [G, M, F]: sample i is member i // M of group i % M
+        y = h.float().reshape(g, b // g, -1)  # [G, M, F]: sample i is member i // M of group i % M
         spread = (y.var(0, unbiased=False) + 1e-8).sqrt().mean(1)  # [M]
-        return torch.cat([h, spread.repeat(g).to(h.dtype)[:, None]], dim=1)  # [B, F + 1]
+        extra = spread.repeat(g).to(h.dtype).view(b, 1, *([1] * (h.dim() - 2)))  # [B, 1(, 1, 1)]
+        return torch.cat([h, extra.expand(b, 1, *h.shape[2:])], dim=1)  # [B, F + 1] or [B, C + 1, H, W]
 
     def extra_repr(self) -> str:
         return f"group={self.group}"

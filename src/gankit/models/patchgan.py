@@ -20,6 +20,10 @@ With ``num_classes`` > 0 D knows the classes of its domain, in one or both of tw
   per patch), and each patch logit gains the mean of those products over the 2x2 cells
   at its centre.
 
+With ``model.minibatch_std`` the logit conv also sees one more channel: the spread of the
+last hidden map across groups of 4 images (ProGAN's minibatch standard deviation), so each
+verdict can weigh how varied the batch is beside the image itself.
+
 All convs have padding 1; LeakyReLU (``model.leaky_slope``) after every hidden conv,
 a normalization after all but the first (``model.d_norm``): BatchNorm by default, none
 under ``model.spectral_norm`` (which normalises every conv's weights), or InstanceNorm.
@@ -47,13 +51,13 @@ from torch import nn
 
 from gankit.errors import ConfigError
 from gankit.models.dcgan import dcgan_init
-from gankit.models.layers import apply_spectral_norm
+from gankit.models.layers import MinibatchStd, apply_spectral_norm
 from gankit.models.unet import level_channels
 
 KERNEL = 4
 DEFAULT_WIDTH = 64
 # the model.* keys the PatchGAN reads, beside those of the generator it judges (gankit.train.unused)
-SETTINGS = ("d_layers", "width", "leaky_slope", "spectral_norm", "d_norm")
+SETTINGS = ("d_layers", "width", "leaky_slope", "spectral_norm", "d_norm", "minibatch_std")
 NORMS = {"batch": nn.BatchNorm2d, "instance": lambda c: nn.InstanceNorm2d(c, affine=True), "none": None}
 DEFAULT_MAX_LAYERS = 3
 
@@ -113,7 +117,7 @@ class PatchGAN(nn.Module):
 
     def __init__(self, image_shape: tuple[int, ...], source_shape: tuple[int, ...] | None, d_layers: int,
                  width: int = DEFAULT_WIDTH, slope: float = 0.2, spectral_norm: bool = False, num_classes: int = 0,
-                 class_head: bool = True, projection: bool = False, norm: str = "auto"):
+                 class_head: bool = True, projection: bool = False, norm: str = "auto", minibatch_std: bool = False):
         super().__init__()
         self.image_shape = tuple(image_shape)
         self.source_shape = tuple(source_shape) if source_shape is not None else None
@@ -131,7 +135,8 @@ class PatchGAN(nn.Module):
             hidden.append(nn.Sequential(*layers, nn.LeakyReLU(slope)))
             c_in = c
         self.hidden = nn.ModuleList(hidden)
-        self.head = nn.Conv2d(c_in, 1, KERNEL, stride=1, padding=1)  # -> [B, 1, H'-1, W'-1]: one logit a patch
+        self.spread = MinibatchStd() if minibatch_std else None  # [B, c, H', W'] -> [B, c + 1, H', W']
+        self.head = nn.Conv2d(c_in + minibatch_std, 1, KERNEL, stride=1, padding=1)  # -> [B, 1, H'-1, W'-1]
         self.num_classes = num_classes
         self.class_head = bool(num_classes) and class_head
         self.projection = bool(num_classes) and projection
@@ -168,7 +173,7 @@ class PatchGAN(nn.Module):
         for layer in self.hidden:
             h = layer(h)
             maps.append(h)
-        logits = self.head(h)  # [B, 1, H'-1, W'-1]
+        logits = self.head(h if self.spread is None else self.spread(h))  # [B, 1, H'-1, W'-1]: one logit a patch
         if y is not None:  # <e_y, h> at each cell [B, 1, H', W'], averaged over each patch's 2x2 centre cells
             per_cell = (self.embed(y)[:, :, None, None] * h).sum(1, keepdim=True)
             logits = logits + F.avg_pool2d(per_cell, 2, stride=1)
@@ -195,4 +200,4 @@ def build_patchgan(cfg, image_shape: tuple, source_shape: tuple | None, num_clas
     source = tuple(int(s) for s in source_shape) if source_shape is not None else None
     d_layers = resolve_layers(cfg.d_layers, image[1], image[2])
     return PatchGAN(image, source, d_layers, cfg.width or DEFAULT_WIDTH, cfg.leaky_slope, cfg.spectral_norm,
-                    num_classes, class_head, projection, cfg.d_norm)
+                    num_classes, class_head, projection, cfg.d_norm, cfg.minibatch_std)
