@@ -476,8 +476,8 @@ def score(name: str, cfg: C.Config, run: RunDir) -> dict:
 
         result = evaluate_translation(sampler, cfg, n=TRANSLATION_HELD_OUT, seed=0)
         values = {"steps": sampler.step, "revision": result["protocol"]["revision"],
-                  **{f"{col}/{k}": v for col, values in result["metrics"].items()
-                     for k, v in values.items() if not isinstance(v, str)}}
+                  **{f"{col}/{k}": v for col, numbers in result["metrics"].items()
+                     for k, v in numbers.items() if not isinstance(v, str)}}
     else:
         e = cfg.eval
         reference = Reference.for_run(cfg, e.evaluator, e.split, e.real_n)
