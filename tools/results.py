@@ -703,10 +703,9 @@ def measured(section: str) -> set[tuple]:
 
 def run_section(section: str, args: argparse.Namespace) -> None:
     runs = Path(args.runs or tempfile.mkdtemp(prefix="gankit-results-"))
-    have = measured(section)
     seeds = [0] if section in SEARCHES else args.seeds
     wanted = not args.only or REAL in args.only
-    if section in FLOOR_SECTIONS and wanted and (*setting(REAL, None, []), 0) not in have:
+    if section in FLOOR_SECTIONS and wanted and (*setting(REAL, None, []), 0) not in measured(section):
         record(section, floor(section, FLOOR_SECTIONS[section]))
     for label, preset, overrides, minutes in jobs(section, args):
         if args.only and label not in args.only:
