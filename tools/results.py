@@ -104,12 +104,19 @@ KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
 REPAINT = "model.keep_known=false"  # inpainting as first shipped: G repaints every pixel
 INPAINT = "pix2pix-inpaint-mnist"
 EMA = "ema.half_life=10000"  # G sampled from an EMA of its weights, a half-life of 10,000 images
+NO_EMA = "ema.half_life=null"  # G sampled as trained
 # The inpainting preset as first shipped: its U-Net without the dilated blocks (a pixel in the
-# middle of the 12 px hole saw 18 px, 3 past the hole's edges), GAN + 100 L1. What was measured
-# on it is labelled `pix2pix-inpaint-mnist, first preset...` and keeps its settings here.
+# middle of the 12 px hole saw 18 px, 3 past the hole's edges), GAN + 100 L1, no EMA. What was
+# measured on it is labelled `pix2pix-inpaint-mnist, first preset...` and keeps its settings here.
 FIRST_PRESET = ", first preset"
 FIRST_INPAINT = ["model.blocks=null", "translate.adv_weight=1", "translate.perceptual_weight=0",
-                 "translate.pixel_weight=100"]
+                 "translate.pixel_weight=100", NO_EMA]
+# The second: the first preset's best setting at 1,500 steps (SRGAN's content loss, L1 30 + a perceptual
+# loss 100, beside 4x the adversarial term), no EMA; its rows are `pix2pix-inpaint-mnist, second preset...`.
+# Today's preset is pix2pix's L1 100 beside 8x the adversarial term, sampled from an EMA: the best at the
+# full length.
+SECOND_PRESET = ", second preset"
+SECOND_INPAINT = ["translate.adv_weight=4", "translate.perceptual_weight=100", "translate.pixel_weight=30", NO_EMA]
 # the first preset's best setting at 1,500 steps: a perceptual loss beside pix2pix's L1, L1 at 30 instead of 100
 BEST_INPAINT = ["translate.perceptual_weight=100", "translate.pixel_weight=30"]
 # the first preset and what was tried on it, each written as a change of it
@@ -183,53 +190,46 @@ FIRST_INPAINT_ROWS = [
 ]
 
 
-def on_first_preset(sets: list[str]) -> list[str]:
-    """Overrides ``sets`` of the first inpainting preset as overrides of today's: FIRST_INPAINT's
-    settings, each replaced by the row's own where it sets one."""
-    keys = {s.split("=", 1)[0]: s for s in [*FIRST_INPAINT, *sets]}
+def on_preset(base: list[str], sets: list[str]) -> list[str]:
+    """Overrides ``sets`` of an earlier inpainting preset as overrides of today's: ``base``'s settings
+    (each that a later preset changed), each replaced by the row's own where it sets one."""
+    keys = {s.split("=", 1)[0]: s for s in [*base, *sets]}
     return list(keys.values())
 
 
-def first_preset(rows: list[tuple[str, str, list[str]]]) -> list[tuple[str, str, list[str]]]:
-    """Rows of the first inpainting preset as rows of today's, labelled so."""
-    return [(label.replace(INPAINT, INPAINT + FIRST_PRESET, 1), preset, on_first_preset(sets))
+def on_first_preset(sets: list[str]) -> list[str]:
+    return on_preset(FIRST_INPAINT, sets)
+
+
+def as_preset(name: str, base: list[str], rows: list[tuple[str, str, list[str]]]) -> list[tuple[str, str, list[str]]]:
+    """Rows of an earlier inpainting preset (``base``) as rows of today's, labelled ``name`` after the preset."""
+    return [(label.replace(INPAINT, INPAINT + name, 1), preset, on_preset(base, sets))
             for label, preset, sets in rows]
 
 
-# the inpainting preset's settings one at a time: pix2pix's L1 100 in place of its content loss
-# (that row's twin, L1 alone, is the baseline the aims are set against), and each with the
-# adversarial term at 1 instead of 4
-PIX2PIX_L1 = ["translate.perceptual_weight=0", "translate.pixel_weight=100"]
-
-
-def on_pix2pix_l1(what: str, *sets: str) -> tuple[str, str, list[str]]:
-    """A row of the inpainting preset with pix2pix's L1 100 in place of its content loss, and ``sets``."""
-    return f"{INPAINT}, L1 100, no perceptual loss{what}", INPAINT, [*PIX2PIX_L1, *sets]
+# the second preset as it shipped, and with the adversarial term at 1 instead of 4
+SECOND_INPAINT_ROWS = [(INPAINT, INPAINT, []),
+                       ("pix2pix-inpaint-mnist, adversarial weight 1", INPAINT, ["translate.adv_weight=1"])]
+# today's inpainting preset one setting at a time. Sampled as trained (its twin, L1 alone, is the baseline
+# the aims are set against), and so with the adversarial term at 1 or 4; with the term at 4 or 16; with a
+# longer EMA (a half-life of 50,000 images, held by ema.rampup to 5% of the images seen: 30,000, 470 steps,
+# at the end) or pix2pix's schedule (constant, then linearly to 0 over the second half); with R1 in D
+# (Mescheder et al. 2018: gamma/2 |grad D(target)|^2, the source held fixed): D's gradient kept smooth
+# around the real images, where the adversarial term stopped paying more the more say it was given (gamma
+# 1 leaves D at 0.5 on both by 500 steps). Each row is first in the list among those it shares a twin with.
+INPAINT_ROWS = [(f"{INPAINT}, no EMA", INPAINT, [NO_EMA]),
+                *[(f"{INPAINT}, adversarial weight {w}, no EMA", INPAINT, [f"translate.adv_weight={w}", NO_EMA])
+                  for w in ("1", "4")],
+                *[(f"{INPAINT}, adversarial weight {w}", INPAINT, [f"translate.adv_weight={w}"]) for w in ("4", "16")],
+                (f"{INPAINT}, EMA half-life 50,000 images", INPAINT, ["ema.half_life=50000"]),
+                (f"{INPAINT}, linear lr decay", INPAINT, ["optim.schedule=linear"]),
+                *[(f"{INPAINT}, R1 {g}", INPAINT, ["reg.name=r1", f"reg.weight={g}"]) for g in ("0.01", "0.1")]]
 
 
 # Translation rows past the presets, each beside its own twin
-TRANSLATION_EXTRA = [*first_preset(FIRST_INPAINT_ROWS),
-                     on_pix2pix_l1(""),
-                     on_pix2pix_l1(", adversarial weight 1", "translate.adv_weight=1"),
-                     ("pix2pix-inpaint-mnist, adversarial weight 1", INPAINT, ["translate.adv_weight=1"]),
-                     # ... and, at the full length, with more say for the adversarial term (8, 16), sampled from
-                     # an EMA of G (their twin, L1 alone, has the same EMA), or both
-                     on_pix2pix_l1(", adversarial weight 8", "translate.adv_weight=8"),
-                     on_pix2pix_l1(", EMA", EMA),
-                     on_pix2pix_l1(", adversarial weight 8, EMA", "translate.adv_weight=8", EMA),
-                     on_pix2pix_l1(", adversarial weight 16, EMA", "translate.adv_weight=16", EMA),
-                     # ... weight 8 with a longer EMA (a half-life of 50,000 images, held by ema.rampup to 5% of
-                     # the images seen: 30,000, 470 steps, at the end), or with pix2pix's schedule (constant,
-                     # then linearly to 0 over the second half)
-                     on_pix2pix_l1(", adversarial weight 8, EMA half-life 50,000 images", "translate.adv_weight=8",
-                                   "ema.half_life=50000"),
-                     on_pix2pix_l1(", adversarial weight 8, EMA, linear lr decay", "translate.adv_weight=8", EMA,
-                                   "optim.schedule=linear"),
-                     # ... with R1 in D (Mescheder et al. 2018: gamma/2 |grad D(target)|^2, the source held
-                     # fixed): D's gradient kept smooth around the real images, where the adversarial term has
-                     # stopped paying more the more say it is given (gamma 1 leaves D at 0.5 on both by 500 steps)
-                     *[on_pix2pix_l1(f", adversarial weight 8, EMA, R1 {g}", "translate.adv_weight=8", EMA,
-                                     "reg.name=r1", f"reg.weight={g}") for g in ("0.01", "0.1")],
+TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS),
+                     *as_preset(SECOND_PRESET, SECOND_INPAINT, SECOND_INPAINT_ROWS),
+                     *INPAINT_ROWS,
                      # CycleGAN with the class-consistency loss: MNIST's and Fashion-MNIST's labels hold
                      # digit k to garment k (an unpaired row: no twin)
                      *[(f"cyclegan-mnist2fashion, class consistency {w}", "cyclegan-mnist2fashion",

@@ -220,7 +220,7 @@ def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(resul
         return {"section": "translation", "label": label, "preset": "pix2pix-inpaint-mnist", "seed": seed,
                 "minutes": None, "overrides": [], "machine": "a test CPU, 1 thread", "train_s": 60.0,
                 "epochs": 1.0, "steps": 1500, "model/fid": 100.0}
-    preset, variant = "pix2pix-inpaint-mnist", "pix2pix-inpaint-mnist, L1 100, no perceptual loss"
+    preset, variant = "pix2pix-inpaint-mnist", "pix2pix-inpaint-mnist, no EMA"
     for label in (variant, variant + results.TWIN, preset + results.TWIN, preset):  # measured in this order
         results.record("translation", t(label, 0))
         path = results.picture("translation", label)
@@ -230,12 +230,12 @@ def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(resul
     rows = [r.split("|")[1].strip() for r in page.splitlines() if r.startswith("| `") and "![" not in r]
     assert rows == [f"`{preset}`", f"`{preset}, no GAN loss`", f"`{variant}`", f"`{variant}, no GAN loss`"]
     pair = next(r for r in page.splitlines() if r.startswith(f"| `{variant}` | !["))
-    assert "no-perceptual-loss.png)" in pair and "no-perceptual-loss-no-gan-loss.png)" in pair
+    assert "no-ema.png)" in pair and "no-ema-no-gan-loss.png)" in pair
 
     args = results.argparse.Namespace(full=False, minutes=None, steps=1500)
     jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
-    assert jobs[variant] == [*results.PIX2PIX_L1, "train.steps=1500"]
-    assert jobs[variant + results.TWIN] == [*results.PIX2PIX_L1, results.NO_GAN, "train.steps=1500"]
+    assert jobs[variant] == [results.NO_EMA, "train.steps=1500"]
+    assert jobs[variant + results.TWIN] == [results.NO_EMA, results.NO_GAN, "train.steps=1500"]
     assert jobs[preset + results.TWIN] == [results.NO_GAN, "train.steps=1500"]
 
 
@@ -248,10 +248,39 @@ def test_the_first_inpainting_presets_rows_keep_the_settings_they_ran_with(resul
     assert jobs[first + ", whole image repainted"] == [*results.FIRST_INPAINT, results.REPAINT]
     stronger = first + ", + perceptual loss 100, L1 weight 30, adversarial weight 4"
     assert jobs[stronger] == ["model.blocks=null", "translate.adv_weight=4", "translate.perceptual_weight=100",
-                              "translate.pixel_weight=30"]  # its own values replace the first preset's
+                              "translate.pixel_weight=30", results.NO_EMA]  # its own values replace the first's
     assert stronger + results.TWIN not in jobs  # the twin of the row without the weight
     assert jobs[first + ", + perceptual loss 100, L1 weight 30" + results.TWIN][-1] == results.NO_GAN
     assert not any(label.startswith("pix2pix-inpaint-mnist, + perceptual") for label in jobs)  # all relabelled
+
+
+def test_the_second_inpainting_presets_rows_keep_the_settings_they_ran_with(results):
+    args = results.argparse.Namespace(full=True, minutes=None, steps=None)
+    jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
+    second = "pix2pix-inpaint-mnist, second preset"
+    assert jobs[second] == results.SECOND_INPAINT
+    cfg = results.configure("pix2pix-inpaint-mnist", 0, None, jobs[second])
+    assert (cfg.translate.adv_weight, cfg.translate.pixel_weight, cfg.translate.perceptual_weight) == (4, 30, 100)
+    assert cfg.ema.half_life is None and cfg.model.blocks == 2  # no EMA; the dilated blocks it brought
+    assert jobs[second + results.TWIN] == [*results.SECOND_INPAINT, results.NO_GAN]
+    weaker = jobs[second + ", adversarial weight 1"]
+    assert weaker[0] == "translate.adv_weight=1" and weaker[1:] == results.SECOND_INPAINT[1:]
+    # today's preset sampled as trained: its twin is L1 alone, the baseline of the aims
+    today = results.configure("pix2pix-inpaint-mnist", 0, None, jobs["pix2pix-inpaint-mnist, no EMA" + results.TWIN])
+    assert (today.translate.adv_weight, today.translate.perceptual_weight, today.ema.half_life) == (0, 0, None)
+
+
+def test_every_recorded_translation_row_is_a_run_the_script_lists_with_the_settings_it_ran_with(results):
+    """Presets change (the inpainting preset twice): a row measured before keeps its overrides of the preset
+    of then, written against today's, and stays one of the runs listed, under the label it is shown with."""
+    for section in ("translation", "translation-search", "translation-blend"):
+        path = ROOT / "benchmarks" / "measured" / "results" / f"{section}.jsonl"
+        for row in [json.loads(text) for text in path.read_text().splitlines() if text.strip()]:
+            steps = [int(o.split("=")[1]) for o in row["overrides"] if o.startswith("train.steps=")]
+            args = results.argparse.Namespace(full=not steps and not row["minutes"], minutes=row["minutes"],
+                                              steps=steps[0] if steps else None)
+            jobs = {(label, minutes): sets for label, _, sets, minutes in results.jobs(section, args)}
+            assert jobs.get((row["label"], row["minutes"])) == row["overrides"], (section, row["label"])
 
 
 def test_a_pixel_loss_baseline_has_no_twin_and_its_grid_stands_in_the_pixel_loss_column(results):
@@ -288,7 +317,7 @@ def test_a_row_that_only_changes_the_adversarial_term_or_d_shares_a_twin(results
     whole_image_d = best + ", whole-image D"  # another D: the twin of the row without it
     assert whole_image_d in jobs and whole_image_d + results.TWIN not in jobs and best + results.TWIN in jobs
     best_sets = ["model.blocks=null", "translate.adv_weight=1", "translate.perceptual_weight=100",
-                 "translate.pixel_weight=30"]
+                 "translate.pixel_weight=30", results.NO_EMA]
     assert results.twin_label(whole_image_d, "pix2pix-inpaint-mnist",
                               [*best_sets, "model.d_layers=2"]) == best + results.TWIN
     # rows that differ in the adversarial weight alone share one twin, whatever weight each names
@@ -341,7 +370,7 @@ def test_the_translation_search_runs_seed_0_at_one_length(results, monkeypatch):
     assert len(ran) == len(results.TRANSLATION_SEARCH) and {seed for _, seed, _ in ran} == {0}
     assert all(sets[-1] == "train.steps=1500" for _, _, sets in ran)
     first = ["model.blocks=null", "translate.adv_weight=1", "translate.perceptual_weight=0"]  # the first preset
-    assert ("inpaint, L1 weight 10", 0, [*first, "translate.pixel_weight=10", results.REPAINT,
+    assert ("inpaint, L1 weight 10", 0, [*first, "translate.pixel_weight=10", results.NO_EMA, results.REPAINT,
                                          "train.steps=1500"]) in ran
     for label, preset, sets, _ in results.jobs("translation-search", args):  # every trial is a valid config
         assert results.configure(preset, 0, None, sets).train.steps == 1500
