@@ -260,6 +260,10 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # ... and judged by a D of one logit that sees the whole image (70 px field), as SRGAN's
                      # D does, instead of 12x12 logits of 16 px patches (its twin is the preset's)
                      ("srgan-sr4-mnist, whole-image D", "srgan-sr4-mnist", ["model.d_layers=3"]),
+                     # ... with three times the adversarial term's say, where the patch D's 1e-2 was worse (inpainting's
+                     # GAN gained at the full length from twice its weight)
+                     ("srgan-sr4-mnist, whole-image D, adversarial weight 3e-3", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "translate.adv_weight=3e-3"]),
                      # ... with the adversarial term on after 200 pixel-loss steps instead of 1,000 (SRGAN's
                      # pre-training was set for a million steps; at 1,500 it leaves the GAN 500)
                      ("srgan-sr4-mnist, whole-image D, warm-up 200", "srgan-sr4-mnist",
