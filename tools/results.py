@@ -198,6 +198,7 @@ def on_preset(base: list[str], sets: list[str]) -> list[str]:
 
 
 def on_first_preset(sets: list[str]) -> list[str]:
+    """``sets`` of the first inpainting preset (FIRST_INPAINT) as overrides of today's."""
     return on_preset(FIRST_INPAINT, sets)
 
 
@@ -210,13 +211,13 @@ def as_preset(name: str, base: list[str], rows: list[tuple[str, str, list[str]]]
 # the second preset as it shipped, and with the adversarial term at 1 instead of 4
 SECOND_INPAINT_ROWS = [(INPAINT, INPAINT, []),
                        ("pix2pix-inpaint-mnist, adversarial weight 1", INPAINT, ["translate.adv_weight=1"])]
-# today's inpainting preset one setting at a time. Sampled as trained (its twin, L1 alone, is the baseline
-# the aims are set against), and so with the adversarial term at 1 or 4; with the term at 4 or 16; with a
-# longer EMA (a half-life of 50,000 images, held by ema.rampup to 5% of the images seen: 30,000, 470 steps,
-# at the end) or pix2pix's schedule (constant, then linearly to 0 over the second half); with R1 in D
-# (Mescheder et al. 2018: gamma/2 |grad D(target)|^2, the source held fixed): D's gradient kept smooth
-# around the real images, where the adversarial term stopped paying more the more say it was given (gamma
-# 1 leaves D at 0.5 on both by 500 steps). Each row is first in the list among those it shares a twin with.
+# today's inpainting preset with one setting changed: sampled as trained (`no EMA`: its twin, L1 alone, is
+# the baseline the aims are set against), and so with the adversarial term at 1 or 4; the term at 4 or 16
+# beside the EMA; a longer EMA (a half-life of 50,000 images, held by ema.rampup to 5% of the images seen:
+# 30,000, 470 steps, at the end); pix2pix's schedule (constant, then linearly to 0 over the second half);
+# R1 in D (Mescheder et al. 2018: gamma/2 |grad D(target)|^2, the source held fixed), D's gradient kept
+# smooth around the real images where more say for the adversarial term stopped paying (gamma 1 leaves D at
+# 0.5 on both by 500 steps). A row whose twin is another's comes after it: twin_label takes the first.
 INPAINT_ROWS = [(f"{INPAINT}, no EMA", INPAINT, [NO_EMA]),
                 *[(f"{INPAINT}, adversarial weight {w}, no EMA", INPAINT, [f"translate.adv_weight={w}", NO_EMA])
                   for w in ("1", "4")],
