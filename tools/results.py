@@ -390,8 +390,9 @@ SEARCH = [
 ]
 
 # The 2-D grid's search (seed 0, each gan-toy-grid or pacgan-toy-grid with these overrides);
-# r1-toy-grid is the last line's settings.
+# r1-toy-grid is the last line's settings. The first line is where it started.
 TOY_SEARCH = [
+    ("gan-toy-grid as shipped", "gan-toy-grid", []),
     ("linear lr decay", "gan-toy-grid", ["optim.schedule=linear"]),
     ("PacGAN2 + linear decay", "pacgan-toy-grid", ["optim.schedule=linear"]),
     ("R1 0.01 + linear", "gan-toy-grid", ["reg.name=r1", "reg.weight=0.01", "optim.schedule=linear"]),

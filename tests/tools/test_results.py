@@ -281,7 +281,7 @@ def test_every_recorded_row_is_a_run_the_script_lists_with_the_settings_it_ran_w
     """Presets change (mnist-fast's learning rate, the inpainting preset twice): a row measured before keeps
     its overrides of the preset of then, written against today's, and stays one of the runs listed, under
     the label it is shown with, at its length."""
-    for section in ("image", "fast", "translation", "translation-search", "translation-blend"):
+    for section in ("image", "fast", "toy", "toy-search", "translation", "translation-search", "translation-blend"):
         for row in recorded(results, section):
             steps = [int(o.split("=")[1]) for o in row["overrides"] if o.startswith("train.steps=")]
             args = results.argparse.Namespace(full=not steps and not row["minutes"], minutes=row["minutes"],
