@@ -48,8 +48,8 @@ def logits(run_dir: Path, batches: int = 4) -> dict[str, tuple[float, float]]:
         D.load_state_dict(saved)
         D.train(mode == "train")
         with torch.no_grad():
-            real = [D(target, source).mean() for source, target, _ in drawn]
-            fake = [D(output, source).mean() for source, _, output in drawn]
+            real = [D(target, source if D.conditional else None).mean() for source, target, _ in drawn]
+            fake = [D(output, source if D.conditional else None).mean() for source, _, output in drawn]
         out[mode] = (torch.stack(real).mean().item(), torch.stack(fake).mean().item())
     D.load_state_dict(saved)
     return out

@@ -302,6 +302,11 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # minibatch standard deviation), beside the BatchNorm
                      ("srgan-sr4-mnist, whole-image D, minibatch std in D", "srgan-sr4-mnist",
                       ["model.d_layers=3", "model.minibatch_std=true"]),
+                     # ... judging the output alone, as SRGAN's D does, rather than beside its 7x7 source:
+                     # a real digit downsampled gives its source exactly and an output only nearly, a tell
+                     # the pixel loss already covers, which a D that sees the source can win on
+                     ("srgan-sr4-mnist, whole-image D, unconditional D", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "translate.d_sees_source=false"]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),

@@ -241,6 +241,9 @@ class TranslateConfig:
                                  "images with their labels, each generator's outputs with their source's class k, "
                                  "read as class k of the other domain. Paired: the target and the output alike with "
                                  "the target's class, which G never sees; false: D judges images alone")
+    d_sees_source: bool = opt(True, "paired: D judges each image together with its source, stacked as channels "
+                              "(pix2pix's conditional D); false: the image alone, as SRGAN's and ESRGAN's D do, so a "
+                              "fake is told by how it looks and not by how it fits its source")
 
 
 @dataclass

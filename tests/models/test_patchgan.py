@@ -183,6 +183,10 @@ def test_build_translation_pairs_a_generator_with_patchgans():
     assert G.scale == 2 and D.conditional and D.hidden[0][0].in_channels == 3 + 1
     x = torch.rand(2, 1, 14, 14)
     assert D(G(x), x).shape == (2, 144)
+    _, D = build_translation(cfg, (1, 14, 14), (3, 28, 28), d_sees_source=False)  # SRGAN's D: the image alone
+    assert not D.conditional and D.hidden[0][0].in_channels == 3 and D(G(x)).shape == (2, 144)
+    with pytest.raises(ValueError, match="unconditional"):
+        D(G(x), x)
     G, D = build_translation(ModelConfig(arch="unet", width=8), (1, 28, 28), (3, 28, 28), cycle=True)
     assert isinstance(G, CycleGenerators) and isinstance(D, CycleDiscriminators)
     assert not D.a.conditional and not D.b.conditional

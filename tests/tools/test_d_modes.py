@@ -36,8 +36,10 @@ def test_a_batch_norm_d_judges_differently_in_train_and_eval_mode(d_modes, mnist
     assert rows[0].startswith("| D's mode |") and [r.split("|")[1].strip() for r in rows[2:]] == ["train", "eval"]
 
 
-def test_a_d_without_normalization_judges_alike_in_both_modes(d_modes, mnist_root, tmp_path):
-    found = d_modes.logits(trained(tmp_path, mnist_root, model__d_norm="none"), batches=2)
+@pytest.mark.parametrize("sees_source", [True, False])  # a D that judges the outputs alone is called without one
+def test_a_d_without_normalization_judges_alike_in_both_modes(d_modes, mnist_root, tmp_path, sees_source):
+    run = trained(tmp_path, mnist_root, model__d_norm="none", translate__d_sees_source=sees_source)
+    found = d_modes.logits(run, batches=2)
     assert found["train"] == pytest.approx(found["eval"], abs=1e-6)
 
 

@@ -39,13 +39,26 @@ class TinyD(nn.Module):
         return (logits, [h]) if features else logits
 
 
-def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0, penalty=None):
+class TinyImageD(nn.Module):
+    """Logits [B, 1] of the image alone (an unconditional D): one linear map of its 4 pixels."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Linear(4, 1)
+
+    def forward(self, x, source=None, features=False, y=None):
+        assert source is None, "an unconditional D is given no source"
+        h = x.flatten(1)  # [B, 4]
+        return (self.net(h), [h]) if features else self.net(h)
+
+
+def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0, penalty=None, d_sees_source=True):
     torch.manual_seed(0)
-    G, D = TinyG(), TinyD()
+    G, D = TinyG(), TinyD() if d_sees_source else TinyImageD()
     opt_d = torch.optim.SGD(D.parameters(), lr=LR) if adv_weight else None
     return PairedStep(G, D, torch.optim.SGD(G.parameters(), lr=LR), opt_d, LOSSES.get("nonsaturating"),
                       adv_weight=adv_weight, pixel_weight=pixel_weight, warmup_steps=warmup,
-                      feature_matching_weight=fm, penalty=penalty)
+                      feature_matching_weight=fm, penalty=penalty, d_sees_source=d_sees_source)
 
 
 def inputs(step=0):
@@ -96,6 +109,23 @@ def test_with_class_projection_d_judges_both_steps_with_the_targets_classes():
         fake1 = make().G(source)
         assert torch.allclose(stats["adv_g"], F.softplus(-step.D(fake1, source, y=y if projected else None)).mean(),
                               atol=1e-6)
+
+
+def test_a_d_that_does_not_see_the_source_judges_target_and_output_alone():
+    # SRGAN's D: D's loss is softplus(-D(target)) + softplus(D(fake)), G's softplus(-D'(fake)), no source given
+    step, x = make(fm=1.0, penalty=Penalty(REGULARIZERS.get("r1"), 10.0), d_sees_source=False), inputs()
+    source, target = x.sources[0], x.reals[0]
+    torch.manual_seed(0)
+    fake = TinyG()(source)
+    D0 = TinyImageD()
+    D0.load_state_dict(step.D.state_dict())
+    stats = step(x)
+    expected_d = F.softplus(-D0(target)).mean() + F.softplus(D0(fake)).mean()
+    assert torch.allclose(stats["loss_d"], expected_d.detach(), atol=1e-6)
+    assert torch.allclose(stats["penalty"], D0.net.weight.detach().pow(2).sum(), atol=1e-6)  # R1 in the image
+    assert torch.allclose(stats["adv_g"], F.softplus(-step.D(fake)).mean().detach(), atol=1e-6)
+    # feature matching in D's features of the images alone (TinyImageD's feature is its input)
+    assert torch.allclose(stats["feature_matching"], (fake - target).abs().mean().detach(), atol=1e-6)
 
 
 def test_r1_penalises_ds_gradient_in_the_judged_image_alone():

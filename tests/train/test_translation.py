@@ -248,6 +248,19 @@ def test_class_consistency_without_a_second_domain_is_a_config_error(mnist_root,
               verbose=False)
 
 
+def test_a_paired_d_can_judge_the_outputs_alone(mnist_root, tmp_path):
+    """translate.d_sees_source=false: SRGAN's D, whose first conv takes the target's channels and no source."""
+    firsts = {}
+    for sees in (True, False):
+        run = RunDir.create(tmp_path / str(sees), "r")
+        train(translation_config(mnist_root, pair__degradation="sr4", model__arch="srresnet", model__blocks=1,
+                                 translate__d_sees_source=sees, train__steps=3), run, verbose=False)
+        ckpt = checkpoint.load(run.last_checkpoint)
+        firsts[sees] = ckpt["models"]["D"]["hidden.0.0.weight"].shape  # [c, channels judged, 4, 4]
+        assert ckpt["config"]["translate"]["d_sees_source"] is sees
+    assert firsts[True][1] == 2 and firsts[False][1] == 1  # (output, its 7x7 source resized), or the output alone
+
+
 def test_a_paired_d_projects_the_targets_labels(mnist_root, tmp_path):
     run = RunDir.create(tmp_path / "run", "r")
     cfg = translation_config(mnist_root, translate__class_projection=True, train__steps=3)

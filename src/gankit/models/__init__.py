@@ -123,18 +123,20 @@ def build_translation_generator(cfg, source_shape: tuple, target_shape: tuple, c
 
 def build_translation(cfg, source_shape: tuple, target_shape: tuple,
                       cycle: bool = False, num_classes: int = 0, class_head: bool = True,
-                      projection: bool = False) -> tuple[nn.Module, nn.Module]:
+                      projection: bool = False, d_sees_source: bool = True) -> tuple[nn.Module, nn.Module]:
     """(G, D) of a translation model.
 
     Paired: G maps sources to targets and D is a PatchGAN that judges a target-shaped image
-    together with its source (stacked as channels), and with ``projection`` its class too.
+    together with its source (stacked as channels; with ``d_sees_source`` false the image
+    alone), and with ``projection`` its class too.
     Cycle (unpaired): G holds both directions and D both domains' unconditional PatchGANs;
     with ``num_classes`` > 0 each has a class head (``class_head``, the class-consistency
     loss) and/or judges images with their classes (``projection``).
     """
     if not cycle:
         G = build_translator(cfg, source_shape, target_shape)
-        return G, patchgan.build_patchgan(cfg, target_shape, source_shape, num_classes if projection else 0,
+        return G, patchgan.build_patchgan(cfg, target_shape, source_shape if d_sees_source else None,
+                                          num_classes if projection else 0,
                                           class_head=False, projection=projection)
     G = CycleGenerators(build_translator(cfg, source_shape, target_shape),
                         build_translator(cfg, target_shape, source_shape))

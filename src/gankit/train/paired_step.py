@@ -5,6 +5,11 @@ so G is rewarded for outputs that are real *for that source*. Shapes: source
 [B, Cs, h, w], target and output [B, Ct, H, W] in [-1, 1]; D's logits [B, P], one per
 patch.
 
+With ``translate.d_sees_source`` false D judges the image alone, as SRGAN's and ESRGAN's
+D do: it can then tell a fake only by how it looks. A D that sees the source can also
+tell it by how it fits: a real target downsampled with the pair's fixed kernel gives its
+source exactly, an output only nearly, and the pixel loss already holds G to the source.
+
 With ``translate.class_projection`` D also judges each pair with the target's class
 (inputs.labels[0], int64 [B]): a fill or an enhancement is real only as an image of its own
 class. G never sees the class; it learns outputs its class's D accepts.
@@ -73,6 +78,7 @@ class PairedStep:
     warmup_steps: int = 0
     penalty: Penalty | None = None  # D's regularizer (reg.*), None: none
     class_projection: bool = False  # D judges each pair with the target's class
+    d_sees_source: bool = True  # D judges (image, source); false: the image alone
     bf16: bool = False
     autocast_cache: bool = True
     guard: Guard = field(default_factory=lambda: OFF)
@@ -100,7 +106,7 @@ class PairedStep:
                    feature_matching_weight=t.feature_matching_weight, diversity_weight=t.diversity_weight,
                    warmup_steps=t.warmup_steps,
                    penalty=penalty_for(cfg.reg.name, cfg.reg.weight, cfg.reg.every, loss) if adversarial else None,
-                   class_projection=t.class_projection,
+                   class_projection=t.class_projection, d_sees_source=t.d_sees_source,
                    bf16=precision == "bf16", autocast_cache=not graphed)
 
     def amp(self) -> contextlib.AbstractContextManager:
@@ -112,6 +118,7 @@ class PairedStep:
     def __call__(self, inputs: StepInputs) -> dict[str, Tensor]:
         source, target = inputs.sources[0], inputs.reals[0]  # [B, Cs, h, w], [B, Ct, H, W]
         y = inputs.labels[0] if self.class_projection else None  # the target's class [B], for D alone
+        judged_with = source if self.d_sees_source else None  # what D sees beside each image
         adversarial = self.adv_weight > 0 and inputs.d_index >= self.warmup_steps  # d_index counts G steps here
         second = None  # (fake2, z, z2) for the mode-seeking term
         with self.amp():
@@ -123,12 +130,13 @@ class PairedStep:
                 fake = self.G(source)  # [B, Ct, H, W]; a stochastic G draws its own z
         stats: dict[str, Tensor] = {}
         if adversarial:
-            stats.update(self.d_step(source, target, fake.detach(), y, inputs.d_index))
-        stats.update(self.g_step(source, target, fake, adversarial, second, y))
+            stats.update(self.d_step(judged_with, target, fake.detach(), y, inputs.d_index))
+        stats.update(self.g_step(judged_with, target, fake, adversarial, second, y))
         return stats
 
-    def d_step(self, source: Tensor, target: Tensor, fake: Tensor, y: Tensor | None = None,
+    def d_step(self, source: Tensor | None, target: Tensor, fake: Tensor, y: Tensor | None = None,
                d_index: int = 0) -> dict[str, Tensor]:
+        """One D update on (source, target) against (source, fake); source None: D judges images alone."""
         with self.amp():
             real_logits, fake_logits = self.D(target, source, y=y).float(), self.D(fake, source, y=y).float()  # [B, P]
         loss_d = self.loss.d_loss(real_logits, fake_logits)
@@ -144,7 +152,7 @@ class PairedStep:
             self.opt_d.step()
         return stats
 
-    def critic(self, source: Tensor):
+    def critic(self, source: Tensor | None):
         """D as a regularizer calls it, ``D(image, y) -> logits [B, P]``: every image judged as the output
         for ``source``, so the penalty's gradient is taken with respect to the image alone."""
         def judged(image: Tensor, y: Tensor | None) -> Tensor:
@@ -152,7 +160,7 @@ class PairedStep:
                 return self.D(image, source, y=y)
         return judged
 
-    def g_step(self, source: Tensor, target: Tensor, fake: Tensor, adversarial: bool,
+    def g_step(self, source: Tensor | None, target: Tensor, fake: Tensor, adversarial: bool,
                second: tuple[Tensor, Tensor, Tensor] | None = None, y: Tensor | None = None) -> dict[str, Tensor]:
         D = getattr(self.D, "module", self.D)  # D is not updated here: its plain module, no DDP sync
         stats: dict[str, Tensor] = {}

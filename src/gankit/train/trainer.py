@@ -97,7 +97,8 @@ class Trainer:
             self.G, self.D = build_translation(cfg.model, self.source_shape, self.shape,
                                                cycle=cfg.pair.kind == "unpaired", num_classes=self.pairs.num_classes,
                                                class_head=cfg.translate.class_weight > 0,
-                                               projection=cfg.translate.class_projection)
+                                               projection=cfg.translate.class_projection,
+                                               d_sees_source=cfg.translate.d_sees_source)
         else:
             self.G, self.D = build_models(cfg.model, self.shape, self.num_classes)
             if self.clusters:  # G draws clusters as often as the data holds them
