@@ -38,7 +38,9 @@ image, so that every logit judges the whole image (the paper's ImageGAN; a globa
 discriminator for inpainting, Iizuka et al. 2017): 2 or 3 at 28x28 (5x5 or 1x1 logits).
 An n that leaves no patch is a ConfigError.
 
-Conditional (paired) D's judge an image together with its source, stacked as channels;
+Conditional (paired) D's judge an image together with its source, stacked as channels
+(unconditional ones, the image alone: a cycle run's, or a paired run's under
+``translate.d_sees_source=false``);
 a source of another size (super-resolution) is resized to the image's size (bicubic)
 first. Weights ~ N(0, 0.02), BatchNorm gammas ~ N(1, 0.02), biases 0, as in the paper.
 """

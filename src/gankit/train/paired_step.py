@@ -7,8 +7,9 @@ patch.
 
 With ``translate.d_sees_source`` false D judges the image alone, as SRGAN's and ESRGAN's
 D do: it can then tell a fake only by how it looks. A D that sees the source can also
-tell it by how it fits: a real target downsampled with the pair's fixed kernel gives its
-source exactly, an output only nearly, and the pixel loss already holds G to the source.
+tell one by how it fits: a real super-resolution target, downsampled with the pair's
+fixed kernel, gives its source exactly and an output only nearly, a fit the pixel loss
+already holds G to.
 
 With ``translate.class_projection`` D also judges each pair with the target's class
 (inputs.labels[0], int64 [B]): a fill or an enhancement is real only as an image of its own
