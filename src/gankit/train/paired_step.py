@@ -79,7 +79,7 @@ class PairedStep:
     warmup_steps: int = 0
     penalty: Penalty | None = None  # D's regularizer (reg.*), None: none
     class_projection: bool = False  # D judges each pair with the target's class
-    d_sees_source: bool = True  # D judges (image, source); false: the image alone
+    d_sees_source: bool = True  # D judges (image, source); false: the image alone (as D was built)
     bf16: bool = False
     autocast_cache: bool = True
     guard: Guard = field(default_factory=lambda: OFF)
@@ -107,7 +107,7 @@ class PairedStep:
                    feature_matching_weight=t.feature_matching_weight, diversity_weight=t.diversity_weight,
                    warmup_steps=t.warmup_steps,
                    penalty=penalty_for(cfg.reg.name, cfg.reg.weight, cfg.reg.every, loss) if adversarial else None,
-                   class_projection=t.class_projection, d_sees_source=t.d_sees_source,
+                   class_projection=t.class_projection, d_sees_source=nets.D.conditional,
                    bf16=precision == "bf16", autocast_cache=not graphed)
 
     def amp(self) -> contextlib.AbstractContextManager:
