@@ -8,6 +8,8 @@ import pytest
 
 from tests.tools import ROOT, load_tool
 
+runs = load_tool("results_runs")  # the rows tools/results.py runs
+
 
 @pytest.fixture
 def results(tmp_path, monkeypatch):
@@ -234,8 +236,8 @@ def test_a_translation_variant_stands_under_its_preset_beside_its_own_twin(resul
 
     args = results.argparse.Namespace(full=False, minutes=None, steps=1500)
     jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
-    assert jobs[variant] == [results.NO_EMA, "train.steps=1500"]
-    assert jobs[variant + results.TWIN] == [results.NO_EMA, results.NO_GAN, "train.steps=1500"]
+    assert jobs[variant] == [runs.NO_EMA, "train.steps=1500"]
+    assert jobs[variant + results.TWIN] == [runs.NO_EMA, results.NO_GAN, "train.steps=1500"]
     assert jobs[preset + results.TWIN] == [results.NO_GAN, "train.steps=1500"]
 
 
@@ -243,12 +245,12 @@ def test_the_first_inpainting_presets_rows_keep_the_settings_they_ran_with(resul
     args = results.argparse.Namespace(full=True, minutes=None, steps=None)
     jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
     first = "pix2pix-inpaint-mnist, first preset"
-    assert jobs[first] == results.FIRST_INPAINT
+    assert jobs[first] == runs.FIRST_INPAINT
     assert "model.blocks=null" in jobs[first] and "translate.adv_weight=1" in jobs[first]
-    assert jobs[first + ", whole image repainted"] == [*results.FIRST_INPAINT, results.REPAINT]
+    assert jobs[first + ", whole image repainted"] == [*runs.FIRST_INPAINT, runs.REPAINT]
     stronger = first + ", + perceptual loss 100, L1 weight 30, adversarial weight 4"
     assert jobs[stronger] == ["model.blocks=null", "translate.adv_weight=4", "translate.perceptual_weight=100",
-                              "translate.pixel_weight=30", results.NO_EMA]  # its own values replace the first's
+                              "translate.pixel_weight=30", runs.NO_EMA]  # its own values replace the first's
     assert stronger + results.TWIN not in jobs  # the twin of the row without the weight
     assert jobs[first + ", + perceptual loss 100, L1 weight 30" + results.TWIN][-1] == results.NO_GAN
     assert not any(label.startswith("pix2pix-inpaint-mnist, + perceptual") for label in jobs)  # all relabelled
@@ -258,13 +260,13 @@ def test_the_second_inpainting_presets_rows_keep_the_settings_they_ran_with(resu
     args = results.argparse.Namespace(full=True, minutes=None, steps=None)
     jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
     second = "pix2pix-inpaint-mnist, second preset"
-    assert jobs[second] == results.SECOND_INPAINT
+    assert jobs[second] == runs.SECOND_INPAINT
     cfg = results.configure("pix2pix-inpaint-mnist", 0, None, jobs[second])
     assert (cfg.translate.adv_weight, cfg.translate.pixel_weight, cfg.translate.perceptual_weight) == (4, 30, 100)
     assert cfg.ema.half_life is None and cfg.model.blocks == 2  # no EMA; the dilated blocks it brought
-    assert jobs[second + results.TWIN] == [*results.SECOND_INPAINT, results.NO_GAN]
+    assert jobs[second + results.TWIN] == [*runs.SECOND_INPAINT, results.NO_GAN]
     weaker = jobs[second + ", adversarial weight 1"]
-    assert weaker[0] == "translate.adv_weight=1" and weaker[1:] == results.SECOND_INPAINT[1:]
+    assert weaker[0] == "translate.adv_weight=1" and weaker[1:] == runs.SECOND_INPAINT[1:]
     # today's preset sampled as trained: its twin is L1 alone, the baseline of the aims
     today = results.configure("pix2pix-inpaint-mnist", 0, None, jobs["pix2pix-inpaint-mnist, no EMA" + results.TWIN])
     assert (today.translate.adv_weight, today.translate.perceptual_weight, today.ema.half_life) == (0, 0, None)
@@ -324,7 +326,7 @@ def test_a_row_that_only_changes_the_adversarial_term_or_d_shares_a_twin(results
     whole_image_d = best + ", whole-image D"  # another D: the twin of the row without it
     assert whole_image_d in jobs and whole_image_d + results.TWIN not in jobs and best + results.TWIN in jobs
     best_sets = ["model.blocks=null", "translate.adv_weight=1", "translate.perceptual_weight=100",
-                 "translate.pixel_weight=30", results.NO_EMA]
+                 "translate.pixel_weight=30", runs.NO_EMA]
     assert results.twin_label(whole_image_d, "pix2pix-inpaint-mnist",
                               [*best_sets, "model.d_layers=2"]) == best + results.TWIN
     # rows that differ in the adversarial weight alone share one twin, whatever weight each names
@@ -377,7 +379,7 @@ def test_the_translation_search_runs_seed_0_at_one_length(results, monkeypatch):
     assert len(ran) == len(results.TRANSLATION_SEARCH) and {seed for _, seed, _ in ran} == {0}
     assert all(sets[-1] == "train.steps=1500" for _, _, sets in ran)
     first = ["model.blocks=null", "translate.adv_weight=1", "translate.perceptual_weight=0"]  # the first preset
-    assert ("inpaint, L1 weight 10", 0, [*first, "translate.pixel_weight=10", results.NO_EMA, results.REPAINT,
+    assert ("inpaint, L1 weight 10", 0, [*first, "translate.pixel_weight=10", runs.NO_EMA, runs.REPAINT,
                                          "train.steps=1500"]) in ran
     for label, preset, sets, _ in results.jobs("translation-search", args):  # every trial is a valid config
         assert results.configure(preset, 0, None, sets).train.steps == 1500
