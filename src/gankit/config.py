@@ -224,8 +224,12 @@ class TranslateConfig:
                                   "al. 2019): G is penalised by the inverse of the ratio of the mean distance between "
                                   "G(x, z1) and G(x, z2) to that between z1 and z2, so different noise gives different "
                                   "outputs; 0: off", non_negative)
-    warmup_steps: int = opt(0, "G steps of pixel loss alone before the adversarial term (SRGAN's pre-training)",
-                            non_negative)
+    warmup_steps: int = opt(0, "G steps before the adversarial term is on (SRGAN's and ESRGAN's pre-training of G); "
+                            "what G learns meanwhile: translate.warmup_loss", non_negative)
+    warmup_loss: str = opt("content", "what G learns in the warm-up: content (every loss of the G step but the "
+                           "adversarial one, at their weights) or pixel (the pixel loss alone, unweighted, as SRGAN "
+                           "pre-trains on MSE and ESRGAN on L1; Adam makes the weight immaterial)",
+                           one_of("content", "pixel"))
     cycle_weight: float = opt(10.0, "unpaired: weight of the cycle-consistency L1 loss (CycleGAN: 10)",
                               non_negative)
     identity_weight: float = opt(0.5, "unpaired: weight of the identity loss, relative to cycle_weight (CycleGAN: "

@@ -52,12 +52,21 @@ class TinyImageD(nn.Module):
         return (self.net(h), [h]) if features else self.net(h)
 
 
-def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0, penalty=None, d_sees_source=True):
+class SquaredError(nn.Module):
+    """A stand-in perceptual loss: the mean squared difference of output and target."""
+
+    def forward(self, fake, target):
+        return (fake - target).pow(2).mean()
+
+
+def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0, penalty=None, d_sees_source=True, perceptual_weight=0.0,
+         warmup_loss="content"):
     torch.manual_seed(0)
     G, D = TinyG(), TinyD() if d_sees_source else TinyImageD()
     opt_d = torch.optim.SGD(D.parameters(), lr=LR) if adv_weight else None
     return PairedStep(G, D, torch.optim.SGD(G.parameters(), lr=LR), opt_d, LOSSES.get("nonsaturating"),
-                      adv_weight=adv_weight, pixel_weight=pixel_weight, warmup_steps=warmup,
+                      adv_weight=adv_weight, pixel_weight=pixel_weight, warmup_steps=warmup, warmup_loss=warmup_loss,
+                      perceptual=SquaredError() if perceptual_weight else None, perceptual_weight=perceptual_weight,
                       feature_matching_weight=fm, penalty=penalty, d_sees_source=d_sees_source)
 
 
@@ -167,10 +176,39 @@ def test_the_pixel_baseline_trains_no_d_and_follows_the_l1_gradient():
     assert torch.allclose(step.G.state_dict()["net.weight"], g0["net.weight"] - LR * grad_w, atol=1e-6)
 
 
-def test_the_warm_up_is_pixel_only_then_adversarial():
-    step = make(warmup=5)
-    assert "adv_g" not in step(inputs(step=4)) and "loss_d" not in step(inputs(step=4))
+def test_the_warm_up_leaves_out_the_adversarial_term_then_adds_it():
+    step = make(warmup=5, perceptual_weight=3.0)
+    warm = step(inputs(step=4))
+    assert "adv_g" not in warm and "loss_d" not in warm
+    # the default warm-up ("content") trains on every other loss at its weight
+    assert torch.allclose(warm["loss_g"], 2.0 * warm["pixel"] + 3.0 * warm["perceptual"], atol=1e-6)
     assert {"adv_g", "loss_d"} <= set(step(inputs(step=5)))
+
+
+def test_a_pixel_warm_up_trains_on_the_pixel_loss_alone_then_on_every_loss():
+    step = make(warmup=5, perceptual_weight=3.0, warmup_loss="pixel")
+    g0 = snapshot(step.G)
+    warm = step(inputs(step=4))
+    assert set(warm) == {"pixel", "loss_g", "grad_norm_g"}  # no D step, no perceptual term
+    assert torch.equal(warm["loss_g"], warm["pixel"])  # unweighted: pixel_weight is 2
+    # the update is that of the pixel loss alone: d/dW mean|W s + c - t| = sign(out - t) s^T / (B * 4)
+    x = inputs(step=4)
+    out = x.sources[0].flatten(1) @ g0["net.weight"].T + g0["net.bias"]
+    grad_w = torch.sign(out - x.reals[0].flatten(1)).T @ x.sources[0].flatten(1) / 12
+    assert torch.allclose(step.G.state_dict()["net.weight"], g0["net.weight"] - LR * grad_w, atol=1e-6)
+    after = step(inputs(step=5))
+    assert {"adv_g", "loss_d", "perceptual"} <= set(after)
+    assert torch.allclose(after["loss_g"], after["adv_g"] + 2.0 * after["pixel"] + 3.0 * after["perceptual"],
+                          atol=1e-6)
+
+
+def test_a_pixel_warm_up_holds_for_the_pixel_loss_baseline_too():
+    # the twin of an SRGAN run (adv_weight 0) keeps its pre-training: pixel loss alone, then the content losses
+    step = make(adv_weight=0.0, warmup=5, perceptual_weight=3.0, warmup_loss="pixel")
+    warm, after = step(inputs(step=4)), step(inputs(step=5))
+    assert "perceptual" not in warm and torch.equal(warm["loss_g"], warm["pixel"])
+    assert "adv_g" not in after
+    assert torch.allclose(after["loss_g"], 2.0 * after["pixel"] + 3.0 * after["perceptual"], atol=1e-6)
 
 
 def test_feature_matching_compares_d_features_of_output_and_target():
@@ -223,3 +261,14 @@ def test_a_stochastic_g_without_the_term_draws_its_own_noise_once_per_source():
                       adv_weight=0.0)
     stats = step(inputs())
     assert "diversity" not in stats and set(stats) == {"pixel", "loss_g", "grad_norm_g"}
+
+
+def test_a_pixel_warm_up_draws_no_second_output_for_the_mode_seeking_term():
+    torch.manual_seed(0)
+    G = TinyNoisyG()
+    step = PairedStep(G, TinyD(), torch.optim.SGD(G.parameters(), lr=LR), torch.optim.SGD(TinyD().parameters(), lr=LR),
+                      LOSSES.get("nonsaturating"), pixel_weight=2.0, diversity_weight=0.5, warmup_steps=5,
+                      warmup_loss="pixel")
+    warm = step(inputs(step=4))
+    assert set(warm) == {"pixel", "loss_g", "grad_norm_g"} and torch.equal(warm["loss_g"], warm["pixel"])
+    assert "diversity" in step(inputs(step=5))

@@ -23,14 +23,17 @@ Phases of a step (inputs.sources[0] -> inputs.reals[0]):
              differentiated with respect to the judged image, the source held fixed; a
              PatchGAN with BatchNorm ties each sample's gradient to its batch, so under
              torchrun to its process's share: model.spectral_norm replaces the BatchNorm);
-             skipped during the pixel-only warm-up and when adv_weight is 0
+             skipped during the warm-up and when adv_weight is 0
   G step     adv_weight * adversarial + pixel_weight * pixel (L1/L2)
              + perceptual_weight * perceptual + feature_matching_weight * feature matching
              + diversity_weight * mode seeking (Mao et al. 2019: 1 / (ratio + eps), the ratio
              of mean |fake - fake2| to mean |z - z2|, so outputs move with the noise),
              with D frozen; the adversarial term is left out during the warm-up
              (translate.warmup_steps G steps, SRGAN's pre-training) and when adv_weight
-             is 0: the pixel-loss baseline, from the same code.
+             is 0: the pixel-loss baseline, from the same code. With translate.warmup_loss
+             pixel the warm-up's loss is the pixel loss alone, unweighted (SRGAN pre-trains
+             on MSE, ESRGAN on L1, before their content losses take over); the second
+             output of the mode-seeking term is then not drawn.
 The relativistic loss (ESRGAN) also judges the targets in the G step.
 """
 
@@ -77,6 +80,7 @@ class PairedStep:
     feature_matching_weight: float = 0.0
     diversity_weight: float = 0.0
     warmup_steps: int = 0
+    warmup_loss: str = "content"  # what G learns in the warm-up: "content" (the G step without D) or "pixel"
     penalty: Penalty | None = None  # D's regularizer (reg.*), None: none
     class_projection: bool = False  # D judges each pair with the target's class
     d_sees_source: bool = True  # D judges (image, source); false: the image alone (as D was built)
@@ -105,7 +109,7 @@ class PairedStep:
                    loss, adv_weight=t.adv_weight, pixel=t.pixel_loss,
                    pixel_weight=t.pixel_weight, perceptual=perceptual, perceptual_weight=t.perceptual_weight,
                    feature_matching_weight=t.feature_matching_weight, diversity_weight=t.diversity_weight,
-                   warmup_steps=t.warmup_steps,
+                   warmup_steps=t.warmup_steps, warmup_loss=t.warmup_loss,
                    penalty=penalty_for(cfg.reg.name, cfg.reg.weight, cfg.reg.every, loss) if adversarial else None,
                    class_projection=t.class_projection, d_sees_source=nets.D.conditional,
                    bf16=precision == "bf16", autocast_cache=not graphed)
@@ -120,10 +124,12 @@ class PairedStep:
         source, target = inputs.sources[0], inputs.reals[0]  # [B, Cs, h, w], [B, Ct, H, W]
         y = inputs.labels[0] if self.class_projection else None  # the target's class [B], for D alone
         judged_with = source if self.d_sees_source else None  # what D sees beside each image
-        adversarial = self.adv_weight > 0 and inputs.d_index >= self.warmup_steps  # d_index counts G steps here
+        warming = inputs.d_index < self.warmup_steps  # d_index counts G steps here
+        adversarial = self.adv_weight > 0 and not warming
+        pixel_only = warming and self.warmup_loss == "pixel"
         second = None  # (fake2, z, z2) for the mode-seeking term
         with self.amp():
-            if self.diversity_weight > 0:  # two noises per source, one forward pass of 2B
+            if self.diversity_weight > 0 and not pixel_only:  # two noises per source, one forward pass of 2B
                 z = torch.randn(2 * len(source), self.noise_channels, device=source.device)  # [2B, k]
                 fake, fake2 = self.G(torch.cat([source, source]), z).chunk(2)  # 2 x [B, Ct, H, W]
                 second = (fake2, *z.chunk(2))
@@ -132,7 +138,7 @@ class PairedStep:
         stats: dict[str, Tensor] = {}
         if adversarial:
             stats.update(self.d_step(judged_with, target, fake.detach(), y, inputs.d_index))
-        stats.update(self.g_step(judged_with, target, fake, adversarial, second, y))
+        stats.update(self.g_step(judged_with, target, fake, adversarial, second, y, pixel_only))
         return stats
 
     def d_step(self, source: Tensor | None, target: Tensor, fake: Tensor, y: Tensor | None = None,
@@ -162,12 +168,13 @@ class PairedStep:
         return judged
 
     def g_step(self, source: Tensor | None, target: Tensor, fake: Tensor, adversarial: bool,
-               second: tuple[Tensor, Tensor, Tensor] | None = None, y: Tensor | None = None) -> dict[str, Tensor]:
+               second: tuple[Tensor, Tensor, Tensor] | None = None, y: Tensor | None = None,
+               pixel_only: bool = False) -> dict[str, Tensor]:
         D = getattr(self.D, "module", self.D)  # D is not updated here: its plain module, no DDP sync
         stats: dict[str, Tensor] = {}
         with self.amp():
             pixel = pixel_loss(fake.float(), target, self.pixel)
-            loss_g = self.pixel_weight * pixel
+            loss_g = pixel if pixel_only else self.pixel_weight * pixel  # pixel_only: a pixel-loss warm-up step
             stats["pixel"] = pixel.detach()
             if adversarial:
                 D.requires_grad_(False)
@@ -187,7 +194,7 @@ class PairedStep:
                     matching = feature_matching_loss(out_fake[1], real_features)
                     loss_g = loss_g + self.feature_matching_weight * matching
                     stats["feature_matching"] = matching.detach()
-            if self.perceptual is not None:
+            if self.perceptual is not None and not pixel_only:
                 perceptual = self.perceptual(fake.float(), target)
                 loss_g = loss_g + self.perceptual_weight * perceptual
                 stats["perceptual"] = perceptual.detach()
