@@ -38,9 +38,10 @@ STACKED_EXTRA = [("pacdcgan-stacked-mnist, linear lr decay", "pacdcgan-stacked-m
                   ["train.epochs=20", "optim.schedule=linear", "optim.decay_start=28000"])]
 TRANSLATION_PRESETS = ["pix2pix-edges2mnist", "pix2pix-inpaint-mnist", "pix2pix-colorize-mnist", "srgan-sr4-mnist",
                        "l1-sr4-mnist", "esrgan-sr4-fashion", "cyclegan-mnist2fashion", "cyclegan-classes-mnist2fashion"]
-# overrides a twin does without (it trains no D)
+# overrides a twin does without (it trains no D); the length of a pixel-loss warm-up
+# (translate.warmup_loss=pixel) is the twin's too, so results.py keeps it
 ADVERSARIAL_ONLY = ("translate.adv_weight=", "loss.name=", "model.d_layers=", "model.spectral_norm=", "model.d_norm=",
-                    "model.minibatch_std=", "translate.warmup_steps=", "optim.lr_d=",
+                    "model.minibatch_std=", "translate.d_sees_source=", "translate.warmup_steps=", "optim.lr_d=",
                     "translate.feature_matching_weight=", "translate.class_projection=", "reg.name=", "reg.weight=",
                     "reg.every=")
 
@@ -259,6 +260,15 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # the pixel loss already covers, which a D that sees the source can win on
                      ("srgan-sr4-mnist, whole-image D, unconditional D", "srgan-sr4-mnist",
                       ["model.d_layers=3", "translate.d_sees_source=false"]),
+                     # ... pre-trained as SRGAN's G is, on the pixel loss alone (the preset's warm-up trains the
+                     # perceptual loss too); then with the preset's content loss, or with SRGAN's, the
+                     # perceptual loss without L1, whose pull toward the mean of the digits a 7x7 source
+                     # allows no longer holds the adversarial term back
+                     ("srgan-sr4-mnist, whole-image D, unconditional D, pixel warm-up", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "translate.d_sees_source=false", "translate.warmup_loss=pixel"]),
+                     ("srgan-sr4-mnist, whole-image D, unconditional D, SRGAN's content loss", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "translate.d_sees_source=false", "translate.warmup_loss=pixel",
+                       "translate.pixel_weight=0"]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),

@@ -329,6 +329,13 @@ def test_a_row_that_only_changes_the_adversarial_term_or_d_shares_a_twin(results
                  "translate.pixel_weight=30", runs.NO_EMA]
     assert results.twin_label(whole_image_d, "pix2pix-inpaint-mnist",
                               [*best_sets, "model.d_layers=2"]) == best + results.TWIN
+    # a D that judges the output alone is D's business: without D the run is the preset's twin
+    assert results.twin_label("srgan-sr4-mnist, whole-image D, unconditional D", "srgan-sr4-mnist",
+                              ["model.d_layers=3", "translate.d_sees_source=false"]) == "srgan-sr4-mnist" + results.TWIN
+    # a pixel-loss warm-up trains the twin too: its length is kept, where a warm-up of the content loss is D's
+    assert results.without_adversarial(["model.d_layers=3", "translate.warmup_steps=200"]) == []
+    assert results.without_adversarial(["translate.warmup_loss=pixel", "translate.warmup_steps=200", "loss.name=hinge"]
+                                       ) == ["translate.warmup_loss=pixel", "translate.warmup_steps=200"]
     # rows that differ in the adversarial weight alone share one twin, whatever weight each names
     assert results.twin_label(best + ", adversarial weight 4", "pix2pix-inpaint-mnist",
                               [*best_sets[:1], "translate.adv_weight=4", *best_sets[2:]]) == best + results.TWIN
