@@ -266,7 +266,7 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # allows no longer holds the adversarial term back
                      ("srgan-sr4-mnist, whole-image D, unconditional D, pixel warm-up", "srgan-sr4-mnist",
                       ["model.d_layers=3", "translate.d_sees_source=false", "translate.warmup_loss=pixel"]),
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, SRGAN's content loss", "srgan-sr4-mnist",
+                     ("srgan-sr4-mnist, whole-image D, unconditional D, content loss without L1", "srgan-sr4-mnist",
                       ["model.d_layers=3", "translate.d_sees_source=false", "translate.warmup_loss=pixel",
                        "translate.pixel_weight=0"]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
