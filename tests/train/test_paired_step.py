@@ -163,17 +163,21 @@ def test_a_lazy_penalty_is_applied_every_k_steps_scaled_by_k():
     assert torch.allclose(shift[0, :4], -LR * 10.0 * 2 * w[0, :4], atol=1e-6)  # twice the penalty, half as often
 
 
+def after_l1_step(g0, x, weight):
+    """TinyG's weight after one SGD step on weight * L1 from weights g0 on inputs x:
+    d/dW of weight * mean|W s + c - t| = weight * sign(out - t) s^T / (B * 4)."""
+    source, target = x.sources[0].flatten(1), x.reals[0].flatten(1)  # [3, 4] each
+    out = source @ g0["net.weight"].T + g0["net.bias"]
+    grad_w = weight * torch.sign(out - target).T @ source / 12
+    return g0["net.weight"] - LR * grad_w
+
+
 def test_the_pixel_baseline_trains_no_d_and_follows_the_l1_gradient():
     step, x = make(adv_weight=0.0), inputs()
-    source, target = x.sources[0], x.reals[0]
     g0 = snapshot(step.G)
     stats = step(x)
     assert set(stats) == {"pixel", "loss_g", "grad_norm_g"} and list(step.optimizers) == ["G"]
-    # d/dW of 2 * mean|W s + c - t| = 2 * sign(out - t) s^T / (B * 4)
-    out = source.flatten(1) @ g0["net.weight"].T + g0["net.bias"]
-    sign = torch.sign(out - target.flatten(1))  # [3, 4]
-    grad_w = 2 * sign.T @ source.flatten(1) / 12
-    assert torch.allclose(step.G.state_dict()["net.weight"], g0["net.weight"] - LR * grad_w, atol=1e-6)
+    assert torch.allclose(step.G.state_dict()["net.weight"], after_l1_step(g0, x, 2.0), atol=1e-6)
 
 
 def test_the_warm_up_leaves_out_the_adversarial_term_then_adds_it():
@@ -191,11 +195,8 @@ def test_a_pixel_warm_up_trains_on_the_pixel_loss_alone_then_on_every_loss():
     warm = step(inputs(step=4))
     assert set(warm) == {"pixel", "loss_g", "grad_norm_g"}  # no D step, no perceptual term
     assert torch.equal(warm["loss_g"], warm["pixel"])  # unweighted: pixel_weight is 2
-    # the update is that of the pixel loss alone: d/dW mean|W s + c - t| = sign(out - t) s^T / (B * 4)
-    x = inputs(step=4)
-    out = x.sources[0].flatten(1) @ g0["net.weight"].T + g0["net.bias"]
-    grad_w = torch.sign(out - x.reals[0].flatten(1)).T @ x.sources[0].flatten(1) / 12
-    assert torch.allclose(step.G.state_dict()["net.weight"], g0["net.weight"] - LR * grad_w, atol=1e-6)
+    # the update is that of the pixel loss alone, at weight 1
+    assert torch.allclose(step.G.state_dict()["net.weight"], after_l1_step(g0, inputs(step=4), 1.0), atol=1e-6)
     after = step(inputs(step=5))
     assert {"adv_g", "loss_d", "perceptual"} <= set(after)
     assert torch.allclose(after["loss_g"], after["adv_g"] + 2.0 * after["pixel"] + 3.0 * after["perceptual"],
