@@ -498,7 +498,8 @@ FIRST_PROTOCOL = ("Scored by the translation protocol's first revision, kept as 
                   "other writers (real digits score FID 37 against them; 4 with the second revision's interleaved "
                   "halves). Their MNIST FIDs stand on that floor: read them against each other, not against rows "
                   "of the second revision.")
-FIRST_PROTOCOL_NEW = ("real/fid", "real/accuracy")  # columns the first revision did not have
+FIRST_PROTOCOL_NEW = ("real/fid", "real/accuracy", "model/precision", "real/precision", "model/recall",
+                      "real/recall")  # columns the first revision did not have
 
 
 def translation_tables(section: str, lines: list[dict], columns: list[str]) -> list[str]:
@@ -553,10 +554,11 @@ TOY_PUBLISHED = {"gan-toy-ring": "GAN 1 of 8 (VEEGAN Table 1); PacGAN2 7.9 of 8,
 PACDCGAN2 = "PacDCGAN2 1000 / 0.06 (PacGAN Table 2)"
 STACKED_PUBLISHED = {"dcgan-stacked-mnist": "DCGAN 99 / 3.4 (VEEGAN Table 2); PacDCGAN 1000 / 0.06 (PacGAN Table 2)",
                      "pacdcgan-stacked-mnist": PACDCGAN2, "pacgan-sn-stacked-mnist": PACDCGAN2}
-# real/: the real targets scored as outputs, the floor of FID and the ceiling of accuracy
+# real/: the real targets scored as outputs, the floor of FID and the ceiling of accuracy, precision and recall
 TRANSLATION_COLUMNS = ["model/fid", "input/fid", "real/fid", "model/psnr", "input/psnr", "model/ssim",
                        "model/accuracy", "input/accuracy", "real/accuracy", "model/saturation", "real/saturation",
-                       "model/diversity", "model/class_purity", "model/cycle_psnr"]
+                       "model/diversity", "model/class_purity", "model/cycle_psnr", "model/precision",
+                       "real/precision", "model/recall", "real/recall"]
 SECTIONS = [
     ("image", "MNIST and Fashion-MNIST", IMAGE_COLUMNS, None),
     ("toy", "2-D mixtures", ["modes_captured", "high_quality"], TOY_PUBLISHED),

@@ -488,7 +488,8 @@ def evaluate_translation_run(translator: Any, args: argparse.Namespace) -> int:
     for flag, value in (("--metrics", args.metrics), ("--truncation", args.truncation), ("--real-n", args.real_n)):
         if value:  # the held-out pairs set the protocol; these options belong to sampling from noise
             args.parser.error(f"{flag} is for runs that generate from noise; a translation run is scored on --n "
-                              "held-out pairs (PSNR, SSIM, FID/KID against the next n real images, accuracy)")
+                              "held-out pairs (PSNR, SSIM, FID/KID, precision and recall against n other real images, "
+                              "accuracy)")
     compare = gankit.load(args.compare, device=args.device) if args.compare else None
     if compare is not None and not hasattr(compare, "translate"):
         args.parser.error(f"--compare {args.compare}: not a translation or enhancement run")

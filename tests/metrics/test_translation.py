@@ -44,3 +44,18 @@ def test_the_real_targets_score_near_zero_fid_against_the_reference(mnist_root):
     images, _ = ordered_test_split(mnist_root)
     halves = dict(compute(["fid"], _embed(ev, images[5000:]), _embed(ev, images[:5000])))
     assert halves["fid"] > 25
+
+
+def test_outputs_too_alike_are_precise_but_do_not_recall(mnist_root):
+    """Precision and recall split FID's excess: one real digit given for every input of its class
+    lies on the real manifold (precision as the real targets') but covers little of it (recall near 0)."""
+    data = held_out(inpaint_config(mnist_root), 2000, seed=0)
+    ev = get_evaluator("auto", "mnist", torch.device("cpu"))
+    reference = _embed(ev, data["reference"])
+    real = score(data["targets"], data, ev, reference)
+    first = {int(k): i for i, k in reversed(list(enumerate(data["labels"])))}  # class -> its first target
+    alike = data["targets"][torch.tensor([first[int(k)] for k in data["labels"]])]  # [n, 1, 28, 28]
+    collapsed = score(alike, data, ev, reference)
+    assert real["precision"] > 0.8 and real["recall"] > 0.8
+    assert collapsed["precision"] > 0.8 and collapsed["recall"] < 0.05
+    assert collapsed["accuracy"] > 0.9 and collapsed["fid"] > 10 * real["fid"]

@@ -137,10 +137,10 @@ def test_evaluate_scores_model_input_and_the_compared_run(trained, capsys):
     assert set(result["metrics"]) == {"model", "input", "compare", "real"}
     for name in ("model", "input", "compare"):
         column = result["metrics"][name]
-        assert {"fid", "kid_mean", "psnr", "ssim", "accuracy"} <= set(column)
-        assert 0 <= column["accuracy"] <= 1 and column["psnr"] > 0
+        assert {"fid", "kid_mean", "precision", "recall", "psnr", "ssim", "accuracy"} <= set(column)
+        assert 0 <= column["accuracy"] <= 1 and column["psnr"] > 0 and 0 <= column["recall"] <= 1
     real = result["metrics"]["real"]  # the real targets as outputs: the floor, with no PSNR against themselves
-    assert {"fid", "kid_mean", "accuracy"} <= set(real) and "psnr" not in real
+    assert {"fid", "kid_mean", "precision", "recall", "accuracy"} <= set(real) and "psnr" not in real
     assert real["fid"] < result["metrics"]["input"]["fid"] and real["accuracy"] > 0.9
     assert result["protocol"]["revision"] == 2
     assert result["protocol"]["held_out"] == 100 and result["protocol"]["kind"] == "translation"

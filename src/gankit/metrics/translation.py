@@ -5,7 +5,10 @@ test split), made as in training (degradations drawn from ``eval.seed``, so ever
 is scored on the same inputs); n is at most half the split. The outputs are compared with
   - their targets: PSNR, SSIM (paired data only);
   - a separate set of real images, the targets at the odd positions (unpaired: the
-    target domain's first n test images): FID and KID in the evaluator's features.
+    target domain's first n test images): FID and KID in the evaluator's features, and
+    precision and recall (Kynkaanniemi et al. 2019), which tell where FID's excess lies:
+    outputs off the real images' manifold lower precision, outputs too alike to cover it
+    (one guess for every input that leaves the target open) lower recall.
     Interleaved, because a split may be ordered: MNIST's test split has its first 5,000
     digits from other writers than its last 5,000, and the real digits of one half score
     FID 37 against the other half, 4 against the interleaved half;
@@ -41,7 +44,7 @@ from gankit.metrics.protocol import get_evaluator
 from gankit.train.pairing import PairedBatches
 
 Tensor = torch.Tensor
-METRICS = ("fid", "kid")  # distribution metrics of outputs against real images
+METRICS = ("fid", "kid", "pr")  # distribution metrics of outputs against real images
 # The protocol's revision, saved with every result: 2 interleaves held-out pairs and reference (1 took
 # the reference from the n pairs after the held-out ones, which MNIST's ordered test split biases)
 REVISION = 2
