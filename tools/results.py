@@ -385,10 +385,17 @@ def run_section(section: str, args: argparse.Namespace) -> None:
 
 
 def cell(values: list, coarse: bool = False) -> str:
-    """Mean ± half the range of a column over seeds; counts as whole numbers; ``coarse``: one decimal."""
-    values = [v for v in values if v is not None]
-    if not values:
+    """Mean ± half the range of a column over seeds; counts as whole numbers; ``coarse``: one decimal.
+    Where only some seeds have the number (scored before the protocol gave it), it says how many."""
+    present = [v for v in values if v is not None]
+    if not present:
         return ""
+    text = _summary(present, coarse)
+    n = len(present)
+    return text if n == len(values) else f"{text} ({n} seed{'' if n == 1 else 's'})"
+
+
+def _summary(values: list, coarse: bool) -> str:
     m = statistics.mean(values)
     whole = all(isinstance(v, int) for v in values)
     fmt = (lambda v: f"{v:.1f}") if whole or coarse or abs(m) >= 10 else (lambda v: f"{v:.3f}")

@@ -490,3 +490,10 @@ def test_every_run_of_every_section_sets_only_what_its_run_reads(results):
     for section, *_ in results.SECTIONS:
         for label, preset, overrides, minutes in results.jobs(section, args):
             assert unused.unused(results.configure(preset, 0, minutes, overrides)) == [], (section, label)
+
+
+def test_a_number_only_some_seeds_have_says_how_many(results):
+    """A metric the protocol gained after some seeds were scored is summed over the others, and says so."""
+    assert results.cell([0.8874, None, 0.8862]) == "0.887 ± 0.001 (2 seeds)"
+    assert results.cell([0.8874, None]) == "0.887 (1 seed)"
+    assert results.cell([None, None]) == ""
