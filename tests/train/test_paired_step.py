@@ -255,6 +255,40 @@ def test_the_mode_seeking_term_is_the_inverse_ratio_of_output_to_noise_distance(
     assert torch.allclose(stats["loss_g"], expected, atol=1e-5)
 
 
+class TinyFeatures(nn.Module):
+    """A stand-in for the perceptual loss's frozen network: two 'taps' of an image."""
+
+    def features(self, x):
+        return [2 * x, x.square()]
+
+
+def test_in_perceptual_space_the_mode_seeking_distance_is_between_features_and_moves_both_outputs():
+    """translate.diversity_space=perceptual: mean |f(fake) - f(fake2)| over the network's taps, and G's
+    gradient flows through both outputs (neither is held constant, as a target's features are)."""
+    torch.manual_seed(0)
+    G = TinyNoisyG()
+    step = PairedStep(G, TinyD(), torch.optim.SGD(G.parameters(), lr=LR), None, LOSSES.get("nonsaturating"),
+                      adv_weight=0.0, pixel_weight=2.0, diversity_weight=0.5, diversity_features=TinyFeatures())
+    g0, x = snapshot(G), inputs()
+    torch.manual_seed(7)
+    stats = step(x)
+    torch.manual_seed(7)
+    z = torch.randn(6, 2)  # the step's draw: two noises for each of the 3 sources
+    before = TinyNoisyG()
+    before.load_state_dict(g0)
+    source = x.sources[0]
+    out = before(torch.cat([source, source]), z)
+    a, b = out[:3], out[3:]
+    features = ((2 * a - 2 * b).abs().mean() + (a.square() - b.square()).abs().mean()) / 2
+    ratio = features / (z[:3] - z[3:]).abs().mean()
+    assert torch.allclose(stats["diversity"], ratio.detach(), atol=1e-6)
+    loss = 2.0 * (a - x.reals[0]).abs().mean() + 0.5 / (ratio + 1e-5)
+    assert torch.allclose(stats["loss_g"], loss.detach(), atol=1e-5)
+    loss.backward()
+    expected = g0["net.weight"] - LR * before.net.weight.grad
+    assert torch.allclose(G.state_dict()["net.weight"], expected, atol=1e-6)
+
+
 def test_a_stochastic_g_without_the_term_draws_its_own_noise_once_per_source():
     torch.manual_seed(0)
     G = TinyNoisyG()

@@ -369,6 +369,19 @@ def stochastic(tmp_path_factory):
     return run
 
 
+def test_the_mode_seeking_term_in_perceptual_space_takes_the_frozen_network_without_its_loss(mnist_root):
+    """translate.diversity_space=perceptual builds the perceptual loss's network for the distance
+    even where the perceptual loss itself is off, and a step logs the distance in its features."""
+    from gankit.losses import PerceptualLoss
+    from gankit.train.trainer import Trainer
+
+    trainer = Trainer(translation_config(mnist_root, pair__degradation="colorize", train__steps=1,
+                                         translate__diversity_space="perceptual", **NOISY))
+    assert isinstance(trainer.step_fn.diversity_features, PerceptualLoss) and trainer.step_fn.perceptual is None
+    stats = trainer.train_step()
+    assert float(stats["diversity"]) > 0
+
+
 def test_a_stochastic_run_logs_its_diversity_and_shows_two_outputs_a_source(stochastic):
     logged = stochastic.read_metrics()[-1]
     assert logged["diversity"] > 0 and logged["loss_g"] > logged["pixel"]

@@ -49,6 +49,7 @@ def test_every_preset_sets_only_what_its_run_reads(name):
     ("cycle", {"model__keep_known": True}, "model.keep_known", "paired translation runs"),
     ("cycle", {"translate__d_sees_source": False}, "translate.d_sees_source", "paired translation runs"),
     ("paired", {"translate__warmup_loss": "pixel"}, "translate.warmup_loss", "with a warm-up"),
+    ("paired", {"translate__diversity_space": "perceptual"}, "translate.diversity_space", "mode-seeking term"),
     ("gan", {"translate__adv_weight": 0.0}, "translate.adv_weight", "translation runs"),
     ("gan", {"model__depth": 2}, "model.depth", "models resnet-gen, unet"),
     ("gan", {"model__d_layers": 2}, "model.d_layers", "translation runs (their PatchGAN)"),
@@ -107,6 +108,8 @@ def test_the_same_setting_is_read_where_its_condition_holds(kinds):
     assert unused.unused(kinds["gan"](loss__name="wgan-gp", reg__weight=5.0)) == []
     assert unused.unused(kinds["paired"](pair__degradation="sr4", pair__kernel="box", model__arch="srresnet")) == []
     assert unused.unused(kinds["paired"](translate__warmup_steps=1, translate__warmup_loss="pixel")) == []
+    assert unused.unused(kinds["paired"](model__noise_channels=2, translate__diversity_weight=0.1,
+                                         translate__diversity_space="perceptual")) == []
     # a weight of 0 leaves its neighbours in place: the pixel-loss twin of a GAN preset keeps its D settings
     assert unused.unused(kinds["paired"](translate__adv_weight=0.0, model__d_layers=1, loss__name="hinge")) == []
     assert unused.unused(kinds["gan"](data__dataset="toy-ring", data__size=500, model__arch="mlp")) == []
@@ -122,7 +125,7 @@ OVERRIDES = {
     "loss.name": "hinge", "loss.clip": 0.001, "loss.aux_weight": 3.0, "reg.name": "r1", "reg.weight": 50.0,
     "augment.policy": "translation", "optim.lr_d": 1e-3, "optim.n_critic": 2, "optim.update": "simultaneous",
     "translate.adv_weight": 5.0, "translate.pixel_weight": 3.0, "translate.warmup_steps": 1,
-    "translate.d_sees_source": False, "translate.warmup_loss": "pixel",
+    "translate.d_sees_source": False, "translate.warmup_loss": "pixel", "translate.diversity_space": "perceptual",
     "translate.cycle_weight": 1.0, "translate.identity_weight": 3.0, "pair.hole": 6, "pair.kernel": "box",
     "model.dropout": 0.0, "model.latent_dim": 16, "model.depth": 1, "model.minibatch_std": True,
     "model.d_layers": 2, "model.d_norm": "instance", "model.leaky_slope": 0.1, "model.width": 12,

@@ -27,7 +27,10 @@ Phases of a step (inputs.sources[0] -> inputs.reals[0]):
   G step     adv_weight * adversarial + pixel_weight * pixel (L1/L2)
              + perceptual_weight * perceptual + feature_matching_weight * feature matching
              + diversity_weight * mode seeking (Mao et al. 2019: 1 / (ratio + eps), the ratio
-             of mean |fake - fake2| to mean |z - z2|, so outputs move with the noise),
+             of mean |fake - fake2| to mean |z - z2|, so outputs move with the noise; with
+             translate.diversity_space perceptual, |fake - fake2| is taken between their
+             features in the perceptual loss's frozen network: pixels are most cheaply
+             moved apart by specks, features by strokes),
              with D frozen; the adversarial term is left out during the warm-up
              (translate.warmup_steps G steps, SRGAN's pre-training) and when adv_weight
              is 0: the pixel-loss baseline, from the same code. With translate.warmup_loss
@@ -79,6 +82,7 @@ class PairedStep:
     perceptual_weight: float = 0.0
     feature_matching_weight: float = 0.0
     diversity_weight: float = 0.0
+    diversity_features: nn.Module | None = None  # the mode-seeking distance in this network's features; None: pixels
     warmup_steps: int = 0
     warmup_loss: str = "content"  # what G learns in the warm-up: "content" (the G step without D) or "pixel"
     penalty: Penalty | None = None  # D's regularizer (reg.*), None: none
@@ -100,15 +104,17 @@ class PairedStep:
         adversarial = t.adv_weight > 0
         loss = LOSSES.get(cfg.loss.name)
         perceptual = None
-        if t.perceptual_weight > 0:
+        feature_diversity = t.diversity_weight > 0 and t.diversity_space == "perceptual"
+        if t.perceptual_weight > 0 or feature_diversity:
             target = cfg.pair.dataset_b if cfg.pair.kind == "unpaired" else cfg.data.dataset
             perceptual = PerceptualLoss(scored_by=target).to(nets.device)
         return cls(nets.G_ddp, nets.D_ddp,
                    make_optimizer(nets.G.parameters(), o, o.lr_g, nets.device, graphed),
                    make_optimizer(nets.D.parameters(), o, o.lr_d, nets.device, graphed) if adversarial else None,
                    loss, adv_weight=t.adv_weight, pixel=t.pixel_loss,
-                   pixel_weight=t.pixel_weight, perceptual=perceptual, perceptual_weight=t.perceptual_weight,
-                   feature_matching_weight=t.feature_matching_weight, diversity_weight=t.diversity_weight,
+                   pixel_weight=t.pixel_weight, perceptual=perceptual if t.perceptual_weight > 0 else None,
+                   perceptual_weight=t.perceptual_weight, feature_matching_weight=t.feature_matching_weight,
+                   diversity_weight=t.diversity_weight, diversity_features=perceptual if feature_diversity else None,
                    warmup_steps=t.warmup_steps, warmup_loss=t.warmup_loss,
                    penalty=penalty_for(cfg.reg.name, cfg.reg.weight, cfg.reg.every, loss) if adversarial else None,
                    class_projection=t.class_projection, d_sees_source=nets.D.conditional,
@@ -159,6 +165,15 @@ class PairedStep:
             self.opt_d.step()
         return stats
 
+    def output_distance(self, fake: Tensor, fake2: Tensor) -> Tensor:
+        """The mode-seeking term's distance between two outputs of each source: mean |fake - fake2|
+        in pixels, or in the frozen network's features (translate.diversity_space)."""
+        if self.diversity_features is None:
+            return (fake - fake2).abs().mean()
+        taps = self.diversity_features.features(torch.cat([fake, fake2]))  # each [2B*C, c, h, w]
+        # both outputs carry G's gradient: the mean over taps of mean |f1 - f2|, neither held constant
+        return sum((f1 - f2).abs().mean() for f1, f2 in (t.chunk(2) for t in taps)) / len(taps)
+
     def critic(self, source: Tensor | None):
         """D as a regularizer calls it, ``D(image, y) -> logits [B, P]``: every image judged as the output
         for ``source``, so the penalty's gradient is taken with respect to the image alone."""
@@ -200,7 +215,7 @@ class PairedStep:
                 stats["perceptual"] = perceptual.detach()
             if second is not None:
                 fake2, z, z2 = second
-                ratio = (fake.float() - fake2.float()).abs().mean() / (z - z2).abs().mean()
+                ratio = self.output_distance(fake.float(), fake2.float()) / (z - z2).abs().mean()
                 loss_g = loss_g + self.diversity_weight / (ratio + MODE_SEEKING_EPS)
                 stats["diversity"] = ratio.detach()
         self.opt_g.zero_grad(set_to_none=True)

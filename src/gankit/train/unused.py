@@ -101,6 +101,9 @@ RULES: dict[str, tuple[Callable[[C.Config, str], bool], str]] = {
        for k in ("cycle_weight", "identity_weight", "pool_size", "class_weight")},
     "translate.warmup_loss": (lambda cfg, kind: kind == PAIRED and cfg.translate.warmup_steps > 0,
                               "paired translation runs with a warm-up (translate.warmup_steps > 0)"),
+    "translate.diversity_space": (lambda cfg, kind: kind == PAIRED and cfg.translate.diversity_weight > 0,
+                                  "paired translation runs with the mode-seeking term (translate.diversity_weight "
+                                  "> 0)"),
     "translate.class_projection": (_runs(PAIRED, CYCLE), "translation runs"),
     "pair.degradation": (lambda cfg, kind: cfg.pair.kind == "degrade", "runs with pair.kind=degrade"),
     "pair.kernel": (_degradation("sr2", "sr4"), "runs with pair.degradation=sr2 or sr4"),
