@@ -561,8 +561,8 @@ TOY_PUBLISHED = {"gan-toy-ring": "GAN 1 of 8 (VEEGAN Table 1); PacGAN2 7.9 of 8,
 PACDCGAN2 = "PacDCGAN2 1000 / 0.06 (PacGAN Table 2)"
 STACKED_PUBLISHED = {"dcgan-stacked-mnist": "DCGAN 99 / 3.4 (VEEGAN Table 2); PacDCGAN 1000 / 0.06 (PacGAN Table 2)",
                      "pacdcgan-stacked-mnist": PACDCGAN2, "pacgan-sn-stacked-mnist": PACDCGAN2}
-# real/: the real targets scored as outputs: the floor of FID, the ceiling of accuracy, and the precision and
-# recall of real images (a model can be more precise than they are, never more diverse)
+# real/: the real targets scored as outputs: the floor of FID, the ceiling of accuracy, the precision and recall
+# of real images (what a model's are read against)
 TRANSLATION_COLUMNS = ["model/fid", "input/fid", "real/fid", "model/psnr", "input/psnr", "model/ssim",
                        "model/accuracy", "input/accuracy", "real/accuracy", "model/saturation", "real/saturation",
                        "model/diversity", "model/class_purity", "model/cycle_psnr", "model/precision",
