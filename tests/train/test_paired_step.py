@@ -234,20 +234,28 @@ class TinyNoisyG(nn.Module):
         return self.net(torch.cat([x.flatten(1), z], 1)).view_as(x)
 
 
+def noisy_step(step, x):
+    """Run ``step`` on ``x`` with the global RNG at seed 7; return its stats, the step's noise z [6, 2]
+    (two for each of the 3 sources) and G's outputs [6, 1, 2, 2] from its weights before the step, with
+    their graph (a fresh TinyNoisyG, whose .grad is then G's gradient)."""
+    g0 = snapshot(step.G)
+    torch.manual_seed(7)
+    stats = step(x)
+    torch.manual_seed(7)
+    z = torch.randn(6, 2)  # the step's draw
+    before = TinyNoisyG()
+    before.load_state_dict(g0)
+    source = x.sources[0]
+    return stats, z, before, before(torch.cat([source, source]), z)
+
+
 def test_the_mode_seeking_term_is_the_inverse_ratio_of_output_to_noise_distance():
     torch.manual_seed(0)
     G, D = TinyNoisyG(), TinyD()
     step = PairedStep(G, D, torch.optim.SGD(G.parameters(), lr=LR), torch.optim.SGD(D.parameters(), lr=LR),
                       LOSSES.get("nonsaturating"), pixel_weight=2.0, diversity_weight=0.5)
-    g0, x = snapshot(G), inputs()
-    torch.manual_seed(7)
-    stats = step(x)
-    torch.manual_seed(7)
-    z = torch.randn(6, 2)  # the step's draw: two noises for each of the 3 sources
-    before = TinyNoisyG()
-    before.load_state_dict(g0)
-    source = x.sources[0]
-    out = before(torch.cat([source, source]), z)
+    x = inputs()
+    stats, z, _, out = noisy_step(step, x)
     ratio = (out[:3] - out[3:]).abs().mean() / (z[:3] - z[3:]).abs().mean()
     assert torch.allclose(stats["diversity"], ratio.detach(), atol=1e-6)
     assert torch.allclose(stats["pixel"], (out[:3] - x.reals[0]).abs().mean().detach(), atol=1e-6)
@@ -270,14 +278,7 @@ def test_in_perceptual_space_the_mode_seeking_distance_is_between_features_and_m
     step = PairedStep(G, TinyD(), torch.optim.SGD(G.parameters(), lr=LR), None, LOSSES.get("nonsaturating"),
                       adv_weight=0.0, pixel_weight=2.0, diversity_weight=0.5, diversity_features=TinyFeatures())
     g0, x = snapshot(G), inputs()
-    torch.manual_seed(7)
-    stats = step(x)
-    torch.manual_seed(7)
-    z = torch.randn(6, 2)  # the step's draw: two noises for each of the 3 sources
-    before = TinyNoisyG()
-    before.load_state_dict(g0)
-    source = x.sources[0]
-    out = before(torch.cat([source, source]), z)
+    stats, z, before, out = noisy_step(step, x)
     a, b = out[:3], out[3:]
     features = ((2 * a - 2 * b).abs().mean() + (a.square() - b.square()).abs().mean()) / 2
     ratio = features / (z[:3] - z[3:]).abs().mean()
