@@ -226,8 +226,8 @@ class TranslateConfig:
                                   "outputs; 0: off", non_negative)
     diversity_space: str = opt("pixel", "where the mode-seeking term measures the distance between G(x, z1) and "
                                "G(x, z2): pixel (Mao et al. 2019) or perceptual (the mean L1 between their features "
-                               "in the perceptual loss's frozen network, so that outputs differ in what that network "
-                               "sees, strokes and shapes, rather than in specks)", one_of("pixel", "perceptual"))
+                               "in the perceptual loss's frozen network: a distance in what that network sees rather "
+                               "than in single pixels)", one_of("pixel", "perceptual"))
     warmup_steps: int = opt(0, "G steps before the adversarial term is on (SRGAN's and ESRGAN's pre-training of G); "
                             "what G learns meanwhile: translate.warmup_loss", non_negative)
     warmup_loss: str = opt("content", "what G learns in the warm-up: content (every loss of the G step but the "

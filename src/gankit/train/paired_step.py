@@ -29,8 +29,7 @@ Phases of a step (inputs.sources[0] -> inputs.reals[0]):
              + diversity_weight * mode seeking (Mao et al. 2019: 1 / (ratio + eps), the ratio
              of mean |fake - fake2| to mean |z - z2|, so outputs move with the noise; with
              translate.diversity_space perceptual, |fake - fake2| is taken between their
-             features in the perceptual loss's frozen network: pixels are most cheaply
-             moved apart by specks, which that network's features count for little),
+             features in the perceptual loss's frozen network),
              with D frozen; the adversarial term is left out during the warm-up
              (translate.warmup_steps G steps, SRGAN's pre-training) and when adv_weight
              is 0: the pixel-loss baseline, from the same code. With translate.warmup_loss
