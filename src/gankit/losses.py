@@ -278,12 +278,17 @@ def pixel_loss(output: Tensor, target: Tensor, kind: str = "l1") -> Tensor:
     raise ValueError(f"pixel loss must be l1 or l2, got {kind!r}")
 
 
+def feature_distance(a: list[Tensor], b: list[Tensor]) -> Tensor:
+    """Mean over a network's tapped layers of the mean L1 distance between two images' feature maps;
+    the gradient flows into both."""
+    return sum((x - y).abs().mean() for x, y in zip(a, b, strict=True)) / len(a)
+
+
 def feature_matching_loss(fake_features: list[Tensor], real_features: list[Tensor]) -> Tensor:
     """Mean over D's hidden layers of the L1 distance between its feature maps of the output and of
     the target (pix2pixHD; Salimans et al. 2016): G matches what D looks at, not only its verdict.
     The real features are constants (detached)."""
-    return sum((f - r.detach()).abs().mean() for f, r in zip(fake_features, real_features, strict=True)) / len(
-        fake_features)
+    return feature_distance(fake_features, [r.detach() for r in real_features])
 
 
 class PerceptualLoss(nn.Module):

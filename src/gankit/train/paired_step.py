@@ -49,7 +49,7 @@ import torch
 from torch import nn
 
 from gankit.config import Config
-from gankit.losses import GANLoss, PerceptualLoss, feature_matching_loss, pixel_loss
+from gankit.losses import GANLoss, PerceptualLoss, feature_distance, feature_matching_loss, pixel_loss
 from gankit.models.noise_input import noise_channels
 from gankit.registry import LOSSES, STEPS
 from gankit.regularizers import Penalty, penalty_for
@@ -170,8 +170,8 @@ class PairedStep:
         if self.diversity_features is None:
             return (fake - fake2).abs().mean()
         taps = self.diversity_features.features(torch.cat([fake, fake2]))  # each [2B*C, c, h, w]
-        # both outputs carry G's gradient: the mean over taps of mean |f1 - f2|, neither held constant
-        return sum((f1 - f2).abs().mean() for f1, f2 in (t.chunk(2) for t in taps)) / len(taps)
+        # both outputs carry G's gradient: neither is held constant, as a target's features are
+        return feature_distance(*zip(*(t.chunk(2) for t in taps)))
 
     def critic(self, source: Tensor | None):
         """D as a regularizer calls it, ``D(image, y) -> logits [B, P]``: every image judged as the output
