@@ -505,8 +505,8 @@ FIRST_PROTOCOL = ("Scored by the translation protocol's first revision, kept as 
                   "other writers (real digits score FID 37 against them; 4 with the second revision's interleaved "
                   "halves). Their MNIST FIDs stand on that floor: read them against each other, not against rows "
                   "of the second revision.")
-FIRST_PROTOCOL_NEW = ("real/fid", "real/accuracy", "model/precision", "real/precision", "model/recall",
-                      "real/recall")  # columns the first revision did not have
+PRECISION_RECALL = ("model/precision", "real/precision", "model/recall", "real/recall")
+FIRST_PROTOCOL_NEW = ("real/fid", "real/accuracy", *PRECISION_RECALL)  # columns the first revision did not have
 
 
 def translation_tables(section: str, lines: list[dict], columns: list[str]) -> list[str]:
@@ -565,8 +565,7 @@ STACKED_PUBLISHED = {"dcgan-stacked-mnist": "DCGAN 99 / 3.4 (VEEGAN Table 2); Pa
 # of real images (what a model's are read against)
 TRANSLATION_COLUMNS = ["model/fid", "input/fid", "real/fid", "model/psnr", "input/psnr", "model/ssim",
                        "model/accuracy", "input/accuracy", "real/accuracy", "model/saturation", "real/saturation",
-                       "model/diversity", "model/class_purity", "model/cycle_psnr", "model/precision",
-                       "real/precision", "model/recall", "real/recall"]
+                       "model/diversity", "model/class_purity", "model/cycle_psnr", *PRECISION_RECALL]
 SECTIONS = [
     ("image", "MNIST and Fashion-MNIST", IMAGE_COLUMNS, None),
     ("toy", "2-D mixtures", ["modes_captured", "high_quality"], TOY_PUBLISHED),
