@@ -266,3 +266,28 @@ def test_rgb_is_the_mean_over_channels_and_other_sizes_are_resized(digits):
     big = F.interpolate(digits, size=(56, 56), mode="nearest")  # each pixel a 2x2 block
     assert loss(big, big).item() == 0.0
     assert loss(big, F.interpolate(digits.flip(0), size=(56, 56), mode="nearest")).item() > 0
+
+
+@pytest.mark.parametrize("kind", ["l1", "l2"])
+def test_the_pixel_loss_per_image_is_each_images_own_mean(kind):
+    from gankit.losses import pixel_loss
+
+    output, target = torch.zeros(2, 1, 2, 2), torch.zeros(2, 1, 2, 2)
+    output[0, 0, 0, 0], output[1] = 2.0, -1.0  # image 0: one pixel off by 2; image 1: every pixel off by 1
+    per_image = pixel_loss(output, target, kind, per_image=True)
+    assert per_image.tolist() == ([0.5, 1.0] if kind == "l1" else [1.0, 1.0])
+    assert pixel_loss(output, target, kind).item() == pytest.approx(per_image.mean().item())
+
+
+def test_the_perceptual_loss_per_image_averages_to_the_batchs(digits):
+    from gankit.losses import PerceptualLoss
+
+    loss = PerceptualLoss()
+    rgb = torch.cat([digits, digits.flip(0), digits.roll(3, dims=-1)], 1)  # [16, 3, 28, 28]
+    target = digits.repeat(1, 3, 1, 1)
+    per_image = loss(rgb, target, per_image=True)
+    assert per_image.shape == (16,)
+    assert per_image.mean().item() == pytest.approx(loss(rgb, target).item(), rel=1e-5)
+    one = loss(rgb[5:6], target[5:6])  # image 5 alone: its loss is its entry, whatever the batch beside it
+    assert per_image[5].item() == pytest.approx(one.item(), rel=1e-5)
+    assert loss(target, target, per_image=True).eq(0).all()

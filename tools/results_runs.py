@@ -288,6 +288,12 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # source 3e-3 was worse (7.9), but that D won outright by the end and this one does not
                      ("srgan-sr4-mnist, whole-image D, unconditional D, adversarial weight 3e-3", "srgan-sr4-mnist",
                       ["model.d_layers=3", "translate.d_sees_source=false", "translate.adv_weight=3e-3"]),
+                     # ... and a stochastic G held by the best of two outputs (translate.best_of=2): where the
+                     # mode-seeking term rewards any difference between two outputs, and specks are the cheapest,
+                     # only a difference that brings one of them nearer the target pays here
+                     ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, best of 2", "srgan-sr4-mnist",
+                      ["model.d_layers=3", "translate.d_sees_source=false", "model.noise_channels=8",
+                       "translate.best_of=2"]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),

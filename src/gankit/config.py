@@ -228,6 +228,12 @@ class TranslateConfig:
                                "G(x, z2): pixel (Mao et al. 2019) or perceptual (the mean L1 between their features "
                                "in the perceptual loss's frozen network: a distance in what that network sees rather "
                                "than in single pixels)", one_of("pixel", "perceptual"))
+    best_of: int = opt(1, "paired, with model.noise_channels: outputs G draws for each source, of which only the one "
+                       "closest to the target (least pixel + perceptual loss) is held to it (multiple-choice learning, "
+                       "Guzman-Rivera et al. 2012; best of many samples, Bhattacharyya et al. 2018); the adversarial "
+                       "term judges the first. Where a source allows many targets (a 7x7 digit, a hole), G may then "
+                       "spread its outputs over them instead of drawing their average; 1: every output is held to "
+                       "the target", positive)
     warmup_steps: int = opt(0, "G steps before the adversarial term is on (SRGAN's and ESRGAN's pre-training of G); "
                             "what G learns meanwhile: translate.warmup_loss", non_negative)
     warmup_loss: str = opt("content", "what G learns in the warm-up: content (every loss of the G step but the "

@@ -264,23 +264,25 @@ def elbo_loss(decoder: nn.Module, encoder: nn.Module, x: torch.Tensor,
 # ---------------------------------------------------------------------------
 
 
-def pixel_loss(output: Tensor, target: Tensor, kind: str = "l1") -> Tensor:
-    """Mean absolute (l1) or squared (l2) error between output and target images [B, C, H, W].
+def pixel_loss(output: Tensor, target: Tensor, kind: str = "l1", per_image: bool = False) -> Tensor:
+    """Mean absolute (l1) or squared (l2) error between output and target images [B, C, H, W];
+    with ``per_image``, each image's own mean [B].
 
     L1 is pix2pix's choice: it blurs less than L2, which averages the plausible
     outputs of an uncertain input into a grey one. Used for the cycle and identity
     losses of CycleGAN too (always L1 there).
     """
-    if kind == "l1":
-        return (output - target).abs().mean()
-    if kind == "l2":
-        return (output - target).pow(2).mean()
-    raise ValueError(f"pixel loss must be l1 or l2, got {kind!r}")
+    if kind not in ("l1", "l2"):
+        raise ValueError(f"pixel loss must be l1 or l2, got {kind!r}")
+    error = (output - target).abs() if kind == "l1" else (output - target).pow(2)
+    return error.flatten(1).mean(1) if per_image else error.mean()
 
 
-def feature_distance(a: list[Tensor], b: list[Tensor]) -> Tensor:
-    """Mean over a network's tapped layers of the mean L1 distance between two images' feature maps;
-    the gradient flows into both."""
+def feature_distance(a: list[Tensor], b: list[Tensor], per_sample: bool = False) -> Tensor:
+    """Mean over a network's tapped layers of the mean L1 distance between two images' feature maps
+    (each [N, c, h, w]); with ``per_sample``, each of the N samples' own [N]. The gradient flows into both."""
+    if per_sample:
+        return sum((x - y).abs().flatten(1).mean(1) for x, y in zip(a, b, strict=True)) / len(a)
     return sum((x - y).abs().mean() for x, y in zip(a, b, strict=True)) / len(a)
 
 
@@ -329,7 +331,11 @@ class PerceptualLoss(nn.Module):
                 out.append(x.clone())  # the next layers write in place
         return out
 
-    def forward(self, output: Tensor, target: Tensor) -> Tensor:
+    def forward(self, output: Tensor, target: Tensor, per_image: bool = False) -> Tensor:
+        """The loss of output [B, C, H, W] against target; with ``per_image``, each image's own [B]."""
         with torch.no_grad():
             real = self.features(target)
-        return feature_matching_loss(self.features(output), real)
+        if not per_image:
+            return feature_matching_loss(self.features(output), real)
+        distance = feature_distance(self.features(output), real, per_sample=True)  # [B*C]
+        return distance.view(len(output), -1).mean(1)  # [B]: the mean over each image's channels

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -53,10 +54,11 @@ class TinyImageD(nn.Module):
 
 
 class SquaredError(nn.Module):
-    """A stand-in perceptual loss: the mean squared difference of output and target."""
+    """A stand-in perceptual loss: the mean squared difference of output and target (each image's: [B])."""
 
-    def forward(self, fake, target):
-        return (fake - target).pow(2).mean()
+    def forward(self, fake, target, per_image=False):
+        error = (fake - target).pow(2)
+        return error.flatten(1).mean(1) if per_image else error.mean()
 
 
 def make(adv_weight=1.0, pixel_weight=2.0, warmup=0, fm=0.0, penalty=None, d_sees_source=True, perceptual_weight=0.0,
@@ -308,3 +310,91 @@ def test_a_pixel_warm_up_draws_no_second_output_for_the_mode_seeking_term():
     warm = step(inputs(step=4))
     assert set(warm) == {"pixel", "loss_g", "grad_norm_g"} and torch.equal(warm["loss_g"], warm["pixel"])
     assert "diversity" in step(inputs(step=5))
+
+
+# ---------------------------------------------------------------------------
+# best of K (translate.best_of): only each source's closest output bears the content losses
+# ---------------------------------------------------------------------------
+
+
+def best_of_step(adv_weight=0.0, **kwargs):
+    torch.manual_seed(0)
+    G, D = TinyNoisyG(), TinyD()
+    opt_d = torch.optim.SGD(D.parameters(), lr=LR) if adv_weight else None
+    return PairedStep(G, D, torch.optim.SGD(G.parameters(), lr=LR), opt_d, LOSSES.get("nonsaturating"),
+                      adv_weight=adv_weight, pixel_weight=2.0, best_of=2, **kwargs)
+
+
+def test_best_of_two_holds_only_each_sources_closest_output_to_its_target():
+    step = best_of_step(perceptual=SquaredError(), perceptual_weight=0.5)
+    g0, x = snapshot(step.G), inputs()
+    torch.manual_seed(7)
+    with torch.no_grad():  # the step's outputs (noisy_step's draw): source 0's first draw and source 1's
+        planned = step.G(x.sources[0].repeat(2, 1, 1, 1), torch.randn(6, 2))  # second become their targets
+    x.reals[0][:2] = planned[[0, 4]] + 0.01
+    stats, z, before, out = noisy_step(step, x)  # out: draw 1 of the 3 sources, then draw 2
+    target = x.reals[0].repeat(2, 1, 1, 1)
+    pixel = (out - target).abs().flatten(1).mean(1).view(2, 3)  # [draw, source]
+    perceptual = (out - target).pow(2).flatten(1).mean(1).view(2, 3)
+    content = 2.0 * pixel + 0.5 * perceptual
+    closest = content.argmin(0)  # [3]
+    assert closest[:2].tolist() == [0, 1]
+    chosen = content.gather(0, closest[None]).squeeze(0)
+    assert torch.allclose(stats["loss_g"], chosen.mean().detach(), atol=1e-6)
+    assert torch.allclose(stats["pixel"], pixel.gather(0, closest[None]).mean().detach(), atol=1e-6)
+    assert torch.allclose(stats["perceptual"], perceptual.gather(0, closest[None]).mean().detach(), atol=1e-6)
+    chosen.mean().backward()  # the other draws' losses carry no gradient
+    expected = g0["net.weight"] - LR * before.net.weight.grad
+    assert torch.allclose(step.G.state_dict()["net.weight"], expected, atol=1e-6)
+    assert not torch.allclose(content.mean(), chosen.mean())  # a plain mean over the draws would differ
+
+
+def test_best_of_two_d_and_the_adversarial_term_judge_the_first_draw():
+    step = best_of_step(adv_weight=1.0)
+    d0, x = snapshot(step.D), inputs()
+    stats, _, _, out = noisy_step(step, x)
+    D = TinyD()
+    D.load_state_dict(d0)
+    source = x.sources[0]
+    assert torch.allclose(stats["d_fake"], torch.sigmoid(D(out[:3].detach(), source)).mean(), atol=1e-6)
+    # G's adversarial term: the first draw, judged by the updated D
+    assert torch.allclose(stats["adv_g"], F.softplus(-step.D(out[:3].detach(), source)).mean().detach(), atol=1e-5)
+
+
+def test_best_of_with_the_mode_seeking_term_shares_its_draws_and_holds_in_a_pixel_warm_up():
+    step = best_of_step(diversity_weight=0.5, warmup_steps=1, warmup_loss="pixel")
+    x = inputs()
+    warm, z, _, out = noisy_step(step, x)  # the warm-up: best of two on the pixel loss alone, unweighted
+    pixel = (out - x.reals[0].repeat(2, 1, 1, 1)).abs().flatten(1).mean(1).view(2, 3)
+    assert "diversity" not in warm and torch.allclose(warm["loss_g"], pixel.min(0).values.mean().detach(), atol=1e-6)
+    after, z, _, out = noisy_step(step, inputs(step=1))  # the same two draws for both terms
+    pixel = (out - x.reals[0].repeat(2, 1, 1, 1)).abs().flatten(1).mean(1).view(2, 3)
+    ratio = (out[:3] - out[3:]).abs().mean() / (z[:3] - z[3:]).abs().mean()
+    assert torch.allclose(after["diversity"], ratio.detach(), atol=1e-6)
+    expected = 2.0 * pixel.min(0).values.mean() + 0.5 / (ratio + 1e-5)
+    assert torch.allclose(after["loss_g"], expected.detach(), atol=1e-5)
+
+
+@pytest.mark.parametrize("best_of", [1, 2])
+def test_best_of_two_spreads_outputs_toward_both_targets_a_source_allows_where_one_output_learns_their_mean(
+        best_of):
+    """Every source's target is all +1 or all -1 at random. Held to the target (best of 1, L2), G's
+    output shrinks to their mean, 0, whatever its noise; held only where it is the closer of two
+    draws, its outputs spread toward both. (G is linear in z, its outputs Gaussian: the best spread
+    for two draws is a standard deviation of about 0.58.)"""
+    torch.manual_seed(0)
+    G = TinyNoisyG()
+    step = PairedStep(G, TinyD(), torch.optim.SGD(G.parameters(), lr=0.05), None, LOSSES.get("nonsaturating"),
+                      adv_weight=0.0, pixel="l2", pixel_weight=1.0, best_of=best_of)
+    g = torch.Generator().manual_seed(3)
+    source = torch.zeros(64, 1, 2, 2)
+    for i in range(400):
+        sign = torch.randint(0, 2, (64, 1, 1, 1), generator=g).float() * 2 - 1
+        step(StepInputs((sign.expand(64, 1, 2, 2),), (None,), d_index=i, sources=(source,)))
+    with torch.no_grad():
+        outputs = G(torch.zeros(2000, 1, 2, 2), torch.randn(2000, 2, generator=g))  # one source, many z
+    if best_of == 1:
+        assert outputs.std() < 0.1 and outputs.abs().mean() < 0.1
+    else:
+        assert 0.45 < outputs.std() < 0.7
+        assert (outputs > 0.2).float().mean() > 0.3 and (outputs < -0.2).float().mean() > 0.3

@@ -382,6 +382,24 @@ def test_the_mode_seeking_term_in_perceptual_space_takes_the_frozen_network_with
     assert float(stats["diversity"]) > 0
 
 
+def test_best_of_k_draws_k_outputs_a_source_and_holds_the_closest_on_pixel_and_perceptual_loss(mnist_root):
+    """translate.best_of=3 in a super-resolution run with the perceptual loss: G runs once a step on
+    three copies of the batch (the losses themselves: tests/train/test_paired_step.py)."""
+    from gankit.losses import PerceptualLoss
+    from gankit.train.trainer import Trainer
+
+    trainer = Trainer(translation_config(mnist_root, pair__degradation="sr4", model__arch="srresnet", train__steps=1,
+                                         translate__perceptual_weight=1.0, translate__best_of=3,
+                                         model__noise_channels=4))
+    seen = []
+    trainer.G.register_forward_hook(lambda module, args, out: seen.append(len(args[0])))
+    stats = trainer.train_step()
+    batch = trainer.cfg.train.batch_size
+    assert seen == [3 * batch] and {"pixel", "perceptual", "adv_g", "loss_d"} <= set(stats)
+    assert trainer.step_fn.best_of == 3 and isinstance(trainer.step_fn.perceptual, PerceptualLoss)
+    assert all(torch.isfinite(v).all() for v in stats.values())
+
+
 def test_a_stochastic_run_logs_its_diversity_and_shows_two_outputs_a_source(stochastic):
     logged = stochastic.read_metrics()[-1]
     assert logged["diversity"] > 0 and logged["loss_g"] > logged["pixel"]
@@ -437,6 +455,7 @@ def test_translate_writes_several_samples_of_each_image(stochastic, trained, tmp
 
 @pytest.mark.parametrize("sets, message", [
     ({"translate__diversity_weight": 1.0}, "G takes none: set model.noise_channels"),
+    ({"translate__best_of": 2}, "translate.best_of=2 draws several outputs .* G takes none: set model.noise_channels"),
     ({"model__noise_channels": 2, "pair__kind": "unpaired", "pair__dataset_b": "mnist", "pair__root_b": None,
       "model__arch": "resnet-gen"}, "model.noise_channels=2 \\(read by paired translation runs"),
 ])

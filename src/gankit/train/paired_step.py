@@ -17,7 +17,8 @@ class. G never sees the class; it learns outputs its class's D accepts.
 
 Phases of a step (inputs.sources[0] -> inputs.reals[0]):
   output     fake = G(source), or G(source, z) for a stochastic G (model.noise_channels),
-             with a second output G(source, z2) when translate.diversity_weight is on
+             with a second output G(source, z2) when translate.diversity_weight is on, and
+             translate.best_of outputs in all (fake the first) when it is over 1
   D step     raise D on (source, target), lower it on (source, fake.detach()),
              + a regularizer when due (reg.name: r1, gp, dragan, as in the GAN step,
              differentiated with respect to the judged image, the source held fixed; a
@@ -35,7 +36,11 @@ Phases of a step (inputs.sources[0] -> inputs.reals[0]):
              is 0: the pixel-loss baseline, from the same code. With translate.warmup_loss
              pixel the warm-up's loss is the pixel loss alone, unweighted (SRGAN pre-trains
              on MSE, ESRGAN on L1, before their content losses take over); the second
-             output of the mode-seeking term is then not drawn.
+             output of the mode-seeking term is then not drawn. With translate.best_of K over 1
+             the content losses (pixel, perceptual) count, for each source, only the one of its
+             K outputs with the least of them (multiple-choice learning): an output is not pulled
+             toward a target another output is closer to, so the K may differ where the source
+             leaves the target open; D and the adversarial term see the first.
 The relativistic loss (ESRGAN) also judges the targets in the G step.
 """
 
@@ -82,6 +87,7 @@ class PairedStep:
     feature_matching_weight: float = 0.0
     diversity_weight: float = 0.0
     diversity_features: nn.Module | None = None  # the mode-seeking distance in this network's features; None: pixels
+    best_of: int = 1  # outputs per source of which the closest is held to the target (a stochastic G)
     warmup_steps: int = 0
     warmup_loss: str = "content"  # what G learns in the warm-up: "content" (the G step without D) or "pixel"
     penalty: Penalty | None = None  # D's regularizer (reg.*), None: none
@@ -114,6 +120,7 @@ class PairedStep:
                    pixel_weight=t.pixel_weight, perceptual=perceptual if t.perceptual_weight > 0 else None,
                    perceptual_weight=t.perceptual_weight, feature_matching_weight=t.feature_matching_weight,
                    diversity_weight=t.diversity_weight, diversity_features=perceptual if feature_diversity else None,
+                   best_of=t.best_of,
                    warmup_steps=t.warmup_steps, warmup_loss=t.warmup_loss,
                    penalty=penalty_for(cfg.reg.name, cfg.reg.weight, cfg.reg.every, loss) if adversarial else None,
                    class_projection=t.class_projection, d_sees_source=nets.D.conditional,
@@ -132,18 +139,25 @@ class PairedStep:
         warming = inputs.d_index < self.warmup_steps  # d_index counts G steps here
         adversarial = self.adv_weight > 0 and not warming
         pixel_only = warming and self.warmup_loss == "pixel"
-        second = None  # (fake2, z, z2) for the mode-seeking term
+        seeking = self.diversity_weight > 0 and not pixel_only
+        draws = max(self.best_of, 2 if seeking else 1)  # outputs per source
+        second, candidates = None, None  # (fake2, z, z2) for the mode-seeking term; the best-of outputs
+        n = len(source)
         with self.amp():
-            if self.diversity_weight > 0 and not pixel_only:  # two noises per source, one forward pass of 2B
-                z = torch.randn(2 * len(source), self.noise_channels, device=source.device)  # [2B, k]
-                fake, fake2 = self.G(torch.cat([source, source]), z).chunk(2)  # 2 x [B, Ct, H, W]
-                second = (fake2, *z.chunk(2))
+            if draws > 1:  # several noises per source, one forward pass of draws x B
+                z = torch.randn(draws * n, self.noise_channels, device=source.device)  # [draws*B, k]
+                outputs = self.G(source.repeat(draws, 1, 1, 1), z)  # [draws*B, Ct, H, W], draw by draw
+                fake = outputs[:n]  # [B, Ct, H, W]
+                if seeking:
+                    second = (outputs[n:2 * n], z[:n], z[n:2 * n])
+                if self.best_of > 1:
+                    candidates = outputs[:self.best_of * n]  # [K*B, Ct, H, W]
             else:
                 fake = self.G(source)  # [B, Ct, H, W]; a stochastic G draws its own z
         stats: dict[str, Tensor] = {}
         if adversarial:
             stats.update(self.d_step(judged_with, target, fake.detach(), y, inputs.d_index))
-        stats.update(self.g_step(judged_with, target, fake, adversarial, second, y, pixel_only))
+        stats.update(self.g_step(judged_with, target, fake, adversarial, second, y, pixel_only, candidates))
         return stats
 
     def d_step(self, source: Tensor | None, target: Tensor, fake: Tensor, y: Tensor | None = None,
@@ -164,6 +178,29 @@ class PairedStep:
             self.opt_d.step()
         return stats
 
+    def closest_content(self, candidates: Tensor, target: Tensor, pixel_only: bool,
+                        stats: dict[str, Tensor]) -> Tensor:
+        """The content loss (weighted pixel + perceptual; the pixel loss alone in a pixel warm-up) of the
+        closest of each target's K candidates [K*B, ...], averaged over the B targets. Only that output's
+        loss reaches G: the others are free to draw other targets the source allows."""
+        k = len(candidates) // len(target)
+        targets = target.repeat(k, 1, 1, 1)  # [K*B, Ct, H, W], draw by draw as the candidates
+        pixel = pixel_loss(candidates, targets, self.pixel, per_image=True)  # [K*B]
+        content = pixel if pixel_only else self.pixel_weight * pixel
+        perceptual = None
+        if self.perceptual is not None and not pixel_only:
+            perceptual = self.perceptual(candidates, targets, per_image=True)  # [K*B]
+            content = content + self.perceptual_weight * perceptual
+        closest = content.view(k, -1).argmin(0, keepdim=True)  # [1, B]: the draw closest to each target
+
+        def chosen(per_draw: Tensor) -> Tensor:  # [K*B] -> [B], each target's closest draw
+            return per_draw.view(k, -1).gather(0, closest).squeeze(0)
+
+        stats["pixel"] = chosen(pixel).mean().detach()
+        if perceptual is not None:
+            stats["perceptual"] = chosen(perceptual).mean().detach()
+        return chosen(content).mean()
+
     def output_distance(self, fake: Tensor, fake2: Tensor) -> Tensor:
         """The mode-seeking term's distance between two outputs of each source: mean |fake - fake2|
         in pixels, or in the frozen network's features (translate.diversity_space)."""
@@ -183,13 +220,18 @@ class PairedStep:
 
     def g_step(self, source: Tensor | None, target: Tensor, fake: Tensor, adversarial: bool,
                second: tuple[Tensor, Tensor, Tensor] | None = None, y: Tensor | None = None,
-               pixel_only: bool = False) -> dict[str, Tensor]:
+               pixel_only: bool = False, candidates: Tensor | None = None) -> dict[str, Tensor]:
+        """G's update; ``candidates`` [K*B, ...]: the best-of-K outputs whose closest to each target bears the
+        content losses (None: ``fake`` bears them)."""
         D = getattr(self.D, "module", self.D)  # D is not updated here: its plain module, no DDP sync
         stats: dict[str, Tensor] = {}
         with self.amp():
-            pixel = pixel_loss(fake.float(), target, self.pixel)
-            loss_g = pixel if pixel_only else self.pixel_weight * pixel  # pixel_only: a pixel-loss warm-up step
-            stats["pixel"] = pixel.detach()
+            if candidates is not None:
+                loss_g = self.closest_content(candidates.float(), target, pixel_only, stats)
+            else:
+                pixel = pixel_loss(fake.float(), target, self.pixel)
+                loss_g = pixel if pixel_only else self.pixel_weight * pixel  # pixel_only: a pixel-loss warm-up step
+                stats["pixel"] = pixel.detach()
             if adversarial:
                 D.requires_grad_(False)
                 fm = self.feature_matching_weight > 0
@@ -208,7 +250,7 @@ class PairedStep:
                     matching = feature_matching_loss(out_fake[1], real_features)
                     loss_g = loss_g + self.feature_matching_weight * matching
                     stats["feature_matching"] = matching.detach()
-            if self.perceptual is not None and not pixel_only:
+            if self.perceptual is not None and not pixel_only and candidates is None:
                 perceptual = self.perceptual(fake.float(), target)
                 loss_g = loss_g + self.perceptual_weight * perceptual
                 stats["perceptual"] = perceptual.detach()

@@ -65,6 +65,10 @@ class Trainer:
             if cfg.translate.diversity_weight and not cfg.model.noise_channels:
                 raise ConfigError("translate.diversity_weight rewards different outputs for different noise, and G "
                                   "takes none: set model.noise_channels (e.g. 8) or translate.diversity_weight=0")
+            if cfg.translate.best_of > 1 and not cfg.model.noise_channels:
+                raise ConfigError(f"translate.best_of={cfg.translate.best_of} draws several outputs for each source "
+                                  "from G's noise, and G takes none: set model.noise_channels (e.g. 8) or "
+                                  "translate.best_of=1")
             self.pairs = PairedBatches(cfg, self.device, dist.rank, dist.world_size)
             self.data, self.batches = self.pairs.data, self.pairs
             self.source_shape, self.shape = self.pairs.source_shape, self.pairs.target_shape

@@ -96,7 +96,7 @@ RULES: dict[str, tuple[Callable[[C.Config, str], bool], str]] = {
     "translate.adv_weight": (_runs(PAIRED, CYCLE), "translation runs"),
     **{f"translate.{k}": (_runs(PAIRED), "paired translation runs (pair.kind=degrade or aligned)")
        for k in ("pixel_loss", "pixel_weight", "perceptual_weight", "feature_matching_weight", "diversity_weight",
-                 "warmup_steps", "d_sees_source")},
+                 "best_of", "warmup_steps", "d_sees_source")},
     **{f"translate.{k}": (_runs(CYCLE), "cycle translation runs (pair.kind=unpaired)")
        for k in ("cycle_weight", "identity_weight", "pool_size", "class_weight")},
     "translate.warmup_loss": (lambda cfg, kind: kind == PAIRED and cfg.translate.warmup_steps > 0,
