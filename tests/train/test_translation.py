@@ -400,6 +400,19 @@ def test_best_of_k_draws_k_outputs_a_source_and_holds_the_closest_on_pixel_and_p
     assert all(torch.isfinite(v).all() for v in stats.values())
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_best_of_k_with_the_mode_seeking_term_replays_as_a_cuda_graph(mnist_root):
+    """The K draws' noise, their closest output and the mode-seeking term, captured and replayed."""
+    from gankit.train.trainer import Trainer
+
+    trainer = Trainer(translation_config(mnist_root, pair__degradation="sr4", model__arch="srresnet",
+                                         train__device="cuda", train__cuda_graph=True, translate__best_of=3,
+                                         translate__perceptual_weight=1.0, **NOISY))
+    seen = [trainer.train_step() for _ in range(6)]  # 3 eager warm-up steps, the capture, 2 replays
+    assert trainer.step_fn.graph is not None
+    assert all(torch.isfinite(v).all() for stats in seen for v in stats.values())
+
+
 def test_a_stochastic_run_logs_its_diversity_and_shows_two_outputs_a_source(stochastic):
     logged = stochastic.read_metrics()[-1]
     assert logged["diversity"] > 0 and logged["loss_g"] > logged["pixel"]
