@@ -325,6 +325,11 @@ def best_of_step(adv_weight=0.0, **kwargs):
                       adv_weight=adv_weight, pixel_weight=2.0, best_of=2, **kwargs)
 
 
+def per_draw(out, target, power=1):
+    """Mean |out - target|^power of each of two draws of 3 outputs [6, 1, 2, 2]: [draw, source]."""
+    return (out - target.repeat(2, 1, 1, 1)).abs().pow(power).flatten(1).mean(1).view(2, 3)
+
+
 def test_best_of_two_holds_only_each_sources_closest_output_to_its_target():
     step = best_of_step(perceptual=SquaredError(), perceptual_weight=0.5)
     g0, x = snapshot(step.G), inputs()
@@ -333,9 +338,7 @@ def test_best_of_two_holds_only_each_sources_closest_output_to_its_target():
         planned = step.G(x.sources[0].repeat(2, 1, 1, 1), torch.randn(6, 2))  # second become their targets
     x.reals[0][:2] = planned[[0, 4]] + 0.01
     stats, z, before, out = noisy_step(step, x)  # out: draw 1 of the 3 sources, then draw 2
-    target = x.reals[0].repeat(2, 1, 1, 1)
-    pixel = (out - target).abs().flatten(1).mean(1).view(2, 3)  # [draw, source]
-    perceptual = (out - target).pow(2).flatten(1).mean(1).view(2, 3)
+    pixel, perceptual = per_draw(out, x.reals[0]), per_draw(out, x.reals[0], power=2)
     content = 2.0 * pixel + 0.5 * perceptual
     closest = content.argmin(0)  # [3]
     assert closest[:2].tolist() == [0, 1]
@@ -365,10 +368,10 @@ def test_best_of_with_the_mode_seeking_term_shares_its_draws_and_holds_in_a_pixe
     step = best_of_step(diversity_weight=0.5, warmup_steps=1, warmup_loss="pixel")
     x = inputs()
     warm, z, _, out = noisy_step(step, x)  # the warm-up: best of two on the pixel loss alone, unweighted
-    pixel = (out - x.reals[0].repeat(2, 1, 1, 1)).abs().flatten(1).mean(1).view(2, 3)
+    pixel = per_draw(out, x.reals[0])
     assert "diversity" not in warm and torch.allclose(warm["loss_g"], pixel.min(0).values.mean().detach(), atol=1e-6)
     after, z, _, out = noisy_step(step, inputs(step=1))  # the same two draws for both terms
-    pixel = (out - x.reals[0].repeat(2, 1, 1, 1)).abs().flatten(1).mean(1).view(2, 3)
+    pixel = per_draw(out, x.reals[0])
     ratio = (out[:3] - out[3:]).abs().mean() / (z[:3] - z[3:]).abs().mean()
     assert torch.allclose(after["diversity"], ratio.detach(), atol=1e-6)
     expected = 2.0 * pixel.min(0).values.mean() + 0.5 / (ratio + 1e-5)
