@@ -178,11 +178,11 @@ class PairedStep:
             self.opt_d.step()
         return stats
 
-    def closest_content(self, candidates: Tensor, target: Tensor, pixel_only: bool,
-                        stats: dict[str, Tensor]) -> Tensor:
+    def closest_content(self, candidates: Tensor, target: Tensor,
+                        pixel_only: bool) -> tuple[Tensor, dict[str, Tensor]]:
         """The content loss (weighted pixel + perceptual; the pixel loss alone in a pixel warm-up) of the
-        closest of each target's K candidates [K*B, ...], averaged over the B targets. Only that output's
-        loss reaches G: the others are free to draw other targets the source allows."""
+        closest of each target's K candidates [K*B, ...], averaged over the B targets, and its terms' stats.
+        Only that output's loss reaches G: the others are free to draw other targets the source allows."""
         k = len(candidates) // len(target)
         targets = target.repeat(k, 1, 1, 1)  # [K*B, Ct, H, W], draw by draw as the candidates
         pixel = pixel_loss(candidates, targets, self.pixel, per_image=True)  # [K*B]
@@ -196,10 +196,10 @@ class PairedStep:
         def chosen(per_draw: Tensor) -> Tensor:  # [K*B] -> [B], each target's closest draw
             return per_draw.view(k, -1).gather(0, closest).squeeze(0)
 
-        stats["pixel"] = chosen(pixel).mean().detach()
+        stats = {"pixel": chosen(pixel).mean().detach()}
         if perceptual is not None:
             stats["perceptual"] = chosen(perceptual).mean().detach()
-        return chosen(content).mean()
+        return chosen(content).mean(), stats
 
     def output_distance(self, fake: Tensor, fake2: Tensor) -> Tensor:
         """The mode-seeking term's distance between two outputs of each source: mean |fake - fake2|
@@ -227,7 +227,8 @@ class PairedStep:
         stats: dict[str, Tensor] = {}
         with self.amp():
             if candidates is not None:
-                loss_g = self.closest_content(candidates.float(), target, pixel_only, stats)
+                loss_g, content = self.closest_content(candidates.float(), target, pixel_only)
+                stats.update(content)
             else:
                 pixel = pixel_loss(fake.float(), target, self.pixel)
                 loss_g = pixel if pixel_only else self.pixel_weight * pixel  # pixel_only: a pixel-loss warm-up step
