@@ -62,13 +62,14 @@ class Trainer:
             if cfg.model.keep_known and not (p.kind == "aligned" or (p.kind, p.degradation) == ("degrade", "inpaint")):
                 raise ConfigError("model.keep_known fills the holes of its sources, which pair.degradation=inpaint "
                                   "or aligned pairs have; set model.keep_known=false")
-            if cfg.translate.diversity_weight and not cfg.model.noise_channels:
-                raise ConfigError("translate.diversity_weight rewards different outputs for different noise, and G "
-                                  "takes none: set model.noise_channels (e.g. 8) or translate.diversity_weight=0")
-            if cfg.translate.best_of > 1 and not cfg.model.noise_channels:
-                raise ConfigError(f"translate.best_of={cfg.translate.best_of} draws several outputs for each source "
-                                  "from G's noise, and G takes none: set model.noise_channels (e.g. 8) or "
-                                  "translate.best_of=1")
+            t = cfg.translate
+            needs_noise = {"diversity_weight": (t.diversity_weight > 0, "rewards different outputs for different "
+                                                "noise", 0),
+                           "best_of": (t.best_of > 1, "draws several outputs for each source from G's noise", 1)}
+            for key, (on, why, off) in needs_noise.items():
+                if on and not cfg.model.noise_channels:
+                    raise ConfigError(f"translate.{key}={getattr(t, key)} {why}, and G takes none: set "
+                                      f"model.noise_channels (e.g. 8) or translate.{key}={off}")
             self.pairs = PairedBatches(cfg, self.device, dist.rank, dist.world_size)
             self.data, self.batches = self.pairs.data, self.pairs
             self.source_shape, self.shape = self.pairs.source_shape, self.pairs.target_shape
