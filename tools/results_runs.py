@@ -51,6 +51,7 @@ def noisy(weight: str) -> list[str]:
     return ["model.noise_channels=8", f"translate.diversity_weight={weight}"]
 
 
+UNCOND_D = ["model.d_layers=3", "translate.d_sees_source=false"]  # sr4: a whole-image D judging the output alone
 TWIN = ", no GAN loss"  # a translation preset's twin: the same run without its adversarial loss
 NO_GAN = "translate.adv_weight=0"  # the twin's override
 KEEP = "model.keep_known=true"  # inpainting: G fills only the hole
@@ -259,15 +260,15 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # a real digit downsampled gives its source exactly and an output only nearly, a tell
                      # the pixel loss already covers, which a D that sees the source can win on
                      ("srgan-sr4-mnist, whole-image D, unconditional D", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false"]),
+                      [*UNCOND_D]),
                      # ... pre-trained as SRGAN's G is, on the pixel loss alone (the preset's warm-up trains the
                      # perceptual loss too); then with the preset's content loss, or with SRGAN's, the
                      # perceptual loss without L1, whose pull toward the mean of the digits a 7x7 source
                      # allows no longer holds the adversarial term back
                      ("srgan-sr4-mnist, whole-image D, unconditional D, pixel warm-up", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false", "translate.warmup_loss=pixel"]),
+                      [*UNCOND_D, "translate.warmup_loss=pixel"]),
                      ("srgan-sr4-mnist, whole-image D, unconditional D, content loss without L1", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false", "translate.warmup_loss=pixel",
+                      [*UNCOND_D, "translate.warmup_loss=pixel",
                        "translate.pixel_weight=0"]),
                      # ... where what is left of its FID is recall, not precision (the unconditional D row: 0.888
                      # and 0.838 in the evaluator's features, real targets 0.884 and 0.879): one output per 7x7
@@ -276,44 +277,44 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # colorize row's 1 stands beside an L1 weight of 100; inpainting's 0.03 beside 30 drew specks)
                      *[(f"srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking {w}",
                         "srgan-sr4-mnist",
-                        ["model.d_layers=3", "translate.d_sees_source=false", *noisy(w)]) for w in ("0.003", "0.001")],
+                        [*UNCOND_D, *noisy(w)]) for w in ("0.003", "0.001")],
                      # ... where the pixel distance is moved most cheaply by specks (0.003: specks in the
                      # first epoch's grid, and D(G(z)) 0.05 against 0.10 after 200 adversarial steps): the distance
                      # between two outputs in the perceptual loss's frozen network instead (no better: as
                      # ragged in its first epoch, L1 0.110 at step 750 against 0.113 and deterministic 0.081)
                      ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking 0.003 in features",
-                      "srgan-sr4-mnist", ["model.d_layers=3", "translate.d_sees_source=false", *noisy("0.003"),
+                      "srgan-sr4-mnist", [*UNCOND_D, *noisy("0.003"),
                                           "translate.diversity_space=perceptual"]),
                      # ... and three times the adversarial term's say against it: against the D that sees the
                      # source 3e-3 was worse (7.9), but that D won outright by the end and this one does not
                      ("srgan-sr4-mnist, whole-image D, unconditional D, adversarial weight 3e-3", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false", "translate.adv_weight=3e-3"]),
+                      [*UNCOND_D, "translate.adv_weight=3e-3"]),
                      # ... and a stochastic G held by the best of two outputs (translate.best_of=2): where the
                      # mode-seeking term rewards any difference between two outputs, and specks are the cheapest,
                      # only a difference that brings one of them nearer the target pays here
                      ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, best of 2", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false", "model.noise_channels=8",
+                      [*UNCOND_D, "model.noise_channels=8",
                        "translate.best_of=2"]),
                      # ... with SRGAN's own schedule, 1e-4 for the first half and 1e-5 for the second, so G's last
                      # steps average over D's moves instead of following each (worse: 7.9, D wins more)
                      ("srgan-sr4-mnist, whole-image D, unconditional D, lr 1e-5 at half", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false", "optim.schedule=multistep",
+                      [*UNCOND_D, "optim.schedule=multistep",
                        "optim.milestones=4685", "optim.gamma=0.1"]),
                      # ... and, since a tenth of the learning rate in the second half lost ground (7.9), twice it
                      # throughout (pix2pix's 2e-4, the preset's betas); and L1 alone at that rate, which gives
                      # 6.1 where it gave 8.1 at 1e-4 (seed 0), below the GAN's 6.3: the baseline of 1e-4 had not
                      # converged at 10 epochs
                      ("srgan-sr4-mnist, whole-image D, unconditional D, lr 2e-4", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false", "optim.lr_g=2e-4", "optim.lr_d=2e-4"]),
+                      [*UNCOND_D, "optim.lr_g=2e-4", "optim.lr_d=2e-4"]),
                      ("l1-sr4-mnist, lr 2e-4", "l1-sr4-mnist", ["optim.lr_g=2e-4"]),
                      # ... and R1 on that D (Mescheder et al. 2018: its gradient on real digits held near 0, so
                      # what it tells G near the data is smooth), gamma 0.1 as for small images (no gain: 6.6)
                      ("srgan-sr4-mnist, whole-image D, unconditional D, R1 0.1", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false", "reg.name=r1", "reg.weight=0.1"]),
+                      [*UNCOND_D, "reg.name=r1", "reg.weight=0.1"]),
                      # ... and pix2pixHD's feature matching: each output held to its target in D's own features,
                      # a content loss that learns what D tells apart (no change: 6.5)
                      ("srgan-sr4-mnist, whole-image D, unconditional D, feature matching 1", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.d_sees_source=false", "translate.feature_matching_weight=1"]),
+                      [*UNCOND_D, "translate.feature_matching_weight=1"]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),
