@@ -145,7 +145,7 @@ FIRST_INPAINT_ROWS = [
 
 
 def on_preset(base: list[str], sets: list[str]) -> list[str]:
-    """Overrides ``sets`` of an earlier inpainting preset as overrides of today's: ``base``'s settings
+    """Overrides ``sets`` of an earlier version of a preset as overrides of today's: ``base``'s settings
     (each that a later preset changed), each replaced by the row's own where it sets one."""
     keys = {s.split("=", 1)[0]: s for s in [*base, *sets]}
     return list(keys.values())
@@ -157,8 +157,9 @@ def on_first_preset(sets: list[str]) -> list[str]:
 
 
 def as_preset(name: str, base: list[str], rows: list[tuple[str, str, list[str]]]) -> list[tuple[str, str, list[str]]]:
-    """Rows of an earlier inpainting preset (``base``) as rows of today's, labelled ``name`` after the preset."""
-    return [(label.replace(INPAINT, INPAINT + name, 1), preset, on_preset(base, sets))
+    """Rows of an earlier version of their preset (``base``) as rows of today's, labelled ``name`` after
+    the preset's name."""
+    return [(label.replace(preset, preset + name, 1), preset, on_preset(base, sets))
             for label, preset, sets in rows]
 
 
@@ -179,6 +180,119 @@ INPAINT_ROWS = [(f"{INPAINT}, no EMA", INPAINT, [NO_EMA]),
                 (f"{INPAINT}, EMA half-life 50,000 images", INPAINT, ["ema.half_life=50000"]),
                 (f"{INPAINT}, linear lr decay", INPAINT, ["optim.schedule=linear"]),
                 *[(f"{INPAINT}, R1 {g}", INPAINT, ["reg.name=r1", f"reg.weight={g}"]) for g in ("0.01", "0.1")]]
+
+
+# The SRGAN preset as first shipped: a conditional PatchGAN (12x12 logits of 16 px patches, each judging
+# the output beside its 7x7 source) and the paper's 1e-4. Today's D judges the whole output alone, as
+# SRGAN's D does, and both nets learn at 2e-4: the paper's rate is for 10^5 steps a phase, and in these
+# 10 epochs twice it trains further (L1 alone: FID 6.0 against 8.1 at 1e-4). The baseline l1-sr4-mnist
+# moved to 2e-4 with it. What was measured on the first presets is labelled `..., first preset...` and
+# keeps its settings here.
+SRGAN, L1_SR4 = "srgan-sr4-mnist", "l1-sr4-mnist"
+FIRST_SRGAN = ["model.d_layers=null", "translate.d_sees_source=true", "optim.lr_g=1e-4", "optim.lr_d=1e-4"]
+FIRST_L1_SR4 = ["optim.lr_g=1e-4", "optim.lr_d=1e-4"]
+# the first SRGAN preset and what was tried on it, each written as a change of it
+FIRST_SRGAN_ROWS = [
+    (SRGAN, SRGAN, []),
+    # SRGAN with more or less say for the adversarial term (the preset's 1e-3 was set beside
+    # VGG features on photographs); its twin is the preset's
+    *[(f"srgan-sr4-mnist, adversarial weight {w}", SRGAN, [f"translate.adv_weight={w}"])
+      for w in ("3e-4", "1e-2", "3e-2")],
+    # ... and with ESRGAN's relativistic average loss in place of the non-saturating one
+    ("srgan-sr4-mnist, relativistic loss", SRGAN, ["loss.name=relativistic"]),
+    # ... and judged by a D of one logit that sees the whole image (70 px field), as SRGAN's
+    # D does, instead of 12x12 logits of 16 px patches (its twin is the preset's)
+    ("srgan-sr4-mnist, whole-image D", SRGAN, ["model.d_layers=3"]),
+    # ... with three times the adversarial term's say, where the patch D's 1e-2 was worse (inpainting's
+    # GAN gained at the full length from twice its weight)
+    ("srgan-sr4-mnist, whole-image D, adversarial weight 3e-3", SRGAN,
+     ["model.d_layers=3", "translate.adv_weight=3e-3"]),
+    # ... with the adversarial term on after 200 pixel-loss steps instead of 1,000 (SRGAN's
+    # pre-training was set for a million steps; at 1,500 it leaves the GAN 500)
+    ("srgan-sr4-mnist, whole-image D, warm-up 200", SRGAN,
+     ["model.d_layers=3", "translate.warmup_steps=200"]),
+    # ... whose D wins outright by the full length (D(x) 0.9996, D(G(z)) 0.0004): held back
+    # by spectral norm, with the non-saturating loss or the hinge
+    ("srgan-sr4-mnist, whole-image D, warm-up 200, spectral norm in D", SRGAN,
+     ["model.d_layers=3", "translate.warmup_steps=200", "model.spectral_norm=true"]),
+    ("srgan-sr4-mnist, whole-image D, warm-up 200, hinge loss, spectral norm in D", SRGAN,
+     ["model.d_layers=3", "translate.warmup_steps=200", "model.spectral_norm=true", "loss.name=hinge"]),
+    # ... and judging each output with its digit's label (a projection; G never sees the
+    # label): a 7x7 input often leaves the digit open, and an output between two digits is
+    # what the evaluator's features count against
+    ("srgan-sr4-mnist, whole-image D, warm-up 200, class projection in D", SRGAN,
+     ["model.d_layers=3", "translate.warmup_steps=200", "translate.class_projection=true"]),
+    # ... and sampled from an EMA of G's weights, which took inpainting's GAN from 4.8 to 4.5
+    ("srgan-sr4-mnist, whole-image D, EMA", SRGAN, ["model.d_layers=3", EMA]),
+    # ... and, whose D wins outright by the full length (D(x) 0.9996, D(G(z)) 0.0004), with
+    # R1 in D
+    *[(f"srgan-sr4-mnist, whole-image D, R1 {g}", SRGAN,
+       ["model.d_layers=3", "reg.name=r1", f"reg.weight={g}"]) for g in ("0.01", "0.1")],
+    # ... a D that tells the real batch from the fake by its BatchNorm statistics
+    # (tools/d_modes.py: mean logits 8.1 and -10.0 in train mode, -3.5 and -4.1 in eval
+    # mode): spectral norm in place of the BatchNorm, so D judges each image alone
+    ("srgan-sr4-mnist, whole-image D, spectral norm in D", SRGAN,
+     ["model.d_layers=3", "model.spectral_norm=true"]),
+    # ... or without any normalization (the tutorial's D has none), or with InstanceNorm
+    # (CycleGAN's), which normalises each image alone
+    *[(f"srgan-sr4-mnist, whole-image D, {name} in D", SRGAN,
+       ["model.d_layers=3", f"model.d_norm={norm}"])
+      for name, norm in (("no normalization", "none"), ("InstanceNorm", "instance"))],
+    # ... where without a norm it did worse (FID 7.4 against 6.4): the batch statistics were
+    # part of its signal. The spread of each group of 4 as a channel of its own (ProGAN's
+    # minibatch standard deviation), beside the BatchNorm
+    ("srgan-sr4-mnist, whole-image D, minibatch std in D", SRGAN,
+     ["model.d_layers=3", "model.minibatch_std=true"]),
+    # ... judging the output alone, as SRGAN's D does, rather than beside its 7x7 source:
+    # a real digit downsampled gives its source exactly and an output only nearly, a tell
+    # the pixel loss already covers, which a D that sees the source can win on
+    ("srgan-sr4-mnist, whole-image D, unconditional D", SRGAN,
+     [*UNCOND_D]),
+    # ... pre-trained as SRGAN's G is, on the pixel loss alone (the preset's warm-up trains the
+    # perceptual loss too); then with the preset's content loss, or with SRGAN's, the
+    # perceptual loss without L1, whose pull toward the mean of the digits a 7x7 source
+    # allows no longer holds the adversarial term back
+    ("srgan-sr4-mnist, whole-image D, unconditional D, pixel warm-up", SRGAN,
+     [*UNCOND_D, "translate.warmup_loss=pixel"]),
+    ("srgan-sr4-mnist, whole-image D, unconditional D, content loss without L1", SRGAN,
+     [*UNCOND_D, "translate.warmup_loss=pixel", "translate.pixel_weight=0"]),
+    # ... where what is left of its FID is recall, not precision (the unconditional D row: 0.888
+    # and 0.838 in the evaluator's features, real targets 0.884 and 0.879): one output per 7x7
+    # source cannot spread as the digits that give that source do. A stochastic G, held to
+    # use its noise by the mode-seeking term at a weight beside the pixel loss's 1 (the
+    # colorize row's 1 stands beside an L1 weight of 100; inpainting's 0.03 beside 30 drew specks)
+    *[(f"srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking {w}",
+       SRGAN,
+       [*UNCOND_D, *noisy(w)]) for w in ("0.003", "0.001")],
+    # ... where the pixel distance is moved most cheaply by specks (0.003: specks in the
+    # first epoch's grid, and D(G(z)) 0.05 against 0.10 after 200 adversarial steps): the distance
+    # between two outputs in the perceptual loss's frozen network instead (no better: as
+    # ragged in its first epoch, L1 0.110 at step 750 against 0.113 and deterministic 0.081)
+    ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking 0.003 in features",
+     SRGAN, [*UNCOND_D, *noisy("0.003"),
+                         "translate.diversity_space=perceptual"]),
+    # ... and three times the adversarial term's say against it: against the D that sees the
+    # source 3e-3 was worse (7.9), but that D won outright by the end and this one does not
+    ("srgan-sr4-mnist, whole-image D, unconditional D, adversarial weight 3e-3", SRGAN,
+     [*UNCOND_D, "translate.adv_weight=3e-3"]),
+    # ... and a stochastic G held by the best of two outputs (translate.best_of=2): where the
+    # mode-seeking term rewards any difference between two outputs, and specks are the cheapest,
+    # only a difference that brings one of them nearer the target pays here
+    ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, best of 2", SRGAN,
+     [*UNCOND_D, "model.noise_channels=8", "translate.best_of=2"]),
+    # ... with SRGAN's own schedule, 1e-4 for the first half and 1e-5 for the second, so G's last
+    # steps average over D's moves instead of following each (worse: 7.9, D wins more)
+    ("srgan-sr4-mnist, whole-image D, unconditional D, lr 1e-5 at half", SRGAN,
+     [*UNCOND_D, "optim.schedule=multistep", "optim.milestones=4685", "optim.gamma=0.1"]),
+    # ... and R1 on that D (Mescheder et al. 2018: its gradient on real digits held near 0, so
+    # what it tells G near the data is smooth), gamma 0.1 as for small images (no gain: 6.6)
+    ("srgan-sr4-mnist, whole-image D, unconditional D, R1 0.1", SRGAN,
+     [*UNCOND_D, "reg.name=r1", "reg.weight=0.1"]),
+    # ... and pix2pixHD's feature matching: each output held to its target in D's own features,
+    # a content loss that learns what D tells apart (no change: 6.5)
+    ("srgan-sr4-mnist, whole-image D, unconditional D, feature matching 1", SRGAN,
+     [*UNCOND_D, "translate.feature_matching_weight=1"]),
+]
 
 
 # Translation rows past the presets, each beside its own twin
@@ -206,112 +320,11 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # ... and at the plain preset's 5 epochs (18,750 steps), a length for a GPU
                      ("cyclegan-classes-mnist2fashion, 5 epochs", "cyclegan-classes-mnist2fashion",
                       ["train.steps=null"]),
-                     # SRGAN with more or less say for the adversarial term (the preset's 1e-3 was set beside
-                     # VGG features on photographs); its twin is the preset's
-                     *[(f"srgan-sr4-mnist, adversarial weight {w}", "srgan-sr4-mnist", [f"translate.adv_weight={w}"])
-                       for w in ("3e-4", "1e-2", "3e-2")],
-                     # ... and with ESRGAN's relativistic average loss in place of the non-saturating one
-                     ("srgan-sr4-mnist, relativistic loss", "srgan-sr4-mnist", ["loss.name=relativistic"]),
-                     # ... and judged by a D of one logit that sees the whole image (70 px field), as SRGAN's
-                     # D does, instead of 12x12 logits of 16 px patches (its twin is the preset's)
-                     ("srgan-sr4-mnist, whole-image D", "srgan-sr4-mnist", ["model.d_layers=3"]),
-                     # ... with three times the adversarial term's say, where the patch D's 1e-2 was worse (inpainting's
-                     # GAN gained at the full length from twice its weight)
-                     ("srgan-sr4-mnist, whole-image D, adversarial weight 3e-3", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.adv_weight=3e-3"]),
-                     # ... with the adversarial term on after 200 pixel-loss steps instead of 1,000 (SRGAN's
-                     # pre-training was set for a million steps; at 1,500 it leaves the GAN 500)
-                     ("srgan-sr4-mnist, whole-image D, warm-up 200", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.warmup_steps=200"]),
-                     # ... whose D wins outright by the full length (D(x) 0.9996, D(G(z)) 0.0004): held back
-                     # by spectral norm, with the non-saturating loss or the hinge
-                     ("srgan-sr4-mnist, whole-image D, warm-up 200, spectral norm in D", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.warmup_steps=200", "model.spectral_norm=true"]),
-                     ("srgan-sr4-mnist, whole-image D, warm-up 200, hinge loss, spectral norm in D",
-                      "srgan-sr4-mnist", ["model.d_layers=3", "translate.warmup_steps=200",
-                                          "model.spectral_norm=true", "loss.name=hinge"]),
-                     # ... and judging each output with its digit's label (a projection; G never sees the
-                     # label): a 7x7 input often leaves the digit open, and an output between two digits is
-                     # what the evaluator's features count against
-                     ("srgan-sr4-mnist, whole-image D, warm-up 200, class projection in D", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "translate.warmup_steps=200", "translate.class_projection=true"]),
-                     # ... and sampled from an EMA of G's weights, which took inpainting's GAN from 4.8 to 4.5
-                     ("srgan-sr4-mnist, whole-image D, EMA", "srgan-sr4-mnist", ["model.d_layers=3", EMA]),
-                     # ... and, whose D wins outright by the full length (D(x) 0.9996, D(G(z)) 0.0004), with
-                     # R1 in D
-                     *[(f"srgan-sr4-mnist, whole-image D, R1 {g}", "srgan-sr4-mnist",
-                        ["model.d_layers=3", "reg.name=r1", f"reg.weight={g}"]) for g in ("0.01", "0.1")],
-                     # ... a D that tells the real batch from the fake by its BatchNorm statistics
-                     # (tools/d_modes.py: mean logits 8.1 and -10.0 in train mode, -3.5 and -4.1 in eval
-                     # mode): spectral norm in place of the BatchNorm, so D judges each image alone
-                     ("srgan-sr4-mnist, whole-image D, spectral norm in D", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "model.spectral_norm=true"]),
-                     # ... or without any normalization (the tutorial's D has none), or with InstanceNorm
-                     # (CycleGAN's), which normalises each image alone
-                     *[(f"srgan-sr4-mnist, whole-image D, {name} in D", "srgan-sr4-mnist",
-                        ["model.d_layers=3", f"model.d_norm={norm}"])
-                       for name, norm in (("no normalization", "none"), ("InstanceNorm", "instance"))],
-                     # ... where without a norm it did worse (FID 7.4 against 6.4): the batch statistics were
-                     # part of its signal. The spread of each group of 4 as a channel of its own (ProGAN's
-                     # minibatch standard deviation), beside the BatchNorm
-                     ("srgan-sr4-mnist, whole-image D, minibatch std in D", "srgan-sr4-mnist",
-                      ["model.d_layers=3", "model.minibatch_std=true"]),
-                     # ... judging the output alone, as SRGAN's D does, rather than beside its 7x7 source:
-                     # a real digit downsampled gives its source exactly and an output only nearly, a tell
-                     # the pixel loss already covers, which a D that sees the source can win on
-                     ("srgan-sr4-mnist, whole-image D, unconditional D", "srgan-sr4-mnist",
-                      [*UNCOND_D]),
-                     # ... pre-trained as SRGAN's G is, on the pixel loss alone (the preset's warm-up trains the
-                     # perceptual loss too); then with the preset's content loss, or with SRGAN's, the
-                     # perceptual loss without L1, whose pull toward the mean of the digits a 7x7 source
-                     # allows no longer holds the adversarial term back
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, pixel warm-up", "srgan-sr4-mnist",
-                      [*UNCOND_D, "translate.warmup_loss=pixel"]),
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, content loss without L1", "srgan-sr4-mnist",
-                      [*UNCOND_D, "translate.warmup_loss=pixel", "translate.pixel_weight=0"]),
-                     # ... where what is left of its FID is recall, not precision (the unconditional D row: 0.888
-                     # and 0.838 in the evaluator's features, real targets 0.884 and 0.879): one output per 7x7
-                     # source cannot spread as the digits that give that source do. A stochastic G, held to
-                     # use its noise by the mode-seeking term at a weight beside the pixel loss's 1 (the
-                     # colorize row's 1 stands beside an L1 weight of 100; inpainting's 0.03 beside 30 drew specks)
-                     *[(f"srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking {w}",
-                        "srgan-sr4-mnist",
-                        [*UNCOND_D, *noisy(w)]) for w in ("0.003", "0.001")],
-                     # ... where the pixel distance is moved most cheaply by specks (0.003: specks in the
-                     # first epoch's grid, and D(G(z)) 0.05 against 0.10 after 200 adversarial steps): the distance
-                     # between two outputs in the perceptual loss's frozen network instead (no better: as
-                     # ragged in its first epoch, L1 0.110 at step 750 against 0.113 and deterministic 0.081)
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking 0.003 in features",
-                      "srgan-sr4-mnist", [*UNCOND_D, *noisy("0.003"),
-                                          "translate.diversity_space=perceptual"]),
-                     # ... and three times the adversarial term's say against it: against the D that sees the
-                     # source 3e-3 was worse (7.9), but that D won outright by the end and this one does not
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, adversarial weight 3e-3", "srgan-sr4-mnist",
-                      [*UNCOND_D, "translate.adv_weight=3e-3"]),
-                     # ... and a stochastic G held by the best of two outputs (translate.best_of=2): where the
-                     # mode-seeking term rewards any difference between two outputs, and specks are the cheapest,
-                     # only a difference that brings one of them nearer the target pays here
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, best of 2", "srgan-sr4-mnist",
-                      [*UNCOND_D, "model.noise_channels=8", "translate.best_of=2"]),
-                     # ... with SRGAN's own schedule, 1e-4 for the first half and 1e-5 for the second, so G's last
-                     # steps average over D's moves instead of following each (worse: 7.9, D wins more)
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, lr 1e-5 at half", "srgan-sr4-mnist",
-                      [*UNCOND_D, "optim.schedule=multistep", "optim.milestones=4685", "optim.gamma=0.1"]),
-                     # ... and, since a tenth of the learning rate in the second half lost ground (7.9), twice it
-                     # throughout (pix2pix's 2e-4, the preset's betas); and L1 alone at that rate, which gives
-                     # 6.0 where it gave 8.1 at 1e-4: the baseline of 1e-4 had not converged at 10 epochs, and
-                     # against it the GAN's 5.6 is -6% (seeds 0-3)
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, lr 2e-4", "srgan-sr4-mnist",
-                      [*UNCOND_D, "optim.lr_g=2e-4", "optim.lr_d=2e-4"]),
-                     ("l1-sr4-mnist, lr 2e-4", "l1-sr4-mnist", ["optim.lr_g=2e-4"]),
-                     # ... and R1 on that D (Mescheder et al. 2018: its gradient on real digits held near 0, so
-                     # what it tells G near the data is smooth), gamma 0.1 as for small images (no gain: 6.6)
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, R1 0.1", "srgan-sr4-mnist",
-                      [*UNCOND_D, "reg.name=r1", "reg.weight=0.1"]),
-                     # ... and pix2pixHD's feature matching: each output held to its target in D's own features,
-                     # a content loss that learns what D tells apart (no change: 6.5)
-                     ("srgan-sr4-mnist, whole-image D, unconditional D, feature matching 1", "srgan-sr4-mnist",
-                      [*UNCOND_D, "translate.feature_matching_weight=1"]),
+                     *as_preset(FIRST_PRESET, FIRST_SRGAN, FIRST_SRGAN_ROWS),
+                     *as_preset(FIRST_PRESET, FIRST_L1_SR4, [(L1_SR4, L1_SR4, [])]),
+                     # has L1 alone converged at the preset's 2e-4 in 10 epochs? Twice the rate, twice the length
+                     (f"{L1_SR4}, lr 4e-4", L1_SR4, ["optim.lr_g=4e-4"]),
+                     (f"{L1_SR4}, 20 epochs", L1_SR4, ["train.epochs=20"]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),
@@ -437,8 +450,9 @@ TRANSLATION_SEARCH = [
     *[(f"inpaint, {k}x{k} hole, known pixels kept{twin}", INPAINT,
        on_first_preset([f"pair.hole={k}", KEEP, *sets]))
       for k in (8, 16) for twin, sets in (("", []), (", no GAN loss", [NO_GAN]))],
-    ("sr4 SRGAN as shipped: 1e-3 GAN after 1,000 warm-up steps", "srgan-sr4-mnist", []),
-    ("sr4, no GAN loss", "srgan-sr4-mnist", [NO_GAN]),
-    ("sr4, 1e-2 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-2", "translate.warmup_steps=0"]),
-    ("sr4, 1e-1 GAN, no warm-up", "srgan-sr4-mnist", ["translate.adv_weight=1e-1", "translate.warmup_steps=0"]),
+    # on the first SRGAN preset (FIRST_SRGAN)
+    ("sr4 SRGAN as first shipped: 1e-3 GAN after 1,000 warm-up steps", SRGAN, FIRST_SRGAN),
+    ("sr4, no GAN loss", SRGAN, on_preset(FIRST_SRGAN, [NO_GAN])),
+    *[(f"sr4, {w} GAN, no warm-up", SRGAN,
+       on_preset(FIRST_SRGAN, [f"translate.adv_weight={w}", "translate.warmup_steps=0"])) for w in ("1e-2", "1e-1")],
 ]

@@ -272,6 +272,28 @@ def test_the_second_inpainting_presets_rows_keep_the_settings_they_ran_with(resu
     assert (today.translate.adv_weight, today.translate.perceptual_weight, today.ema.half_life) == (0, 0, None)
 
 
+def test_the_first_sr4_presets_rows_keep_the_settings_they_ran_with(results):
+    """srgan-sr4-mnist first judged each output beside its source with 12x12 patch logits, at 1e-4; today's D
+    judges the whole output alone, at 2e-4, and its L1 baseline moved to 2e-4 with it."""
+    args = results.argparse.Namespace(full=True, minutes=None, steps=None)
+    jobs = {label: sets for label, _, sets, _ in results.jobs("translation", args)}
+    first = "srgan-sr4-mnist, first preset"
+    then = results.configure("srgan-sr4-mnist", 0, None, jobs[first])
+    now = results.configure("srgan-sr4-mnist", 0, None, jobs["srgan-sr4-mnist"])
+    def settings(cfg):
+        return cfg.model.d_layers, cfg.translate.d_sees_source, cfg.optim.lr_g, cfg.optim.lr_d
+
+    assert settings(then) == (None, True, 1e-4, 1e-4) and settings(now) == (3, False, 2e-4, 2e-4)
+    # the first preset with today's D: today's preset at the paper's rate
+    same_d = results.configure("srgan-sr4-mnist", 0, None, jobs[first + ", whole-image D, unconditional D"])
+    assert results.C.differing_keys(same_d.to_dict(), now.to_dict()) == ["optim.lr_g", "optim.lr_d"]
+    assert jobs[first + results.TWIN] == [*runs.FIRST_SRGAN, results.NO_GAN]
+    assert first + ", whole-image D" + results.TWIN not in jobs  # D's settings alone: the first preset's twin
+    assert results.configure("l1-sr4-mnist", 0, None, jobs["l1-sr4-mnist, first preset"]).optim.lr_g == 1e-4
+    assert results.configure("l1-sr4-mnist", 0, None, jobs["l1-sr4-mnist"]).optim.lr_g == 2e-4
+    assert not any(label.startswith("srgan-sr4-mnist, whole-image D") for label in jobs)  # all relabelled
+
+
 def recorded(results, section):
     """The rows benchmarks/measured/results/ holds for ``section``, but the floor (real images, no run)."""
     path = ROOT / "benchmarks" / "measured" / "results" / f"{section}.jsonl"
@@ -318,8 +340,9 @@ def test_a_pixel_loss_baseline_has_no_twin_and_its_grid_stands_in_the_pixel_loss
 def test_a_row_that_only_changes_the_adversarial_term_or_d_shares_a_twin(results):
     args = results.argparse.Namespace(full=True, minutes=None, steps=None)
     jobs = {label for label, _, _, _ in results.jobs("translation", args)}
-    stronger = "srgan-sr4-mnist, adversarial weight 1e-2"
-    assert stronger in jobs and stronger + results.TWIN not in jobs
+    stronger = "srgan-sr4-mnist, first preset, adversarial weight 1e-2"
+    first_sr4_twin = "srgan-sr4-mnist, first preset" + results.TWIN
+    assert stronger in jobs and stronger + results.TWIN not in jobs and first_sr4_twin in jobs
     first = "pix2pix-inpaint-mnist, first preset"
     assert first + ", + perceptual loss 100" + results.TWIN in jobs  # other losses: its own twin
     best = first + ", + perceptual loss 100, L1 weight 30"
@@ -340,7 +363,7 @@ def test_a_row_that_only_changes_the_adversarial_term_or_d_shares_a_twin(results
     assert results.twin_label(best + ", adversarial weight 4", "pix2pix-inpaint-mnist",
                               [*best_sets[:1], "translate.adv_weight=4", *best_sets[2:]]) == best + results.TWIN
 
-    for label in (stronger, "srgan-sr4-mnist" + results.TWIN):
+    for label in (stronger, first_sr4_twin):
         results.record("translation", {"section": "translation", "label": label, "preset": "srgan-sr4-mnist",
                                        "seed": 0, "minutes": None, "overrides": [], "machine": "a test CPU, 1 thread",
                                        "train_s": 60.0, "epochs": 10.0, "steps": 9370, "model/fid": 7.0})
@@ -350,7 +373,7 @@ def test_a_row_that_only_changes_the_adversarial_term_or_d_shares_a_twin(results
     row = next(r for r in results.render().splitlines() if r.startswith(f"| `{stronger}` | ") and "![" in r)
     cells = [c.strip() for c in row.split("|")]
     assert results.slug(stronger) + ".png" in cells[2]
-    assert results.slug("srgan-sr4-mnist" + results.TWIN) + ".png" in cells[3]
+    assert results.slug(first_sr4_twin) + ".png" in cells[3]
 
 
 def test_the_fast_sections_late_settings_train_the_steps_its_30_minutes_made(results):
