@@ -131,6 +131,26 @@ def test_a_vanishing_generator_gradient_is_d_overpowering_while_d_wins(doctor, d
         assert "gradient norm has collapsed to 0.005" in found[0].message and "peak 2 (step 50)" in found[0].message
 
 
+def paired_record(step: int, grad_norm_g: float) -> dict:
+    """A paired run's log record without D (its pixel-loss baseline, or its warm-up)."""
+    return {"step": step, "epoch": step / 100, "pixel": 0.26, "loss_g": 0.26, "grad_norm_g": grad_norm_g}
+
+
+@pytest.mark.parametrize("sets, at, name", [
+    ({"translate__adv_weight": 0.0}, 250, "vanishing-gradient"),  # the pixel-loss baseline: no D at all
+    ({"translate__warmup_steps": 1000}, 250, "vanishing-gradient"),  # a GAN still in its pixel-loss warm-up
+    ({"translate__warmup_steps": 100}, 250, "d-overpowers-g")])  # ... and past it, learning from D
+def test_a_generator_gradient_that_vanishes_without_d_is_named_as_gs_own(mnist_root, sets, at, name):
+    # lr_g 8e-4 on l1-sr4-mnist: G's gradient 0.23 at step 50, then exactly 0 from step 100 on
+    d = Doctor(translation_config(mnist_root, optim__lr_g=8e-4, **sets), points_data(), torch.device("cpu"))
+    records = [paired_record(50, 0.225)] + [paired_record(at + 50 * i, 0.0) for i in range(dr.DOMINANCE_INTERVALS)]
+    found = feed(d, records)
+    assert names(found) == [name]
+    if name == "vanishing-gradient":
+        assert "no D in G's loss" in found[0].message and "peak 0.225 (step 50)" in found[0].message
+        assert "optim.lr_g (now 0.0008), e.g. to 0.0002" in found[0].remedy and "lr_d" not in found[0].remedy
+
+
 def test_a_wasserstein_generator_whose_gradient_vanishes_is_named(tiny_config):
     d = Doctor(tiny_config(loss__name="wasserstein"), points_data(), torch.device("cpu"))
     records = [{"step": 10 * (i + 1), "loss_d": -0.01, "score_real": 0.01, "score_fake": 0.0, "loss_g": 0.0,

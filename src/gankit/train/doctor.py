@@ -7,6 +7,8 @@ Findings, each reported at most once per run, with the numbers seen and a remedy
                    than the run's usual record-to-record change
   d-overpowers-g   D rejects the fakes with near certainty for several log intervals in a row,
                    or G's gradient norm has fallen far below its own earlier level
+  vanishing-gradient  G's gradient norm has fallen as far where no D is in its loss (a paired run's
+                   pixel-loss baseline, or its warm-up): G itself has stopped learning
   mode-collapse    the fixed-noise samples have lost most of the diversity the run reached
 
 ``check_log`` reads each log interval's averaged statistics, numbers already on the host, so
@@ -29,6 +31,7 @@ import torch
 from gankit.config import Config
 from gankit.models import model_kind
 from gankit.models.patchgan import resolve_norm
+from gankit.train.unused import PAIRED, run_kind
 
 # --- non-convergence ----------------------------------------------------------------------------
 # A loss whose scale is fixed by its form (the BCE, hinge, least-squares and relativistic losses of
@@ -388,6 +391,11 @@ class Doctor:
             what = "mean D(G(z))" if "d_fake" in record else "D's belief that the fakes are real (from its scores)"
             seen = (f"{what} has stayed below {FAKE_BELIEF_FLOOR:g} for {self.belief_streak} log intervals "
                     f"(now {belief:.3g}): D rejects every fake, and G learns little from it")
+        elif self.grad_streak >= DOMINANCE_INTERVALS and not self._learns_from_d(step):
+            return Finding("vanishing-gradient", step, (
+                f"G's gradient has vanished: its norm is {grad:.3g}, under {GRAD_COLLAPSE_FRACTION:g} of its peak "
+                f"{self.grad_peak:.3g} (step {self.grad_peak_step}), for {self.grad_streak} log intervals, with no "
+                "D in G's loss: G has stopped learning"), self._vanishing_remedy())
         elif self.grad_streak >= DOMINANCE_INTERVALS:
             seen = (f"G's gradient norm has collapsed to {grad:.3g}, under {GRAD_COLLAPSE_FRACTION:g} of its peak "
                     f"{self.grad_peak:.3g} (step {self.grad_peak_step}), for {self.grad_streak} log intervals: "
@@ -408,6 +416,19 @@ class Doctor:
         collapsed = level < GRAD_COLLAPSE_FRACTION * self.grad_peak and d_winning
         self.grad_streak = self.grad_streak + 1 if collapsed else 0
         return level
+
+    def _learns_from_d(self, step: int) -> bool:
+        """Whether G's gradient at ``step`` carries D's signal: a paired run without the adversarial
+        term (translate.adv_weight 0, the pixel-loss baseline), or still in its warm-up
+        (translate.warmup_steps), learns from its pixel and content losses alone."""
+        t = self.cfg.translate
+        return run_kind(self.cfg) != PAIRED or (t.adv_weight > 0 and step > t.warmup_steps)
+
+    def _vanishing_remedy(self) -> str:
+        lr = self.cfg.optim.lr_g
+        return (f"lower optim.lr_g (now {lr:g}), e.g. to {lr / 4:g}, and start the run again: a step too large "
+                "drives G's units where no gradient flows (a saturated tanh, ReLUs that never fire), and they "
+                "do not come back, in this run or in its checkpoints")
 
     def _dominance_remedy(self) -> str:
         o = self.cfg.optim
