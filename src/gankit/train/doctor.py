@@ -7,7 +7,8 @@ Findings, each reported at most once per run, with the numbers seen and a remedy
                    than the run's usual record-to-record change
   d-overpowers-g   D rejects the fakes with near certainty for several log intervals in a row,
                    or G's gradient norm has fallen far below its own earlier level
-  vanishing-gradient  G's gradient norm has fallen as far where no D is in its loss (a paired run's
+  vanishing-gradient
+                   G's gradient norm has fallen as far while no D is in G's loss (a paired run's
                    pixel-loss baseline, or its warm-up): G itself has stopped learning
   mode-collapse    the fixed-noise samples have lost most of the diversity the run reached
 
@@ -384,6 +385,8 @@ class Doctor:
 
     # D overpowering G ------------------------------------------------------------------------------
     def _dominance(self, step: int, record: dict[str, Any]) -> Finding | None:
+        """d-overpowers-g: D's belief held near 0, or G's gradient collapsed while D wins; a G gradient that
+        collapses while no D is in G's loss is vanishing-gradient instead (G's own failure)."""
         belief = fake_belief(record, self.loss)
         self.belief_streak = self.belief_streak + 1 if belief is not None and belief < FAKE_BELIEF_FLOOR else 0
         grad = self._grad_level(step, record, belief)
