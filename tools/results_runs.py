@@ -246,8 +246,7 @@ FIRST_SRGAN_ROWS = [
     # ... judging the output alone, as SRGAN's D does, rather than beside its 7x7 source:
     # a real digit downsampled gives its source exactly and an output only nearly, a tell
     # the pixel loss already covers, which a D that sees the source can win on
-    ("srgan-sr4-mnist, whole-image D, unconditional D", SRGAN,
-     [*UNCOND_D]),
+    ("srgan-sr4-mnist, whole-image D, unconditional D", SRGAN, [*UNCOND_D]),
     # ... pre-trained as SRGAN's G is, on the pixel loss alone (the preset's warm-up trains the
     # perceptual loss too); then with the preset's content loss, or with SRGAN's, the
     # perceptual loss without L1, whose pull toward the mean of the digits a 7x7 source
@@ -261,16 +260,14 @@ FIRST_SRGAN_ROWS = [
     # source cannot spread as the digits that give that source do. A stochastic G, held to
     # use its noise by the mode-seeking term at a weight beside the pixel loss's 1 (the
     # colorize row's 1 stands beside an L1 weight of 100; inpainting's 0.03 beside 30 drew specks)
-    *[(f"srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking {w}",
-       SRGAN,
+    *[(f"srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking {w}", SRGAN,
        [*UNCOND_D, *noisy(w)]) for w in ("0.003", "0.001")],
     # ... where the pixel distance is moved most cheaply by specks (0.003: specks in the
     # first epoch's grid, and D(G(z)) 0.05 against 0.10 after 200 adversarial steps): the distance
     # between two outputs in the perceptual loss's frozen network instead (no better: as
     # ragged in its first epoch, L1 0.110 at step 750 against 0.113 and deterministic 0.081)
-    ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking 0.003 in features",
-     SRGAN, [*UNCOND_D, *noisy("0.003"),
-                         "translate.diversity_space=perceptual"]),
+    ("srgan-sr4-mnist, whole-image D, unconditional D, noise 8, mode seeking 0.003 in features", SRGAN,
+     [*UNCOND_D, *noisy("0.003"), "translate.diversity_space=perceptual"]),
     # ... and three times the adversarial term's say against it: against the D that sees the
     # source 3e-3 was worse (7.9), but that D won outright by the end and this one does not
     ("srgan-sr4-mnist, whole-image D, unconditional D, adversarial weight 3e-3", SRGAN,

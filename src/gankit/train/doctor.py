@@ -394,15 +394,13 @@ class Doctor:
             what = "mean D(G(z))" if "d_fake" in record else "D's belief that the fakes are real (from its scores)"
             seen = (f"{what} has stayed below {FAKE_BELIEF_FLOOR:g} for {self.belief_streak} log intervals "
                     f"(now {belief:.3g}): D rejects every fake, and G learns little from it")
-        elif self.grad_streak >= DOMINANCE_INTERVALS and not self._learns_from_d(step):
-            return Finding("vanishing-gradient", step, (
-                f"G's gradient has vanished: its norm is {grad:.3g}, under {GRAD_COLLAPSE_FRACTION:g} of its peak "
-                f"{self.grad_peak:.3g} (step {self.grad_peak_step}), for {self.grad_streak} log intervals, with no "
-                "D in G's loss: G has stopped learning"), self._vanishing_remedy())
         elif self.grad_streak >= DOMINANCE_INTERVALS:
-            seen = (f"G's gradient norm has collapsed to {grad:.3g}, under {GRAD_COLLAPSE_FRACTION:g} of its peak "
-                    f"{self.grad_peak:.3g} (step {self.grad_peak_step}), for {self.grad_streak} log intervals: "
-                    "G no longer receives a signal from D")
+            fallen = (f"under {GRAD_COLLAPSE_FRACTION:g} of its peak {self.grad_peak:.3g} "
+                      f"(step {self.grad_peak_step}), for {self.grad_streak} log intervals")
+            if not self._learns_from_d(step):
+                return Finding("vanishing-gradient", step, f"G's gradient has vanished: its norm is {grad:.3g}, "
+                               f"{fallen}, with no D in G's loss: G has stopped learning", self._vanishing_remedy())
+            seen = f"G's gradient norm has collapsed to {grad:.3g}, {fallen}: G no longer receives a signal from D"
         else:
             return None
         return Finding("d-overpowers-g", step, f"D overpowers G: {seen}", self._dominance_remedy())
