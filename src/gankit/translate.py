@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from gankit import atomic, viz
 from gankit.config import Config
-from gankit.data import pairs
+from gankit.data.degrade import to_channels
 from gankit.errors import ConfigError, DataError
 from gankit.models.noise_input import noise_channels, noise_for, translate
 
@@ -76,7 +76,7 @@ class Translator:
         if images.shape[1] not in (1, 3):
             raise ConfigError(f"images must have 1 (grayscale) or 3 (RGB) channels, got {images.shape[1]}")
         self.check_size(images.shape[-2:])
-        x = pairs.to_channels(images, self.in_channels).float().div(127.5).sub(1.0)  # [N, Cs, h, w] in [-1, 1]
+        x = to_channels(images, self.in_channels).float().div(127.5).sub(1.0)  # [N, Cs, h, w] in [-1, 1]
         z = noise_for(self.generator, len(x), torch.Generator().manual_seed(seed))  # [N, k] or None
         if max(x.shape[-2:]) <= self._tile_size(tile):  # each image one tile: G on batches of them
             out = torch.cat([self._run(x[i : i + BATCH], None if z is None else z[i : i + BATCH])

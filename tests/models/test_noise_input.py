@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gankit.config import ModelConfig
-from gankit.data.pairs import inpaint
+from gankit.data.degrade import inpaint
 from gankit.errors import ConfigError
 from gankit.models import build_translator
 from gankit.models.keep_known import KeepKnown, holes

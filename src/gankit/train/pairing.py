@@ -1,6 +1,6 @@
 """Translation data on the training device: (source, target) batches by index.
 
-``pair.kind`` says where the pairs come from (gankit.data.pairs):
+``pair.kind`` says where the pairs come from (gankit.data.degrade, gankit.data.pairs):
   degrade    the run's dataset gives the targets; each batch's sources are made from
              them on the device by the degradation, with the Trainer's noise generator,
              so a resumed run draws the same pairs
@@ -14,6 +14,7 @@ from __future__ import annotations
 import torch
 
 from gankit.config import Config
+from gankit.data import degrade as D
 from gankit.data import load_dataset
 from gankit.data import pairs as P
 from gankit.data.batches import DeviceBatches
@@ -35,7 +36,7 @@ class PairedBatches:
         if self.kind == "degrade":
             self.data = load_dataset(cfg.data, split, device)
             self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], b, seed, rank, world_size)
-            self.source_shape, self.target_shape = P.pair_shapes(cfg.pair, self.data.shape)
+            self.source_shape, self.target_shape = D.pair_shapes(cfg.pair, self.data.shape)
         elif self.kind == "aligned":
             self.data = P.load_aligned(cfg.data, cfg.pair, split, device)
             self.batches = DeviceBatches(self.data.images[:n], self.data.labels[:n], b, seed, rank, world_size,
@@ -102,7 +103,7 @@ class PairedBatches:
         if self.kind == "degrade":
             x, y = self.batches.get(i)
             # this rank's slice of the global batch, degraded as one process with that batch would
-            return (*P.degrade(x, pair, generator, part=(self.rank, self.world_size)), None, self._used(y))
+            return (*D.degrade(x, pair, generator, part=(self.rank, self.world_size)), None, self._used(y))
         if self.kind == "aligned":
             source, target, y = self.batches.get_pair(i)
             return (_channels(source, pair.source_channels), _channels(target, pair.target_channels), None,
@@ -118,7 +119,7 @@ class PairedBatches:
         images = self.batches.images[:n]
         x = images.float().div(127.5).sub(1.0) if images.dtype == torch.uint8 else images
         if self.kind == "degrade":
-            source, target = P.degrade(x.cpu(), pair, torch.Generator().manual_seed(seed))
+            source, target = D.degrade(x.cpu(), pair, torch.Generator().manual_seed(seed))
             return source.to(x.device), target.to(x.device)
         if self.kind == "aligned":
             source = self.batches.sources[:n].float().div(127.5).sub(1.0)
@@ -127,7 +128,7 @@ class PairedBatches:
 
 
 def _channels(x: Tensor, channels: int | None) -> Tensor:
-    return x if channels is None or x.shape[1] == channels else P.to_channels(x, channels)
+    return x if channels is None or x.shape[1] == channels else D.to_channels(x, channels)
 
 
 def _with_channels(shape: tuple[int, ...], channels: int | None) -> tuple[int, ...]:
