@@ -334,8 +334,8 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      # perceptual or adversarial loss (a row without a twin, being one)
                      ("esrgan-sr4-fashion, L1 only", "esrgan-sr4-fashion",
                       [NO_GAN, "translate.perceptual_weight=0", "translate.pixel_weight=1"]),
-                     # ESRGAN with D slowed to a quarter, the search's best at 1,500 steps (its twin is the
-                     # preset's)
+                     # ESRGAN with D slowed to a quarter, the training doctor's remedy, one of the search's two
+                     # best at 1,500 steps (spectral norm in D the other; its twin is the preset's)
                      ("esrgan-sr4-fashion, lr_d 2.5e-5", ESRGAN, ["optim.lr_d=2.5e-5"])]
 # ESRGAN's network interpolation (Wang et al. 2018, section 3.4): the GAN's share alpha of every
 # weight, the rest its twin's; 0 is the twin and 1 the GAN, each as the translation section scores it
@@ -471,4 +471,8 @@ TRANSLATION_SEARCH = [
     ("sr4 ESRGAN, lr_d 2.5e-5", ESRGAN, ["optim.lr_d=2.5e-5"]),
     ("sr4 ESRGAN, spectral norm in D", ESRGAN, ["model.spectral_norm=true"]),
     ("sr4 ESRGAN, adversarial weight 1e-3", ESRGAN, ["translate.adv_weight=1e-3"]),
+    # ... the two best together; and D's BatchNorm swapped for instance norm alone (spectral norm
+    # drops it: is it the batches' statistics D wins on?)
+    ("sr4 ESRGAN, lr_d 2.5e-5, spectral norm in D", ESRGAN, ["optim.lr_d=2.5e-5", "model.spectral_norm=true"]),
+    ("sr4 ESRGAN, instance norm in D", ESRGAN, ["model.d_norm=instance"]),
 ]
