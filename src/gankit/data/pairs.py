@@ -35,11 +35,8 @@ three ways (``pair.kind``):
     ``testB`` for the test split). The domains may differ in size and channels, not in
     resolution.
 
-Channels: the source and the target have the data's channels unless
-``pair.source_channels`` / ``pair.target_channels`` say otherwise; 1 -> 3 repeats the
-channel and 3 -> 1 takes the luminance with the ITU-R BT.601 weights
-(:func:`gankit.data.degrade.to_channels`).
-docs/translation-data.md gives every definition in full.
+Channels: as for degraded pairs (gankit.data.degrade), ``pair.source_channels`` and
+``pair.target_channels`` convert each side. docs/translation-data.md gives every definition in full.
 """
 
 from __future__ import annotations
