@@ -327,6 +327,11 @@ TRANSLATION_EXTRA = [*as_preset(FIRST_PRESET, FIRST_INPAINT, FIRST_INPAINT_ROWS)
                      (f"{L1_SR4}, 20 epochs", L1_SR4, ["train.epochs=20"]),
                      (f"{SRGAN}, lr 4e-4", SRGAN, ["optim.lr_g=4e-4", "optim.lr_d=4e-4"]),
                      (f"{L1_SR4}, lr 8e-4", L1_SR4, ["optim.lr_g=8e-4"]),
+                     # ... and behind a warm-up (the rates ramped up over the first 500 G steps), which
+                     # kept seed 2's G alive at 4e-4 in a 400-step probe (docs/doctor.md)
+                     (f"{L1_SR4}, lr 4e-4, warm-up 500", L1_SR4, ["optim.lr_g=4e-4", "optim.lr_warmup=500"]),
+                     (f"{SRGAN}, lr 4e-4, warm-up 500", SRGAN,
+                      ["optim.lr_g=4e-4", "optim.lr_d=4e-4", "optim.lr_warmup=500"]),
                      # a stochastic G (noise beside the source, the mode-seeking term) where the input leaves
                      # the target open: the hue of a grey digit, the stroke a hole hid
                      ("pix2pix-colorize-mnist, noise 8, mode seeking 1", "pix2pix-colorize-mnist", noisy("1")),

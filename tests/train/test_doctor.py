@@ -149,6 +149,14 @@ def test_a_generator_gradient_that_vanishes_without_d_is_named_as_gs_own(mnist_r
     if name == "vanishing-gradient":
         assert "no D in G's loss" in found[0].message and "peak 0.225 (step 50)" in found[0].message
         assert "optim.lr_g (now 0.0008), e.g. to 0.0002" in found[0].remedy and "lr_d" not in found[0].remedy
+        assert f"optim.lr_warmup={dr.REMEDY_WARMUP}" in found[0].remedy
+
+
+def test_the_vanishing_gradient_remedy_lengthens_a_warm_up_the_run_has(mnist_root):
+    d = Doctor(translation_config(mnist_root, optim__lr_g=8e-4, optim__lr_warmup=100, translate__adv_weight=0.0),
+               points_data(), torch.device("cpu"))
+    records = [paired_record(50, 0.225)] + [paired_record(250 + 50 * i, 0.0) for i in range(dr.DOMINANCE_INTERVALS)]
+    assert "a longer warm-up (optim.lr_warmup, now 100)" in feed(d, records)[0].remedy
 
 
 def test_a_wasserstein_generator_whose_gradient_vanishes_is_named(tiny_config):

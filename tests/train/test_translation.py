@@ -15,7 +15,6 @@ from gankit.cli import main
 from gankit.metrics.translation import evaluate_translation
 from gankit.run import RunDir, checkpoint
 from gankit.train.loop import train
-from gankit.train.optim import lr_factor
 from gankit.train.pairing import PairedBatches
 
 
@@ -94,16 +93,6 @@ def test_the_pixel_baseline_trains_no_discriminator(mnist_root, tmp_path):
     ckpt = checkpoint.load(run.last_checkpoint)
     assert list(ckpt["optimizers"]) == ["G"]
     assert {"pixel", "loss_g"} <= set(run.read_metrics()[-1]) and "loss_d" not in run.read_metrics()[-1]
-
-
-def test_learning_rate_schedules_count_steps():
-    linear = C.OptimConfig(schedule="linear", decay_start=50)
-    assert [lr_factor(linear, s, 100) for s in (0, 49, 50, 75, 99)] == [1.0, 1.0, 1.0, 0.5, pytest.approx(0.02)]
-    halfway = C.OptimConfig(schedule="linear")
-    assert lr_factor(halfway, 60, 100) == pytest.approx(0.8)
-    multi = C.OptimConfig(schedule="multistep", milestones="10,20", gamma=0.1)
-    assert [lr_factor(multi, s, 100) for s in (9, 10, 25)] == [1.0, 0.1, pytest.approx(0.01)]
-    assert lr_factor(C.OptimConfig(), 99, 100) == 1.0
 
 
 def test_a_linear_schedule_is_applied_and_resumed(mnist_root, tmp_path):

@@ -71,6 +71,9 @@ GRAD_COLLAPSE_FRACTION = 0.01
 # (Wasserstein critics): near the equilibrium (D(G(z)) about 0.5) G's gradient is small for the
 # good reason that D has little left to teach it.
 GRAD_RULE_BELIEF = 0.25
+# G steps of learning-rate warm-up the vanishing-gradient remedy offers: enough to keep alive the
+# l1-sr4-mnist generators that die by step 100 at 4e-4 and 8e-4 without one (docs/doctor.md).
+REMEDY_WARMUP = 500
 
 # --- mode collapse --------------------------------------------------------------------------------
 # The samples' diversity (mean pairwise distance; the number of classes or modes they spread over)
@@ -426,10 +429,12 @@ class Doctor:
         return run_kind(self.cfg) != PAIRED or (t.adv_weight > 0 and step > t.warmup_steps)
 
     def _vanishing_remedy(self) -> str:
-        lr = self.cfg.optim.lr_g
-        return (f"lower optim.lr_g (now {lr:g}), e.g. to {lr / 4:g}, and start the run again: a step too large "
-                "drives G's units where no gradient flows (a saturated tanh, ReLUs that never fire), and they "
-                "do not come back, in this run or in its checkpoints")
+        o = self.cfg.optim
+        ramp = (f"a longer warm-up (optim.lr_warmup, now {o.lr_warmup})" if o.lr_warmup
+                else f"a warm-up up to it (optim.lr_warmup={REMEDY_WARMUP})")
+        return (f"lower optim.lr_g (now {o.lr_g:g}), e.g. to {o.lr_g / 4:g}, or keep it behind {ramp}, and start "
+                "the run again: a step too large drives G's units where no gradient flows (a saturated tanh, "
+                "ReLUs that never fire), and they do not come back, in this run or in its checkpoints")
 
     def _dominance_remedy(self) -> str:
         o = self.cfg.optim

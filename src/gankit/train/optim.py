@@ -36,7 +36,13 @@ def lr_factor(cfg: OptimConfig, step: int, total: int) -> float:
     continues its schedule exactly with no scheduler state to restore:
     constant: 1; linear: 1 until optim.decay_start (default: half way), then down to 0
     at the last step (pix2pix, CycleGAN); multistep: optim.gamma ** (milestones passed).
+    Times (step + 1) / optim.lr_warmup during the first optim.lr_warmup steps.
     """
+    ramp = min(1.0, (step + 1) / cfg.lr_warmup) if cfg.lr_warmup else 1.0
+    return ramp * _schedule_factor(cfg, step, total)
+
+
+def _schedule_factor(cfg: OptimConfig, step: int, total: int) -> float:
     if cfg.schedule == "linear":
         start = total // 2 if cfg.decay_start is None else cfg.decay_start
         if step < start or total <= start:
@@ -51,8 +57,8 @@ def lr_factor(cfg: OptimConfig, step: int, total: int) -> float:
 def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], cfg: OptimConfig, step: int, total: int,
                        scale: float = 1.0) -> None:
     """Set every optimizer's learning rate to its base rate times lr_factor and ``scale`` (the guard's
-    halvings after rollbacks); a no-op for a constant schedule at scale 1."""
-    if cfg.schedule == "constant" and scale == 1.0:
+    halvings after rollbacks); a no-op for a constant schedule at scale 1 without a warm-up."""
+    if cfg.schedule == "constant" and not cfg.lr_warmup and scale == 1.0:
         return
     factor = lr_factor(cfg, step, total) * scale
     for opt in optimizers.values():

@@ -393,6 +393,8 @@ def cuda_graph_problem(cfg: Config, step_cls: Any, device_type: str, distributed
         return f"replays one fixed step, and reg.every={cfg.reg.every} changes the step every few steps"
     if cfg.optim.schedule != "constant":
         return f"replays one fixed step, and optim.schedule={cfg.optim.schedule} changes its learning rates"
+    if cfg.optim.lr_warmup:
+        return "replays one fixed step, and optim.lr_warmup changes its learning rates"
     if model_kind(cfg.model.arch) == "translation" and cfg.translate.warmup_steps:
         return "replays one fixed step, and translate.warmup_steps changes the step after the warm-up"
     return None
