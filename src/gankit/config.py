@@ -301,9 +301,9 @@ class OptimConfig:
     decay_start: int | None = opt(None, "linear: the G step where the decay begins (null: half way)", non_negative)
     milestones: str = opt("", "multistep: comma-separated G steps, e.g. 2000,4000", step_list)
     gamma: float = opt(0.5, "multistep: factor applied at each milestone", positive)
-    lr_warmup: int = opt(0, "G steps over which both learning rates ramp up linearly from 1/N of their value, on top "
-                         "of the schedule: Adam's first steps at a large rate can kill a generator, which a ramp "
-                         "avoids (Goyal et al. 2017); 0: none", non_negative)
+    lr_warmup: int = opt(0, "G steps N over which both learning rates ramp up linearly to their value (the k-th G "
+                         "step at k/N of it), on top of the schedule: Adam's first steps at a large rate can kill "
+                         "a generator, which a ramp avoids (Goyal et al. 2017); 0: none", non_negative)
 
 
 @dataclass

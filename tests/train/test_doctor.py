@@ -156,7 +156,7 @@ def test_the_vanishing_gradient_remedy_lengthens_a_warm_up_the_run_has(mnist_roo
     d = Doctor(translation_config(mnist_root, optim__lr_g=8e-4, optim__lr_warmup=100, translate__adv_weight=0.0),
                points_data(), torch.device("cpu"))
     records = [paired_record(50, 0.225)] + [paired_record(250 + 50 * i, 0.0) for i in range(dr.DOMINANCE_INTERVALS)]
-    assert "a longer warm-up (optim.lr_warmup, now 100)" in feed(d, records)[0].remedy
+    assert "lengthen the warm-up that reaches it (optim.lr_warmup, now 100)" in feed(d, records)[0].remedy
 
 
 def test_a_wasserstein_generator_whose_gradient_vanishes_is_named(tiny_config):

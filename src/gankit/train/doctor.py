@@ -430,9 +430,9 @@ class Doctor:
 
     def _vanishing_remedy(self) -> str:
         o = self.cfg.optim
-        ramp = (f"a longer warm-up (optim.lr_warmup, now {o.lr_warmup})" if o.lr_warmup
-                else f"a warm-up up to it (optim.lr_warmup={REMEDY_WARMUP})")
-        return (f"lower optim.lr_g (now {o.lr_g:g}), e.g. to {o.lr_g / 4:g}, or keep it behind {ramp}, and start "
+        ramp = (f"lengthen the warm-up that reaches it (optim.lr_warmup, now {o.lr_warmup})" if o.lr_warmup
+                else f"reach it by a warm-up (optim.lr_warmup={REMEDY_WARMUP})")
+        return (f"lower optim.lr_g (now {o.lr_g:g}), e.g. to {o.lr_g / 4:g}, or {ramp}, and start "
                 "the run again: a step too large drives G's units where no gradient flows (a saturated tanh, "
                 "ReLUs that never fire), and they do not come back, in this run or in its checkpoints")
 
